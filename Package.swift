@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Finch: a finetuning lab. Module layout and dependency direction follow docs/architecture.md.
+let package = Package(
+    name: "Finch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "finch", targets: ["finch"]),
+        .library(name: "FinchTensor", targets: ["FinchTensor"]),
+        .library(name: "FinchPlot", targets: ["FinchPlot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
+        .target(
+            name: "CGnuplot",
+            path: "Sources/CGnuplot",
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-O2"])],
+            linkerSettings: [
+                .linkedLibrary("boost_iostreams"),
+                .linkedLibrary("boost_filesystem"),
+                .linkedLibrary("boost_system"),
+                .linkedLibrary("stdc++"),
+            ]
+        ),
+        .target(name: "FinchTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
+        .executableTarget(
+            name: "finch",
+            dependencies: [
+                "FinchTensor", "FinchPlot", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
+        .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

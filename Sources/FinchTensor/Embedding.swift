@@ -1,0 +1,39 @@
+/// Embedding lookup: out[..., :] = weight[ids[...], :].
+/// Backward scatters: dweight[ids[p], :] += g[p, :].
+extension Tensor {
+    /// Rows of this table ([V, D]) picked by `ids` (any shape, integer-valued floats): shape ids.shape + [D].
+    public func embedding(_ ids: Tensor) throws -> Tensor {
+        guard rank == 2 else { throw TensorError.invalidShape(op: "embedding", "the table must be 2-D, got \(shape.shapeText)") }
+        let v = shape[0], d = shape[1]
+        let idc = try ids.contiguousNoGrad()
+        let positions = ids.count
+        var rows = [Int](repeating: 0, count: positions)
+        for p in 0..<positions {
+            let f = idc.pointer[p]
+            guard let i = Int(exactly: f) else {
+                throw TensorError.invalidArgument(op: "embedding", "id \(f) at position \(p) is not an integer")
+            }
+            guard i >= 0, i < v else { throw TensorError.indexOutOfRange(op: "embedding", index: i, size: v) }
+            rows[p] = i
+        }
+        let table = try contiguousNoGrad()
+        let out = try Tensor.empty(ids.shape + [d], op: "embedding")
+        let src = table.pointer, dst = out.pointer
+        rows.withUnsafeBufferPointer { r in
+            let rp = UncheckedBox(r)
+            parallelRanges(positions, grain: Swift.max(1, elementwiseGrain / Swift.max(d, 1))) { range in
+                for p in range { (dst + p &* d).update(from: src + rp.value[p] &* d, count: d) }
+            }
+        }
+        let tableShape = shape
+        return out.recorded("embedding", [self]) { g, _ in
+            let gc = try g.contiguousNoGrad()
+            let dw = try Tensor.zeros(tableShape)
+            for p in 0..<positions {
+                let from = gc.pointer + p * d, to = dw.pointer + rows[p] * d
+                for j in 0..<d { to[j] += from[j] }
+            }
+            return [dw]
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import ArgumentParser
+
+/// `finch bench NAME`: prints measured figures as `key: value` lines.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Finch against its baselines and print `key: value` lines.",
+        discussion: "Benchmarks: \(Benchmarks.all.map(\.name).joined(separator: ", ")). Build in release first (make bench)."
+    )
+
+    @Argument(help: "Which benchmark to run (\(Benchmarks.all.map(\.name).joined(separator: ", ")), or all).")
+    var name: String
+
+    @Option(help: "Minimum seconds spent on each measured case.")
+    var seconds: Double = 0.5
+
+    func validate() throws {
+        guard name == "all" || Benchmarks.all.contains(where: { $0.name == name }) else {
+            let names = Benchmarks.all.map(\.name) + ["all"]
+            throw ValidationError("unknown benchmark '\(name)'; choose one of: \(names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        for bench in Benchmarks.all where name == "all" || bench.name == name {
+            try bench.run(BenchReporter(), seconds)
+        }
+    }
+}
+
+/// The benchmarks `finch bench` knows.
+enum Benchmarks {
+    struct Entry: Sendable {
+        let name: String
+        let run: @Sendable (BenchReporter, Double) throws -> Void
+    }
+
+    static let all: [Entry] = [
+        Entry(name: "gemm", run: GemmBench.run),
+        Entry(name: "elementwise", run: ElementwiseBench.run),
+    ]
+}
+
+/// Prints figures as `key: value` lines, flushing each so long runs show progress.
+struct BenchReporter: Sendable {
+    func report(_ key: String, _ value: Double, digits: Int = 2) {
+        print("\(key): \(formatted(value, digits: digits))")
+        fflush(nil)  // flushes every stream; naming stdout trips Swift 6 isolation checks
+    }
+}

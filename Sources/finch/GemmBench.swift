@@ -1,0 +1,40 @@
+import COpenBLAS
+import FinchTensor
+
+/// gemm: Finch's matmul against raw cblas_sgemm on the same buffers, for the
+/// shapes of SmolLM2-135M training (256 tokens) and a square reference.
+enum GemmBench {
+    /// (M, K, N): C[M,N] = A[M,K] · B[K,N].
+    static let shapes: [(Int, Int, Int)] = [
+        (256, 576, 576), (256, 576, 1536), (256, 1536, 576), (256, 576, 49152), (1024, 1024, 1024),
+    ]
+
+    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+        var rng = RNG(seed: 1)
+        var ratioMin = Double.infinity
+        let threadCounts = [1, min(2, Threads.available)].reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+        for (m, k, n) in shapes {
+            let a = try Tensor.normal([m, k], rng: &rng), b = try Tensor.normal([k, n], rng: &rng)
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+            defer { c.deallocate() }
+            let flops = 2.0 * Double(m) * Double(k) * Double(n)
+            for threads in threadCounts {
+                Threads.set(threads)
+                let times = try BenchTiming.interleaved([
+                    { _ = try a.matmul(b) },
+                    {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                                    a.storage.base, Int32(k), b.storage.base, Int32(n), 0, c, Int32(n))
+                    },
+                ], seconds: seconds)
+                let key = "gemm.\(m)x\(k)x\(n).\(threads)t"
+                let finch = flops / times[0] / 1e9, blas = flops / times[1] / 1e9
+                out.report("\(key).finch_gflops", finch)
+                out.report("\(key).blas_gflops", blas)
+                ratioMin = min(ratioMin, finch / blas)
+            }
+        }
+        Threads.set(Threads.available)
+        out.report("gemm.ratio_min", ratioMin, digits: 3)
+    }
+}

@@ -2,6 +2,18 @@
 import PackageDescription
 
 // Finch: a finetuning lab. Module layout and dependency direction follow docs/architecture.md.
+
+// Kernels are compiled for the CPU that builds them (like -march=native): Finch
+// is built from source on the machine that runs it, and on x86-64 the wider
+// vectors (AVX2/AVX-512, FMA) are what let exp-heavy kernels such as silu and
+// softmax keep up with memory. FINCH_PORTABLE=1 builds for baseline x86-64.
+let nativeKernels: [SwiftSetting] = {
+    #if arch(x86_64)
+    if Context.environment["FINCH_PORTABLE"] == nil { return [.unsafeFlags(["-target-cpu", "native"])] }
+    #endif
+    return []
+}()
+
 let package = Package(
     name: "Finch",
     platforms: [.macOS(.v13)],
@@ -27,7 +39,7 @@ let package = Package(
                 .linkedLibrary("stdc++"),
             ]
         ),
-        .target(name: "FinchTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
         .executableTarget(
             name: "finch",

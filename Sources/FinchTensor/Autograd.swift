@@ -21,19 +21,17 @@ final class Node {
     }
 }
 
-/// Whether operations record themselves for backward.
+/// Whether operations record themselves for backward. Task-local, so a
+/// `noGrad` scope in one task (or test) never switches recording off in another.
 public enum GradMode {
-    nonisolated(unsafe) static var enabled = true
+    @TaskLocal static var enabled = true
 
     /// Whether operations are being recorded now.
     public static var isEnabled: Bool { enabled }
 
     /// Runs `body` without recording operations (no graph, no gradients).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = enabled
-        enabled = false
-        defer { enabled = saved }
-        return try body()
+        try $enabled.withValue(false) { try body() }
     }
 }
 

@@ -6,23 +6,23 @@ enum FastMath {
     /// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2.
     /// Returns 0 below −86.5 and +inf above 88.72; NaN stays NaN.
     @inline(__always) static func exp(_ x: Float) -> Float {
+        // NaN passes through the clamp (Swift's min/max return x when x is NaN) and poisons the result.
         let xc = Swift.min(Swift.max(x, -86.5), 88.72)
         // Adding 1.5·2^23 rounds to an integer, which then sits in the low mantissa bits.
-        let t = xc * 1.442_695_04 + 12_582_912.0
+        let t = (12_582_912.0 as Float).addingProduct(xc, 1.442_695_04)
         let n = t - 12_582_912.0
-        let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
+        let r = xc.addingProduct(n, -0.693_359_375).addingProduct(n, 2.121_944_4e-4)
         var p: Float = 1.987_569_15e-4
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        let y = p * r * r + r + 1
+        p = (1.398_199_95e-3 as Float).addingProduct(p, r)
+        p = (8.333_451_9e-3 as Float).addingProduct(p, r)
+        p = (4.166_579_59e-2 as Float).addingProduct(p, r)
+        p = (1.666_666_55e-1 as Float).addingProduct(p, r)
+        p = (5.000_000_12e-1 as Float).addingProduct(p, r)
+        let y = (r + 1).addingProduct(p * r, r)
         // 2^(n-1) · 2 keeps n = 128 representable.
         let bits = (Int32(bitPattern: t.bitPattern) &- 0x4B40_0000 &+ 126) << 23
         let scaled = y * Float(bitPattern: UInt32(bitPattern: bits)) * 2
-        let clamped = x < -86.5 ? 0 : (x > 88.72 ? Float.infinity : scaled)
-        return x != x ? x : clamped
+        return x < -86.5 ? 0 : (x > 88.72 ? Float.infinity : scaled)
     }
 
     /// 1 / (1 + e^−x).

@@ -68,8 +68,16 @@ public enum Parallel {
         parallelRanges(count, grain: grain, body)
     }
 
-    /// memcpy split across the threads: the bandwidth baseline for elementwise kernels.
-    public static func copy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    /// memcpy split across the threads (glibc streams large copies past the cache).
+    public static func memcpy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
         parallelRanges(count, grain: 1 << 16) { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
+    }
+
+    /// A plain copy loop split across the threads: ordinary loads and stores,
+    /// as every elementwise kernel makes — the bandwidth baseline for them.
+    public static func copy(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        parallelRanges(count, grain: 1 << 16) { r in
+            for i in r { dst[i] = src[i] }
+        }
     }
 }

@@ -14,13 +14,16 @@ enum ElementwiseBench {
         let src = a.storage.base
         let times = try BenchTiming.interleaved([
             { Parallel.copy(from: src, to: dst, count: count) },
+            { Parallel.memcpy(from: src, to: dst, count: count) },
             { _ = try a.adding(b) },
             { _ = try a.silu() },
         ], seconds: seconds)
         let bytes = Double(count) * 4
-        let copy = 2 * bytes / times[0] / 1e9, add = 3 * bytes / times[1] / 1e9, silu = 2 * bytes / times[2] / 1e9
+        let copy = 2 * bytes / times[0] / 1e9, memcpy = 2 * bytes / times[1] / 1e9
+        let add = 3 * bytes / times[2] / 1e9, silu = 2 * bytes / times[3] / 1e9
         out.report("elementwise.threads", Double(Threads.count), digits: 0)
         out.report("elementwise.copy_gbps", copy)
+        out.report("elementwise.memcpy_gbps", memcpy)
         out.report("elementwise.add_gbps", add)
         out.report("elementwise.silu_gbps", silu)
         out.report("elementwise.add_ratio", add / copy, digits: 3)

@@ -1,0 +1,31 @@
+# Finch: `make demo` runs the main job, `make test` runs every test.
+# Everything builds in release (tests too, with -enable-testing): the numeric
+# tests and the lessons are too slow in a debug build, and one configuration
+# means one build shared by the demo, the tests and the benchmarks.
+
+SWIFT ?= swift
+CONFIG := -c release -Xswiftc -enable-testing
+FINCH := .build/release/finch
+
+.PHONY: all setup build demo test bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@$(SWIFT) build $(CONFIG) --product finch --quiet
+
+demo: build
+	@$(FINCH) demo
+
+test: setup
+	$(SWIFT) build $(CONFIG)
+	$(SWIFT) test $(CONFIG) --disable-xctest
+
+bench: build
+	@$(FINCH) bench all
+
+clean:
+	rm -rf .build

@@ -1,7 +1,9 @@
 # Finch: `make demo` runs the main job, `make test` runs every test.
 # Everything builds in release (tests too, with -enable-testing): the numeric
 # tests and the lessons are too slow in a debug build, and one configuration
-# means one build shared by the demo, the tests and the benchmarks.
+# means one build shared by the demo, the tests and the benchmarks. The build
+# always includes the tests (--build-tests): SwiftPM rebuilds when the set of
+# targets asked for changes, so one command for all keeps reruns instant.
 
 SWIFT ?= swift
 CONFIG := -c release -Xswiftc -enable-testing
@@ -15,14 +17,13 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	@$(SWIFT) build $(CONFIG) --product finch --quiet
+	@$(SWIFT) build $(CONFIG) --build-tests --quiet
 
 demo: build
 	@$(FINCH) demo
 
-test: setup
-	$(SWIFT) build $(CONFIG)
-	$(SWIFT) test $(CONFIG) --disable-xctest
+test: build
+	@$(SWIFT) test $(CONFIG) --skip-build --disable-xctest
 
 bench: build
 	@$(FINCH) bench all

@@ -1,4 +1,4 @@
-import CGnuplot
+@preconcurrency import CGnuplot
 
 /// A failure reported by gnuplot or by the pipe to it.
 public struct PlotError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,4 @@
-import COpenBLAS
+@preconcurrency import COpenBLAS
 
 /// Matrix products, every one through cblas_sgemm. Operands whose last two axes
 /// are row-major or transposed row-major are passed as they are (with

@@ -1,4 +1,4 @@
-import COpenBLAS
+@preconcurrency import COpenBLAS
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

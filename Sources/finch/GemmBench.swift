@@ -1,4 +1,4 @@
-import COpenBLAS
+@preconcurrency import COpenBLAS
 import FinchTensor
 
 /// gemm: Finch's matmul against raw cblas_sgemm on the same buffers, for the

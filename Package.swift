@@ -41,15 +41,17 @@ let package = Package(
         ),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
+        .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
+        .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

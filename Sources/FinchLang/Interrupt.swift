@@ -1,0 +1,29 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ctrl-C: the signal handler sets a flag; the interpreter checks it at loop
+/// back-edges and calls, and long native loops call `Interrupt.check()`.
+public enum Interrupt {
+    static let flag = Atomic<Bool>(false)
+
+    /// Whether Ctrl-C was pressed since the last `clear()`.
+    public static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    public static func request() { flag.store(true, ordering: .relaxed) }
+    public static func clear() { flag.store(false, ordering: .relaxed) }
+
+    /// Throws (and clears the flag) when Ctrl-C was pressed: call it in long native loops.
+    public static func check() throws {
+        if flag.load(ordering: .relaxed) {
+            clear()
+            throw FinchError(.interrupted, "stopped by Ctrl-C")
+        }
+    }
+
+    /// Routes SIGINT to the flag instead of killing the process.
+    public static func installHandler() {
+        signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+    }
+}

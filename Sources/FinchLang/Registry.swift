@@ -1,0 +1,247 @@
+/// The one way native code reaches the language: functions and types with
+/// named, typed, defaulted parameters and docstrings. help(), completion,
+/// docs/reference.md and argument checking all read from here.
+
+/// What a parameter accepts.
+public indirect enum ParamType: Sendable, Equatable {
+    case any, number, int, bool, string, list, dict, range, function
+    /// An object of a registered native type, by name.
+    case object(String)
+    /// The value or nil.
+    case optional(ParamType)
+    /// Either of several types.
+    case oneOf([ParamType])
+
+    /// How the type reads in signatures and errors.
+    public var name: String {
+        switch self {
+        case .any: return "any"
+        case .number: return "number"
+        case .int: return "int"
+        case .bool: return "bool"
+        case .string: return "string"
+        case .list: return "list"
+        case .dict: return "dict"
+        case .range: return "range"
+        case .function: return "function"
+        case .object(let n): return n
+        case .optional(let t): return t.name + "?"
+        case .oneOf(let ts): return ts.map(\.name).joined(separator: " | ")
+        }
+    }
+
+    func accepts(_ v: Value) -> Bool {
+        switch (self, v) {
+        case (.any, _): return true
+        case (.number, .number), (.bool, .bool), (.string, .string), (.list, .list), (.dict, .dict), (.range, .range): return true
+        case (.int, .number(let n)): return n == n.rounded() && abs(n) < 9_007_199_254_740_992
+        case (.function, .function), (.function, .native): return true
+        case (.object(let n), .object(let o)): return o.type.name == n
+        case (.optional, .nil): return true
+        case (.optional(let t), _): return t.accepts(v)
+        case (.oneOf(let ts), _): return ts.contains { $0.accepts(v) }
+        default: return false
+        }
+    }
+}
+
+/// One parameter of a native function.
+public struct Param: Sendable {
+    public let name: String
+    public let type: ParamType
+    /// The default, or nil when the argument is required.
+    public let defaultValue: DefaultValue?
+    public let doc: String
+
+    public init(_ name: String, _ type: ParamType = .any, default defaultValue: DefaultValue? = nil, doc: String = "") {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.doc = doc
+    }
+}
+
+/// A parameter default that can be written into signatures.
+public enum DefaultValue: Sendable {
+    case `nil`, bool(Bool), number(Double), string(String)
+
+    var value: Value {
+        switch self {
+        case .nil: return .nil
+        case .bool(let b): return .bool(b)
+        case .number(let n): return .number(n)
+        case .string(let s): return .string(s)
+        }
+    }
+}
+
+/// The bound arguments of a native call, in parameter order.
+public struct Arguments {
+    public let values: [Value]
+    public let function: NativeFunction
+    public let interpreter: Interpreter
+
+    public subscript(_ i: Int) -> Value { values[i] }
+
+    public func number(_ i: Int) -> Double { if case .number(let n) = values[i] { return n }; return 0 }
+    public func int(_ i: Int) -> Int { if case .number(let n) = values[i] { return Int(n) }; return 0 }
+    public func bool(_ i: Int) -> Bool { values[i].isTruthy }
+    public func string(_ i: Int) -> String { if case .string(let s) = values[i] { return s }; return values[i].description }
+    public func optionalNumber(_ i: Int) -> Double? { if case .number(let n) = values[i] { return n }; return nil }
+    public func optionalInt(_ i: Int) -> Int? { optionalNumber(i).map { Int($0) } }
+    public func list(_ i: Int) -> [Value] { if case .list(let l) = values[i] { return l.items }; return [] }
+    public func object<T: AnyObject>(_ i: Int, as type: T.Type) -> T? {
+        if case .object(let o) = values[i] { return o.value as? T }
+        return nil
+    }
+
+    /// A runtime error phrased for this call.
+    public func error(_ message: String) -> FinchError { FinchError(.runtime, "\(function.name)(): \(message)") }
+}
+
+/// A function implemented in Swift.
+public final class NativeFunction: @unchecked Sendable {
+    public let name: String
+    public let params: [Param]
+    /// Accepts any number of extra positional arguments (print).
+    public let variadic: Bool
+    public let doc: String
+    public let example: String
+    public let returns: String
+    let body: (Arguments) throws -> Value
+
+    public init(_ name: String, _ params: [Param] = [], variadic: Bool = false, returns: String = "",
+                doc: String, example: String = "", _ body: @escaping (Arguments) throws -> Value) {
+        self.name = name
+        self.params = params
+        self.variadic = variadic
+        self.doc = doc
+        self.example = example
+        self.returns = returns
+        self.body = body
+    }
+
+    /// `name(a: type, b: type = default)` as help() and the reference show it.
+    public var signature: String {
+        var parts = params.map { p -> String in
+            var s = "\(p.name): \(p.type.name)"
+            if let d = p.defaultValue { s += " = " + d.value.repr }
+            return s
+        }
+        if variadic { parts.append("...") }
+        return "\(name)(" + parts.joined(separator: ", ") + ")" + (returns.isEmpty ? "" : " -> \(returns)")
+    }
+
+    /// Matches positional and named arguments to parameters, fills defaults and checks types.
+    func bind(_ positional: [Value], _ named: [(String, Value)], interpreter: Interpreter, displayName: String) throws -> Arguments {
+        var slots = [Value?](repeating: nil, count: params.count)
+        var extra: [Value] = []
+        for (i, v) in positional.enumerated() {
+            if i < params.count { slots[i] = v } else if variadic { extra.append(v) } else {
+                throw FinchError(.runtime, "\(displayName)() takes at most \(params.count) argument\(params.count == 1 ? "" : "s"), got \(positional.count)")
+            }
+        }
+        for (name, v) in named {
+            guard let i = params.firstIndex(where: { $0.name == name }) else {
+                let valid = params.map(\.name)
+                var message = "\(displayName)() has no argument '\(name)'"
+                if let guess = closestMatch(name, in: valid) { message += "; did you mean '\(guess)'?" }
+                message += valid.isEmpty ? " (it takes no arguments)" : " (arguments: \(valid.joined(separator: ", ")))"
+                throw FinchError(.runtime, message)
+            }
+            guard slots[i] == nil else { throw FinchError(.runtime, "\(displayName)() got argument '\(name)' twice") }
+            slots[i] = v
+        }
+        var values: [Value] = []
+        values.reserveCapacity(params.count + extra.count)
+        for (i, p) in params.enumerated() {
+            guard let v = slots[i] ?? p.defaultValue?.value else {
+                throw FinchError(.runtime, "\(displayName)() is missing argument '\(p.name)' (\(p.type.name))")
+            }
+            guard p.type.accepts(v) else {
+                throw FinchError(.runtime, "\(displayName)() argument '\(p.name)' must be \(article(p.type.name)), got \(article(v.typeName))")
+            }
+            values.append(v)
+        }
+        values.append(contentsOf: extra)
+        return Arguments(values: values, function: self, interpreter: interpreter)
+    }
+}
+
+func article(_ word: String) -> String {
+    if word == "nil" || word.contains("|") { return word }
+    return (["a", "e", "i", "o", "u"].contains(word.first.map { String($0) } ?? "") ? "an " : "a ") + word
+}
+
+/// A host type: its methods (called with the object as `self`, the first
+/// argument) and properties.
+public final class NativeType: @unchecked Sendable {
+    public let name: String
+    public let doc: String
+    public private(set) var methods: [String: NativeFunction] = [:]
+    public private(set) var properties: [String: Property] = [:]
+    /// Binary operators: (op, lhs, rhs) -> result, or nil when this type does not handle that pairing.
+    public var binaryOperator: ((String, Value, Value) throws -> Value?)?
+    public var unaryOperator: ((String, Value) throws -> Value?)?
+    /// obj[indices] and obj[indices] = value.
+    public var getIndex: ((NativeObject, [IndexArgument]) throws -> Value)?
+    public var setIndex: ((NativeObject, [IndexArgument], Value) throws -> Void)?
+    public var describe: ((NativeObject) -> String)?
+    /// How many elements, for len() and iteration.
+    public var length: ((NativeObject) throws -> Int)?
+
+    /// A read (and optionally write) attribute.
+    public struct Property {
+        public let name: String
+        public let doc: String
+        public let get: (NativeObject) throws -> Value
+        public let set: ((NativeObject, Value) throws -> Void)?
+    }
+
+    public init(name: String, doc: String) {
+        self.name = name
+        self.doc = doc
+    }
+
+    /// Adds a method; its first parameter is the object itself.
+    public func method(_ f: NativeFunction) { methods[f.name] = f }
+
+    public func property(_ name: String, doc: String, get: @escaping (NativeObject) throws -> Value,
+                         set: ((NativeObject, Value) throws -> Void)? = nil) {
+        properties[name] = Property(name: name, doc: doc, get: get, set: set)
+    }
+}
+
+/// One position inside `x[...]`: a single index or a slice.
+public enum IndexArgument {
+    case index(Value)
+    case slice(start: Int?, end: Int?, step: Int?)
+}
+
+/// Every native function and type the language offers.
+public final class Registry: @unchecked Sendable {
+    public private(set) var functions: [String: NativeFunction] = [:]
+    /// Registration order, for docs and listings.
+    public private(set) var order: [String] = []
+    public private(set) var types: [String: NativeType] = [:]
+    public private(set) var typeOrder: [String] = []
+    /// Topics for `:help` and the reference: name -> section title.
+    public private(set) var sections: [(title: String, names: [String])] = []
+
+    public init() {}
+
+    /// Starts a section of the reference; functions registered next belong to it.
+    public func section(_ title: String) { sections.append((title, [])) }
+
+    public func register(_ f: NativeFunction) {
+        if functions[f.name] == nil { order.append(f.name) }
+        functions[f.name] = f
+        if sections.isEmpty { sections.append(("Built-ins", [])) }
+        sections[sections.count - 1].names.append(f.name)
+    }
+
+    public func register(_ t: NativeType) {
+        if types[t.name] == nil { typeOrder.append(t.name) }
+        types[t.name] = t
+    }
+}

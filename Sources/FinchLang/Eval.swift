@@ -299,9 +299,13 @@ extension Interpreter {
             let f = cast(node, FnDecl.self)
             let a = f.assign
             if a.mode == .cellLocal {
-                // The cell exists before the closure is made, so a local function can call itself.
-                let cell = Cell(.nil)
-                stack[fp + a.index] = .cell(cell)
+                // The cell exists before the closure is made, so a local function can call itself;
+                // one made earlier by a sibling that captured this name is reused.
+                let cell: Cell
+                if case .cell(let c) = stack[fp + a.index] { cell = c } else {
+                    cell = Cell(.nil)
+                    stack[fp + a.index] = .cell(cell)
+                }
                 cell.value = .function(makeClosure(cast(a.value, FunctionExpr.self).decl))
             } else {
                 store(a, .function(makeClosure(cast(a.value, FunctionExpr.self).decl)))

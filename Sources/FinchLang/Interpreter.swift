@@ -210,8 +210,13 @@ public final class Interpreter {
     // MARK: Imports
 
     func importFile(_ path: String, _ node: Node) throws {
-        let base = currentSource.map { URL(fileURLWithPath: $0.name).deletingLastPathComponent().path } ?? baseDirectory
-        let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: base.isEmpty ? baseDirectory : base).appendingPathComponent(path).path
+        // Relative to the importing file's directory (or the base directory for the REPL and -e).
+        var base = baseDirectory
+        if let name = currentSource?.name, !name.hasPrefix("<"), name != "-e" {
+            let file = name.hasPrefix("/") ? name : baseDirectory + "/" + name
+            base = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        }
+        let resolved = path.hasPrefix("/") ? path : base + "/" + path
         let full = URL(fileURLWithPath: resolved).standardized.path
         guard !imported.contains(full) else { return }
         guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {

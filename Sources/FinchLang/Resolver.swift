@@ -168,8 +168,18 @@ final class Resolver {
 
     private func resolveBlock(_ block: Block) throws {
         beginBlock()
+        hoistFunctions(block.statements)
         for s in block.statements { try resolve(s) }
         endBlock()
+    }
+
+    /// Declares a block's `fn name` functions before resolving it, so functions
+    /// in one block can call each other whatever their order.
+    private func hoistFunctions(_ statements: [Node]) {
+        guard let f = function else { return }
+        for case let d as FnDecl in statements where f.blocks[f.blocks.count - 1][d.assign.name] == nil {
+            _ = f.declare(d.assign.name)
+        }
     }
 
     private func resolveRead(_ v: Variable) {
@@ -235,6 +245,7 @@ final class Resolver {
         if let last = decl.body.statements.last as? ExprStmt {
             decl.body.statements[decl.body.statements.count - 1] = Return(last.expr, Int(last.line), Int(last.column))
         }
+        hoistFunctions(decl.body.statements)
         for s in decl.body.statements { try resolve(s) }
 
         decl.frameSize = scope.all.count

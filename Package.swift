@@ -41,17 +41,21 @@ let package = Package(
         ),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
+        // The interpreter's hot path reads and writes its own state on every step;
+        // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchPlot"]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"]),
+        .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

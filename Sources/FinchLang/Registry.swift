@@ -125,7 +125,7 @@ public final class NativeFunction: @unchecked Sendable {
     public var signature: String {
         var parts = params.map { p -> String in
             var s = "\(p.name): \(p.type.name)"
-            if let d = p.defaultValue { s += " = " + d.value.repr }
+            if let d = p.defaultValue { s += " = " + d.valueForDocs }
             return s
         }
         if variadic { parts.append("...") }
@@ -168,7 +168,8 @@ public final class NativeFunction: @unchecked Sendable {
     }
 }
 
-func article(_ word: String) -> String {
+/// "a list", "an int": for error messages.
+public func article(_ word: String) -> String {
     if word == "nil" || word.contains("|") { return word }
     return (["a", "e", "i", "o", "u"].contains(word.first.map { String($0) } ?? "") ? "an " : "a ") + word
 }

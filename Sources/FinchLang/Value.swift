@@ -196,7 +196,8 @@ extension Value: CustomStringConvertible {
         return "\(n)"
     }
 
-    static func quote(_ s: String) -> String {
+    /// A string literal that reads back as `s`.
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for ch in s.unicodeScalars {
             switch ch {

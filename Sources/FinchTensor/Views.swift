@@ -150,3 +150,17 @@ extension Tensor {
         return try summed.reshape(target)
     }
 }
+
+extension Tensor {
+    /// Overwrites every element with `value`, in place (not recorded for autograd).
+    public func fill(_ value: Float) throws {
+        let source = try Tensor.full([], value).expand(shape)
+        Strided.copy(from: source, into: self)
+    }
+
+    /// Overwrites the elements with `source` (broadcast to this shape), in place (not recorded).
+    public func assign(_ source: Tensor) throws {
+        let s = try GradMode.noGrad { try source.expand(shape) }
+        Strided.copy(from: try s.contiguousNoGrad(), into: self)
+    }
+}

@@ -7,7 +7,7 @@ struct Finch: ParsableCommand {
         commandName: "finch",
         abstract: "Finch, a finetuning lab: tensors, tokenizers, models and training in a small language.",
         version: FinchVersion.string,
-        subcommands: [Run.self, Bench.self, Demo.self]
+        subcommands: [Run.self, Docs.self, Bench.self, Demo.self]
     )
 }
 

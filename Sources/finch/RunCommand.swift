@@ -1,5 +1,6 @@
 import ArgumentParser
 import FinchLang
+import FinchLib
 import Foundation
 
 /// `finch run FILE`: runs a Finch script; `finch run -e CODE` runs a snippet.
@@ -34,7 +35,7 @@ struct Run: ParsableCommand {
 enum Session {
     static func makeInterpreter() throws -> Interpreter {
         Interrupt.installHandler()
-        return try Interpreter()
+        return try FinchLibrary.makeInterpreter()
     }
 
     static func isNil(_ v: Value) -> Bool { if case .nil = v { return true }; return false }

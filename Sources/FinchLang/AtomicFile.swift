@@ -1,0 +1,25 @@
+import Foundation
+
+/// Writes files so that a crash or Ctrl-C never leaves a half-written one:
+/// temp file in the same directory, fsync, rename.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String) throws {
+        try write(Data(text.utf8), to: path)
+    }
+
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temp, contents: data) else {
+            throw FinchError(.runtime, "cannot write \(path): cannot create a file in \(dir)")
+        }
+        let fd = open(temp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temp)
+            throw FinchError(.runtime, "cannot write \(path): \(why)")
+        }
+    }
+}

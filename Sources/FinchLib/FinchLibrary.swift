@@ -1,0 +1,19 @@
+import FinchLang
+
+/// The one room where the language and the ML primitives meet: every
+/// native the language sees, registered with its docs.
+public enum FinchLibrary {
+    /// A registry with the core built-ins and every FinchLib binding.
+    public static func makeRegistry() -> Registry {
+        let registry = Registry()
+        // The interpreter registers the core built-ins; do it here too so docs list them first.
+        _ = try? Interpreter(registry: registry, prelude: false)
+        TensorBindings.register(in: registry)
+        return registry
+    }
+
+    /// An interpreter with everything Finch offers and the prelude loaded.
+    public static func makeInterpreter() throws -> Interpreter {
+        try Interpreter(registry: makeRegistry())
+    }
+}

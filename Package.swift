@@ -45,10 +45,11 @@ let package = Package(
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchPlot"]),
+        .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "CEditLine"]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"]),
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
+        .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -280,7 +280,7 @@ extension Interpreter {
         case .whileStmt:
             let w = cast(node, While.self)
             while try eval(w.conditionRef).isTruthy {
-                if Interrupt.requested { try Interrupt.check() }
+                if Interrupt.requested { do { try Interrupt.check() } catch { throw locate(error, node) } }
                 let flow = try execBlock(w.body)
                 switch flow {
                 case .breakLoop: return .normal
@@ -337,7 +337,7 @@ extension Interpreter {
         let iterable = try eval(f.iterable)
         let two = f.targets.count == 2
         func body(_ a: Value, _ b: Value) throws -> Flow? {
-            if Interrupt.requested { try Interrupt.check() }
+            if Interrupt.requested { do { try Interrupt.check() } catch { throw locate(error, f) } }
             store(f.targets[0], a)
             if two { store(f.targets[1], b) }
             switch try execBlock(f.body) {

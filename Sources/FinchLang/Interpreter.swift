@@ -251,3 +251,31 @@ public final class Interpreter {
         try run(Source(name: path, text: text))
     }
 }
+
+extension Interpreter {
+    /// Attributes and methods reachable with `value.` (for completion and help).
+    public func memberNames(of value: Value) -> [String] {
+        var names = Operators.methodNames(of: value, registry: registry)
+        if case .dict(let d) = value {
+            names += d.keys.compactMap { k -> String? in if case .string(let s) = k { return s }; return nil }
+        }
+        return Array(Set(names)).sorted()
+    }
+
+    /// Parameter names of a callable value (a method's `self` left out).
+    public func parameterNames(of value: Value) -> [String] {
+        switch value {
+        case .native(let f): return f.params.map(\.name).filter { $0 != "self" }
+        case .function(let c): return c.decl.params
+        default: return []
+        }
+    }
+
+    /// The method `name` of `value`, as a callable value, if it has one.
+    public func method(of value: Value, named name: String) -> Value? {
+        Operators.method(of: value, name, registry: registry).map { .native($0) }
+    }
+
+    /// Keywords of the language, for completion.
+    public static var keywords: [String] { Keyword.allCases.map(\.rawValue) }
+}

@@ -25,5 +25,10 @@ public enum Interrupt {
     /// Routes SIGINT to the flag instead of killing the process.
     public static func installHandler() {
         signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        // A parent may have started us with SIGINT blocked (a mask is inherited across exec).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `finch` REPL driven through a pseudo-terminal, as a person would
+/// use it: multi-line entries, Tab completion, Ctrl-C, history across sessions.
+@Suite(.serialized) struct TerminalSessionTests {
+    static let finch = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/release/finch").path
+
+    /// finch running on a pseudo-terminal.
+    final class Terminal {
+        let master: Int32
+        let pid: pid_t
+        var screen = ""
+        /// Matches are looked for after the previous match, so each wait sees new output only.
+        var mark: String.Index
+
+        init(history: String) throws {
+            guard FileManager.default.isExecutableFile(atPath: TerminalSessionTests.finch) else {
+                throw TestFailure("no finch binary at \(TerminalSessionTests.finch): build with `make build` first")
+            }
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup(TerminalSessionTests.finch), nil]
+            var env = ProcessInfo.processInfo.environment
+            env["FINCH_HISTORY"] = history
+            env["TERM"] = "xterm"
+            env["NO_COLOR"] = "1"
+            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0)=\($1)") } + [nil]
+            var m: Int32 = 0
+            var size = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
+            let child = forkpty(&m, nil, nil, &size)
+            if child == 0 {
+                execve(argv[0]!, argv, envp)
+                _exit(127)
+            }
+            guard child > 0 else { throw TestFailure("forkpty failed: \(String(cString: strerror(errno)))") }
+            master = m
+            pid = child
+            mark = screen.startIndex
+        }
+
+        func send(_ text: String) { _ = text.withCString { write(master, $0, strlen($0)) } }
+
+        /// Reads until `text` appears in new output (or the timeout passes); returns whether it did.
+        @discardableResult
+        func wait(for text: String, timeout: Double = 10) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                if let r = screen.range(of: text, range: mark..<screen.endIndex) {
+                    mark = r.upperBound
+                    return true
+                }
+                let left = deadline.timeIntervalSinceNow
+                if left <= 0 { return false }
+                var fds = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                if poll(&fds, 1, Int32(min(left, 0.2) * 1000)) > 0 {
+                    let n = read(master, &buffer, buffer.count)
+                    if n <= 0 { return false }
+                    let offset = screen.distance(from: screen.startIndex, to: mark)
+                    screen += String(decoding: buffer[0..<n], as: UTF8.self)
+                    mark = screen.index(screen.startIndex, offsetBy: offset)
+                }
+            }
+        }
+
+        /// Types a line once the prompt is showing.
+        func enter(_ line: String) {
+            wait(for: "> ")
+            send(line + "\r")
+        }
+
+        /// Waits for the process to exit; returns its status.
+        func exitStatus(timeout: Double = 10) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            var status: Int32 = 0
+            while Date() < deadline {
+                wait(for: "\u{0}", timeout: 0.1)  // drain output so the child never blocks on a full terminal
+                if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xFF }
+            }
+            kill(pid, SIGKILL)
+            return nil
+        }
+
+        deinit {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            close(master)
+        }
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    func historyFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("finch-history-\(UUID().uuidString)").path
+    }
+
+    @Test func multiLineEntryValuesAndUnderscore() throws {
+        let t = try Terminal(history: historyFile())
+        t.enter("xs = [1, 2,")
+        #expect(t.wait(for: "...> "), "an open bracket continues the entry")
+        t.send("3]\r")
+        t.enter("xs.map(fn(v) { v * 10 })")
+        #expect(t.wait(for: "[10, 20, 30]"))
+        t.enter("len(_)")
+        #expect(t.wait(for: "\n3\r"), "_ holds the last value")
+        t.wait(for: "finch> ")
+        t.send("\u{4}")
+        #expect(t.exitStatus() == 0)
+    }
+
+    @Test func tabCompletesMembersAndNames() throws {
+        let t = try Terminal(history: historyFile())
+        t.enter("values = [3, 1]")
+        t.wait(for: "finch> ")
+        t.send("values.so\t")
+        Thread.sleep(forTimeInterval: 0.3)
+        t.send("()\r")
+        #expect(t.wait(for: "[1, 3]"), "member completion after '.' (so -> sort)")
+        t.wait(for: "finch> ")
+        t.send("lins\t")
+        Thread.sleep(forTimeInterval: 0.3)
+        t.send("(0, 1, 3)\r")
+        #expect(t.wait(for: "tensor([0, 0.5, 1]"), "global completion (lins -> linspace)")
+        t.wait(for: "finch> ")
+        t.send("round(2.567, dig\t")
+        Thread.sleep(forTimeInterval: 0.3)
+        t.send("1)\r")
+        #expect(t.wait(for: "2.6"), "keyword argument completion (dig -> digits: )")
+        t.enter(":quit")
+        #expect(t.exitStatus() == 0)
+    }
+
+    @Test func ctrlCStopsRunningCodeAndKeepsState() throws {
+        let t = try Terminal(history: historyFile())
+        t.enter("n = 0")
+        t.enter("while true { n += 1 }")
+        Thread.sleep(forTimeInterval: 0.8)
+        t.send("\u{3}")
+        #expect(t.wait(for: "stopped by Ctrl-C"))
+        t.enter("n > 0")
+        #expect(t.wait(for: "true"), "state survives the interrupt")
+        t.wait(for: "finch> ")
+        t.send("partial = (")
+        Thread.sleep(forTimeInterval: 0.3)
+        t.send("\u{3}")
+        t.enter("\"still here\"")
+        #expect(t.wait(for: "\"still here\"\r\n\"still here\""), "Ctrl-C at the prompt clears the line")
+        t.wait(for: "finch> ")
+        t.send("\u{4}")
+        #expect(t.exitStatus() == 0)
+    }
+
+    @Test func historyPersistsAcrossSessions() throws {
+        let path = historyFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let t = try Terminal(history: path)
+            t.enter("remembered = 4242")
+            t.enter(":quit")
+            #expect(t.exitStatus() == 0)
+        }
+        #expect(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("remembered"))
+        let t = try Terminal(history: path)
+        t.wait(for: "finch> ")
+        t.send("\u{1B}[A")  // Up arrow: ":quit", the last entry
+        Thread.sleep(forTimeInterval: 0.2)
+        t.send("\u{1B}[A")  // and the one before it
+        Thread.sleep(forTimeInterval: 0.3)
+        t.send("\r")  // runs the recalled `remembered = 4242`
+        t.enter("remembered + 1")
+        #expect(t.wait(for: "4243"), "the recalled entry ran")
+        t.enter(":quit")
+        #expect(t.exitStatus() == 0)
+    }
+
+    @Test func scriptFromAPipeHasNoPromptsAndFailsWithStatus() throws {
+        func run(_ script: String) throws -> (String, String, Int32) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.finch)
+            let input = Pipe(), output = Pipe(), errors = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = errors
+            try p.run()
+            input.fileHandleForWriting.write(script.data(using: .utf8)!)
+            try input.fileHandleForWriting.close()
+            let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (out, err, p.terminationStatus)
+        }
+        let ok = try run("x = 2\nprint(x * 21)\n")
+        #expect(ok.0 == "42\n" && ok.2 == 0)
+        let bad = try run("print(1)\nprint(nope)\n")
+        #expect(bad.0 == "1\n")
+        #expect(bad.1.contains("<stdin>:2:7: error: undefined variable 'nope'"))
+        #expect(bad.2 == 1)
+    }
+}

@@ -11,7 +11,7 @@ public final class Interpreter {
     public var maxDepth = 5000
 
     // The value stack: each call's parameters and locals live in stack[fp ..< fp + frameSize].
-    let stackCapacity = 1 << 20
+    let stackCapacity = 1 << 17
     let stack: UnsafeMutablePointer<Value>
     var sp = 0
     var fp = 0

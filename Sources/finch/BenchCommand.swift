@@ -38,6 +38,7 @@ enum Benchmarks {
     static let all: [Entry] = [
         Entry(name: "gemm", run: GemmBench.run),
         Entry(name: "elementwise", run: ElementwiseBench.run),
+        Entry(name: "lang", run: LangBench.run),
     ]
 }
 

@@ -1,0 +1,98 @@
+import FinchLang
+import FinchLib
+import Foundation
+
+/// lang: the interpreter against CPython on the same two programs (recursive
+/// fib(30), a loop summing 10 million integers), interleaved five times each,
+/// medians compared; and the time to start finch, evaluate 1+1 and exit.
+enum LangBench {
+    static let finchSetup = "fn fib(n) { if n < 2 { return n }\n return fib(n - 1) + fib(n - 2) }"
+    static let finchFib = "fib(30)"
+    static let finchLoop = "s = 0\nfor i in range(10000000) { s += i }\ns"
+    static let python = """
+    import sys, time
+    def fib(n):
+        if n < 2: return n
+        return fib(n - 1) + fib(n - 2)
+    t = time.perf_counter(); fib(30); fib_s = time.perf_counter() - t
+    t = time.perf_counter()
+    s = 0
+    for i in range(10000000): s += i
+    loop_s = time.perf_counter() - t
+    print(fib_s, loop_s)
+    """
+
+    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        try interpreter.run(finchSetup)
+        let python = pythonPath()
+        var fib: [Double] = [], loop: [Double] = [], pyFib: [Double] = [], pyLoop: [Double] = []
+        for _ in 0..<5 {
+            fib.append(try time { try interpreter.run(finchFib) })
+            loop.append(try time { try interpreter.run(finchLoop) })
+            if let python, let (f, l) = runPython(python) {
+                pyFib.append(f)
+                pyLoop.append(l)
+            }
+        }
+        var startup: [Double] = []
+        let finch = CommandLine.arguments[0]
+        for _ in 0..<10 { startup.append(try time { try spawn(finch, ["run", "-e", "1+1"]) }) }
+
+        let fibS = BenchTiming.median(fib), loopS = BenchTiming.median(loop)
+        out.report("lang.fib30_s", fibS, digits: 3)
+        out.report("lang.loop10m_s", loopS, digits: 3)
+        out.report("lang.startup_ms", BenchTiming.median(startup) * 1000, digits: 1)
+        guard !pyFib.isEmpty else {
+            print("lang.python: not found (no python3 on PATH)")
+            return
+        }
+        let pf = BenchTiming.median(pyFib), pl = BenchTiming.median(pyLoop)
+        out.report("lang.fib30_python_s", pf, digits: 3)
+        out.report("lang.loop10m_python_s", pl, digits: 3)
+        out.report("lang.ratio_vs_python", max(fibS / pf, loopS / pl), digits: 3)
+    }
+
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = BenchTiming.now()
+        try body()
+        return BenchTiming.now() - start
+    }
+
+    static func pythonPath() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let p = "\(dir)/python3"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    static func runPython(_ python: String) -> (Double, Double)? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", LangBench.python]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        guard (try? p.run()) != nil else { return nil }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let parts = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
+
+    /// Starts a process and waits for it with posix_spawn and waitpid: Foundation's
+    /// Process adds tens of milliseconds of its own, which would swamp startup.
+    static func spawn(_ path: String, _ args: [String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw FinchError(.runtime, "cannot start \(path): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+}

@@ -75,6 +75,15 @@ extension Interpreter {
             return v.isTruthy ? v : try eval(l.rhsRef)
         case .not:
             return .bool(!(try eval(cast(node, Unary.self).operandRef)).isTruthy)
+        default:
+            return try evalOther(node)
+        }
+    }
+
+    /// The less frequent expressions, kept out of `eval` so its frame stays small.
+    @inline(never)
+    func evalOther(_ node: Node) throws -> Value {
+        switch node.tag {
         case .unary:
             let u = cast(node, Unary.self)
             let v = try eval(u.operandRef)
@@ -175,7 +184,14 @@ extension Interpreter {
     // MARK: Calls
 
     func evalCall(_ call: Call) throws -> Value {
-        let callee = try eval(call.calleeRef)
+        // A call of a global function (the common case) reads the global directly.
+        let callee: Value
+        if call.callee.tag == .global {
+            let index = cast(call.callee, Variable.self).index
+            callee = globals.defined[index] ? globals.values[index] : try eval(call.calleeRef)
+        } else {
+            callee = try eval(call.calleeRef)
+        }
         switch callee {
         case .function(let c):
             let base = sp
@@ -277,6 +293,15 @@ extension Interpreter {
             if try eval(i.conditionRef).isTruthy { return try i.thenRef._withUnsafeGuaranteedRef { try execBlock(cast($0, Block.self)) } }
             guard let o = i.otherwise else { return .normal }
             return try o.tag == .block ? execBlock(cast(o, Block.self)) : exec(o)
+        default:
+            return try execOther(node)
+        }
+    }
+
+    /// The less frequent statements, kept out of `exec` so its frame stays small.
+    @inline(never)
+    func execOther(_ node: Node) throws -> Flow {
+        switch node.tag {
         case .whileStmt:
             let w = cast(node, While.self)
             while try eval(w.conditionRef).isTruthy {

@@ -169,25 +169,7 @@ public final class Interpreter {
             closure = savedClosure
         }
         do {
-            if count < params || !named.isEmpty {
-                var given = [Bool](repeating: false, count: params)
-                for i in 0..<count { given[i] = true }
-                for (name, v) in named {
-                    guard let i = decl.params.firstIndex(of: name) else {
-                        var message = "\(decl.name)() has no argument '\(name)'"
-                        if let guess = closestMatch(name, in: decl.params) { message += "; did you mean '\(guess)'?" }
-                        message += decl.params.isEmpty ? " (it takes no arguments)" : " (arguments: \(decl.params.joined(separator: ", ")))"
-                        throw FinchError(.runtime, message)
-                    }
-                    guard !given[i] else { throw FinchError(.runtime, "\(decl.name)() got argument '\(name)' twice") }
-                    stack[base + i] = v
-                    given[i] = true
-                }
-                for i in 0..<params where !given[i] {
-                    guard let d = decl.defaults[i] else { throw FinchError(.runtime, "\(decl.name)() is missing argument '\(decl.params[i])'") }
-                    stack[base + i] = try eval(d)
-                }
-            }
+            if count < params || !named.isEmpty { try bindArguments(decl, base: base, count: count, named: named) }
             if decl.hasCapturedParams {
                 for slot in decl.capturedParams { stack[base + slot] = .cell(Cell(stack[base + slot])) }
             }
@@ -204,6 +186,29 @@ public final class Interpreter {
                 e.stack.append(.init(function: decl.name, location: Location(source: callerSource, line: site.line, column: site.column)))
             }
             throw e
+        }
+    }
+
+    /// Places named arguments and evaluates defaults for the parameters not given.
+    @inline(never)
+    func bindArguments(_ decl: FunctionDecl, base: Int, count: Int, named: [(String, Value)]) throws {
+        let params = decl.paramCount
+        var given = [Bool](repeating: false, count: params)
+        for i in 0..<count { given[i] = true }
+        for (name, v) in named {
+            guard let i = decl.params.firstIndex(of: name) else {
+                var message = "\(decl.name)() has no argument '\(name)'"
+                if let guess = closestMatch(name, in: decl.params) { message += "; did you mean '\(guess)'?" }
+                message += decl.params.isEmpty ? " (it takes no arguments)" : " (arguments: \(decl.params.joined(separator: ", ")))"
+                throw FinchError(.runtime, message)
+            }
+            guard !given[i] else { throw FinchError(.runtime, "\(decl.name)() got argument '\(name)' twice") }
+            stack[base + i] = v
+            given[i] = true
+        }
+        for i in 0..<params where !given[i] {
+            guard let d = decl.defaults[i] else { throw FinchError(.runtime, "\(decl.name)() is missing argument '\(decl.params[i])'") }
+            stack[base + i] = try eval(d)
         }
     }
 

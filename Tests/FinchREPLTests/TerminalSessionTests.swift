@@ -28,14 +28,31 @@ import Glibc
             env["TERM"] = "xterm"
             env["NO_COLOR"] = "1"
             let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0)=\($1)") } + [nil]
-            var m: Int32 = 0
+            // openpty + posix_spawn rather than forkpty: fork runs OpenBLAS's atfork
+            // handler, which can deadlock joining its worker threads.
+            var m: Int32 = 0, slave: Int32 = 0
+            var name = [CChar](repeating: 0, count: 128)
             var size = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
-            let child = forkpty(&m, nil, nil, &size)
-            if child == 0 {
-                execve(argv[0]!, argv, envp)
-                _exit(127)
+            guard openpty(&m, &slave, &name, nil, &size) == 0 else {
+                throw TestFailure("openpty failed: \(String(cString: strerror(errno)))")
             }
-            guard child > 0 else { throw TestFailure("forkpty failed: \(String(cString: strerror(errno)))") }
+            close(slave)
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            // A new session whose leader opens the terminal by name: it becomes the controlling
+            // terminal, so ^C typed at it sends SIGINT.
+            posix_spawnattr_setflags(&attributes, 0x80)  // POSIX_SPAWN_SETSID (glibc), not exported to Swift
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addclose(&actions, m)
+            posix_spawn_file_actions_addopen(&actions, 0, name, O_RDWR, 0)
+            posix_spawn_file_actions_adddup2(&actions, 0, 1)
+            posix_spawn_file_actions_adddup2(&actions, 0, 2)
+            var child: pid_t = 0
+            let rc = posix_spawn(&child, argv[0]!, &actions, &attributes, argv, envp)
+            guard rc == 0 else { throw TestFailure("posix_spawn failed: \(String(cString: strerror(rc)))") }
             master = m
             pid = child
             mark = screen.startIndex
@@ -111,6 +128,7 @@ import Glibc
         t.enter("len(_)")
         #expect(t.wait(for: "\n3\r"), "_ holds the last value")
         t.wait(for: "finch> ")
+        Thread.sleep(forTimeInterval: 0.3)  // let libedit put the terminal in raw mode, or ^D is lost
         t.send("\u{4}")
         #expect(t.exitStatus() == 0)
     }
@@ -153,6 +171,7 @@ import Glibc
         t.enter("\"still here\"")
         #expect(t.wait(for: "\"still here\"\r\n\"still here\""), "Ctrl-C at the prompt clears the line")
         t.wait(for: "finch> ")
+        Thread.sleep(forTimeInterval: 0.3)  // let libedit put the terminal in raw mode, or ^D is lost
         t.send("\u{4}")
         #expect(t.exitStatus() == 0)
     }

@@ -9,7 +9,7 @@ SWIFT ?= swift
 CONFIG := -c release -Xswiftc -enable-testing
 FINCH := .build/release/finch
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup build demo test bench docs repl clean
 
 all: build
 
@@ -27,6 +27,13 @@ test: build
 
 bench: build
 	@$(FINCH) bench all
+
+# Regenerates docs/reference.md from the registry (a test fails when it is stale).
+docs: build
+	@$(FINCH) docs
+
+repl: build
+	@$(FINCH)
 
 clean:
 	rm -rf .build

@@ -150,7 +150,7 @@ public final class REPL {
       :help [name]    help on a function or type (also help(name))
       :time expr      run an expression and show how long it took
       :load file      run a .finch file in this session
-      :save file.md   save this session as a notebook (replay it with finch run)
+      :save file.md   save this session as a Markdown notebook (code cells and their output)
       :vars           the variables you defined, with their types
       :quit           leave (or Ctrl-D)
     Keys: Tab completes names, members after '.', and argument names inside a call;

@@ -5,7 +5,13 @@ import FinchTensor
 /// attributes, operators (+ - * / ** @ and comparisons, with numbers on
 /// either side), indexing and slicing.
 enum TensorBindings {
-    static let type = NativeType(name: "Tensor", doc: "An n-dimensional array of float32 with autograd. Create with tensor(), zeros(), randn() ...")
+    /// Built once (Swift runs a static initializer exactly once, whatever the threads):
+    /// registries made in parallel share it and never mutate it.
+    static let type: NativeType = {
+        let t = NativeType(name: "Tensor", doc: "An n-dimensional array of float32 with autograd. Create with tensor(), zeros(), randn() ...")
+        defineType(t)
+        return t
+    }()
 
     static func wrap(_ t: Tensor) -> Value { .object(NativeObject(type: type, value: t)) }
     static func wrap(_ ts: [Tensor]) -> Value { .list(ts.map(wrap)) }
@@ -85,13 +91,12 @@ enum TensorBindings {
             guard let reduction = Reduction(rawValue: a.string(3)) else { throw a.error("reduction must be \"mean\" or \"sum\", got \(Value.quote(a.string(3)))") }
             return wrap(try tensorArg(a, 0).crossEntropy(Convert.tensor(a[1], "targets"), ignoreIndex: a.int(2), reduction: reduction))
         })
-        registerType(in: r)
+        r.register(type)
     }
 
     static func tensorArg(_ a: Arguments, _ i: Int) throws -> Tensor { try Convert.tensor(a[i]) }
 
-    private static func registerType(in r: Registry) {
-        let t = type
+    private static func defineType(_ t: NativeType) {
         let me = Param("self", .object("Tensor"))
         func method(_ name: String, _ params: [Param], _ doc: String, _ example: String, returns: String = "Tensor",
                     _ body: @escaping (Tensor, Arguments) throws -> Value) {
@@ -253,7 +258,6 @@ enum TensorBindings {
             let target = try GradMode.noGrad { try view((o.value as! Tensor).detached(), parts) }
             try target.assign(Convert.tensor(v, "value"))
         }
-        r.register(t)
     }
 
     /// t[i, a:b, ...]: integers select (dropping the axis), slices keep it; negative indices count from the end.

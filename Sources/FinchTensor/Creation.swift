@@ -87,8 +87,8 @@ extension Tensor {
     }
 
     /// Uniform in [0, 1) from the default generator.
-    public static func rand(_ shape: [Int]) throws -> Tensor { try uniform(shape, rng: &DefaultRNG.generator) }
+    public static func rand(_ shape: [Int]) throws -> Tensor { try DefaultRNG.use { try uniform(shape, rng: &$0) } }
 
     /// Standard normal from the default generator.
-    public static func randn(_ shape: [Int]) throws -> Tensor { try normal(shape, rng: &DefaultRNG.generator) }
+    public static func randn(_ shape: [Int]) throws -> Tensor { try DefaultRNG.use { try normal(shape, rng: &$0) } }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,8 +66,13 @@ public struct RNG: RandomNumberGenerator, Sendable, Equatable {
 
 /// The generator that creation functions use when none is passed; `manualSeed` resets it.
 public enum DefaultRNG {
-    nonisolated(unsafe) static var generator = RNG(seed: 0)
+    static let generator = Mutex(RNG(seed: 0))
 
     /// Reseeds the default generator.
-    public static func manualSeed(_ seed: UInt64) { generator = RNG(seed: seed) }
+    public static func manualSeed(_ seed: UInt64) { generator.withLock { $0 = RNG(seed: seed) } }
+
+    /// Runs body with exclusive use of the default generator.
+    public static func use<T>(_ body: (inout RNG) throws -> T) rethrows -> T {
+        try generator.withLock { try body(&$0) }
+    }
 }

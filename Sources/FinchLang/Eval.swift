@@ -7,6 +7,22 @@ extension Interpreter {
     @inline(__always) func eval(_ ref: Unmanaged<Node>) throws -> Value { try ref._withUnsafeGuaranteedRef { try eval($0) } }
     @inline(__always) func exec(_ ref: Unmanaged<Node>) throws -> Flow { try ref._withUnsafeGuaranteedRef { try exec($0) } }
 
+    /// The arithmetic and comparisons of two numbers, inline; nil for the rest (/, %, ** ...).
+    @inline(__always) func numberOp(_ op: BinaryOp, _ x: Double, _ y: Double) -> Value? {
+        switch op {
+        case .add: return .number(x + y)
+        case .sub: return .number(x - y)
+        case .mul: return .number(x * y)
+        case .lt: return .bool(x < y)
+        case .le: return .bool(x <= y)
+        case .gt: return .bool(x > y)
+        case .ge: return .bool(x >= y)
+        case .eq: return .bool(x == y)
+        case .ne: return .bool(x != y)
+        default: return nil
+        }
+    }
+
     @inline(__always) func cast<T: Node>(_ n: Node, _: T.Type) -> T { unsafeDowncast(n, to: T.self) }
 
     func eval(_ node: Node) throws -> Value {
@@ -29,39 +45,12 @@ extension Interpreter {
         case .binary:
             let b = cast(node, Binary.self)
             let l = try eval(b.lhsRef), r = try eval(b.rhsRef)
-            if case .number(let x) = l, case .number(let y) = r {
-                switch b.op {
-                case .add: return .number(x + y)
-                case .sub: return .number(x - y)
-                case .mul: return .number(x * y)
-                case .lt: return .bool(x < y)
-                case .le: return .bool(x <= y)
-                case .gt: return .bool(x > y)
-                case .ge: return .bool(x >= y)
-                case .eq: return .bool(x == y)
-                case .ne: return .bool(x != y)
-                default: break
-                }
-            }
+            if case .number(let x) = l, case .number(let y) = r, let v = numberOp(b.op, x, y) { return v }
             do { return try Operators.binary(b.op, l, r) } catch { throw locate(error, node) }
         case .binaryLocalConst:
             let b = cast(node, Binary.self)
             let l = stack[fp &+ b.slot]
-            if case .number(let x) = l {
-                let y = b.constant
-                switch b.op {
-                case .add: return .number(x + y)
-                case .sub: return .number(x - y)
-                case .mul: return .number(x * y)
-                case .lt: return .bool(x < y)
-                case .le: return .bool(x <= y)
-                case .gt: return .bool(x > y)
-                case .ge: return .bool(x >= y)
-                case .eq: return .bool(x == y)
-                case .ne: return .bool(x != y)
-                default: break
-                }
-            }
+            if case .number(let x) = l, let v = numberOp(b.op, x, b.constant) { return v }
             do { return try Operators.binary(b.op, l, .number(b.constant)) } catch { throw locate(error, node) }
         case .call:
             return try evalCall(cast(node, Call.self))

@@ -72,21 +72,13 @@ public final class Tensor {
     }
 
     /// The element at `indices` (negative indices count from the end).
-    public func element(_ indices: [Int]) throws -> Float {
-        guard indices.count == rank else {
-            throw TensorError.invalidArgument(op: "index", "\(indices.count) indices for a tensor of rank \(rank)")
-        }
-        var at = offset
-        for (axis, i) in indices.enumerated() {
-            let j = i < 0 ? i + shape[axis] : i
-            guard j >= 0, j < shape[axis] else { throw TensorError.indexOutOfRange(op: "index", index: i, size: shape[axis]) }
-            at += j * strides[axis]
-        }
-        return storage.base[at]
-    }
+    public func element(_ indices: [Int]) throws -> Float { storage.base[try storageIndex(indices)] }
 
     /// Writes one element in place (not recorded for autograd).
-    public func setElement(_ indices: [Int], _ value: Float) throws {
+    public func setElement(_ indices: [Int], _ value: Float) throws { storage.base[try storageIndex(indices)] = value }
+
+    /// Where the element at `indices` lives in storage, checking every index.
+    private func storageIndex(_ indices: [Int]) throws -> Int {
         guard indices.count == rank else {
             throw TensorError.invalidArgument(op: "index", "\(indices.count) indices for a tensor of rank \(rank)")
         }
@@ -96,7 +88,7 @@ public final class Tensor {
             guard j >= 0, j < shape[axis] else { throw TensorError.indexOutOfRange(op: "index", index: i, size: shape[axis]) }
             at += j * strides[axis]
         }
-        storage.base[at] = value
+        return at
     }
 
     /// Clears the accumulated gradient.

@@ -139,6 +139,54 @@ public final class Interpreter {
         }
     }
 
+    /// The common call: every parameter given by position, none captured. Anything
+    /// else (defaults, errors to report, Ctrl-C, the depth limit) goes through `invoke`.
+    @inline(__always)
+    func invokePositional(_ c: Closure, base: Int, count: Int, callSite: Node) throws -> Value {
+        unowned(unsafe) let decl = c.decl
+        let top = base + decl.frameSize
+        guard count == decl.paramCount, !decl.hasCapturedParams, depth < maxDepth, top < stackCapacity, !Interrupt.requested else {
+            return try invoke(c, base: base, count: count, named: [], callSite: callSite)
+        }
+        let savedFp = fp
+        unowned(unsafe) let savedClosure = closure
+        fp = base
+        sp = top
+        closure = c
+        depth += 1
+        let flow: Flow
+        do {
+            flow = try Unmanaged.passUnretained(decl.body)._withUnsafeGuaranteedRef { try execBlock($0) }
+        } catch {
+            for i in base..<top { stack[i] = .nil }
+            depth -= 1
+            fp = savedFp
+            sp = base
+            closure = savedClosure
+            throw callError(error, decl, caller: savedClosure, callSite: callSite)
+        }
+        for i in base..<top { stack[i] = .nil }
+        depth -= 1
+        fp = savedFp
+        sp = base
+        closure = savedClosure
+        if case .returned = flow {
+            let v = returnValue
+            returnValue = .nil
+            return v
+        }
+        return .nil
+    }
+
+    /// An error leaving a call: located at the call site if it has no place yet, with the call on its stack.
+    func callError(_ error: Error, _ decl: FunctionDecl, caller: Closure?, callSite: Node?) -> Error {
+        guard var e = error as? FinchError, let site = callSite else { return error }
+        let here = Location(source: caller?.decl.source ?? topSource, line: site.line, column: site.column)
+        if e.location == nil { e.location = here }
+        if e.kind != .syntax { e.stack.append(.init(function: decl.name, location: here)) }
+        return e
+    }
+
     /// Runs closure `c` whose `count` positional arguments sit at stack[base...].
     func invoke(_ c: Closure, base: Int, count: Int, named: [(String, Value)], callSite: Node?) throws -> Value {
         unowned(unsafe) let decl = c.decl  // c keeps it alive; no reference counting per call
@@ -179,13 +227,8 @@ public final class Interpreter {
                 return v
             }
             return .nil
-        } catch var e as FinchError {
-            let callerSource = savedClosure?.decl.source ?? topSource
-            if e.location == nil, let site = callSite { e.location = Location(source: callerSource, line: site.line, column: site.column) }
-            if let site = callSite, e.kind != .syntax {
-                e.stack.append(.init(function: decl.name, location: Location(source: callerSource, line: site.line, column: site.column)))
-            }
-            throw e
+        } catch {
+            throw callError(error, decl, caller: savedClosure, callSite: callSite)
         }
     }
 

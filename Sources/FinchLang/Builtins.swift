@@ -127,7 +127,9 @@ enum Builtins {
     static func iterate(_ v: Value) throws -> [Value] {
         switch v {
         case .list(let l): return l.items
-        case .range(let r): return (0..<r.count).map { .number(r.element($0)) }
+        case .range(let r):
+            guard r.count <= Operators.maxElements else { throw Operators.tooBig(r.count, "items") }
+            return (0..<r.count).map { .number(r.element($0)) }
         case .string(let s): return s.map { .string(String($0)) }
         case .dict(let d): return d.keys
         default: throw FinchError(.runtime, "cannot iterate over \(article(v.typeName))")

@@ -162,7 +162,9 @@ extension Interpreter {
                     guard let n else { return nil }
                     let v = try eval(n)
                     if case .nil = v { return nil }
-                    guard case .number(let x) = v, x == x.rounded() else { throw runtimeError("slice bounds must be integers, got \(v.repr)", n) }
+                    guard case .number(let x) = v, x == x.rounded(), Swift.abs(x) < 9e15 else {
+                        throw runtimeError("slice bounds must be integers, got \(v.repr)", n)
+                    }
                     return Int(x)
                 }
                 return .slice(start: try bound(a), end: try bound(b), step: try bound(c))

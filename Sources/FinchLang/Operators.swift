@@ -39,11 +39,14 @@ enum Operators {
             default: break
             }
         case let (.string(s), .number(n)) where op == .mul:
-            return .string(String(repeating: s, count: try count(n)))
+            let times = try count(n)
+            guard s.utf8.count * times <= maxElements * 8 else { throw tooBig(s.utf8.count * times, "characters") }
+            return .string(String(repeating: s, count: times))
         case let (.list(a), .list(b)) where op == .add:
             return .list(ListRef(a.items + b.items))
         case let (.list(a), .number(n)) where op == .mul:
             let times = try count(n)
+            guard a.items.count * times <= maxElements else { throw tooBig(a.items.count * times, "items") }
             return .list(ListRef(Array([[Value]](repeating: a.items, count: times).joined())))
         case let (.list(a), .list(b)) where [.lt, .le, .gt, .ge].contains(op):
             let c = try compareLists(a.items, b.items)
@@ -56,6 +59,13 @@ enum Operators {
         default: break
         }
         throw FinchError(.runtime, "cannot apply '\(op.rawValue)' to \(article(l.typeName)) and \(article(r.typeName))")
+    }
+
+    /// The most items a list built in one step may have (about 2.4 GB of values).
+    static let maxElements = 100_000_000
+
+    static func tooBig(_ n: Int, _ what: String) -> FinchError {
+        FinchError(.runtime, "that would make \(n) \(what), more than the \(maxElements) allowed at once")
     }
 
     private static func count(_ n: Double) throws -> Int {

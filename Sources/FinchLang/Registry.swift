@@ -26,7 +26,7 @@ public indirect enum ParamType: Sendable, Equatable {
         case .function: return "function"
         case .object(let n): return n
         case .optional(let t): return t.name + "?"
-        case .oneOf(let ts): return ts.map(\.name).joined(separator: " | ")
+        case .oneOf(let ts): return ts.map(\.name).joined(separator: " or ")
         }
     }
 
@@ -170,7 +170,8 @@ public final class NativeFunction: @unchecked Sendable {
 
 /// "a list", "an int": for error messages.
 public func article(_ word: String) -> String {
-    if word == "nil" || word.contains("|") { return word }
+    if word.contains(" or ") { return word.components(separatedBy: " or ").map(article).joined(separator: " or ") }
+    if word == "nil" || word.hasSuffix("?") { return word }
     return (["a", "e", "i", "o", "u"].contains(word.first.map { String($0) } ?? "") ? "an " : "a ") + word
 }
 

@@ -128,7 +128,8 @@ public final class RangeValue {
     public var count: Int {
         guard step != 0 else { return 0 }
         let n = ((end - start) / step).rounded(.up)
-        return n > 0 ? Int(n) : 0
+        guard n > 0 else { return 0 }
+        return n < 9e15 ? Int(n) : 9_000_000_000_000_000  // endless in practice; never materialised whole
     }
     public func element(_ i: Int) -> Double { start + Double(i) * step }
 }
@@ -168,16 +169,39 @@ extension Value: CustomStringConvertible {
     }
 
     /// How the REPL shows a value: strings quoted, numbers without a needless ".0".
+    /// A list or dict that contains itself shows `[...]` / `{...}` there, as in Python.
     public var repr: String {
+        var visiting = Set<ObjectIdentifier>()
+        return repr(visiting: &visiting)
+    }
+
+    private func repr(visiting: inout Set<ObjectIdentifier>) -> String {
+        switch self {
+        case .list(let l):
+            guard visiting.insert(ObjectIdentifier(l)).inserted else { return "[...]" }
+            defer { visiting.remove(ObjectIdentifier(l)) }
+            var parts: [String] = []
+            for item in l.items { parts.append(item.repr(visiting: &visiting)) }
+            return "[" + parts.joined(separator: ", ") + "]"
+        case .dict(let d):
+            if d.isEmpty { return "{}" }
+            guard visiting.insert(ObjectIdentifier(d)).inserted else { return "{...}" }
+            defer { visiting.remove(ObjectIdentifier(d)) }
+            var parts: [String] = []
+            for (k, v) in zip(d.keys, d.values) { parts.append("\(k.repr(visiting: &visiting)): \(v.repr(visiting: &visiting))") }
+            return "{" + parts.joined(separator: ", ") + "}"
+        default:
+            return reprLeaf
+        }
+    }
+
+    private var reprLeaf: String {
         switch self {
         case .nil: return "nil"
         case .bool(let b): return b ? "true" : "false"
         case .number(let n): return Value.format(n)
         case .string(let s): return Value.quote(s)
-        case .list(let l): return "[" + l.items.map(\.repr).joined(separator: ", ") + "]"
-        case .dict(let d):
-            if d.isEmpty { return "{}" }
-            return "{" + zip(d.keys, d.values).map { "\($0.repr): \($1.repr)" }.joined(separator: ", ") + "}"
+        case .list, .dict: return repr
         case .range(let r):
             let base = "\(Value.format(r.start))..\(Value.format(r.end))"
             return r.step == 1 ? base : "range(\(Value.format(r.start)), \(Value.format(r.end)), \(Value.format(r.step)))"
@@ -216,19 +240,27 @@ extension Value: CustomStringConvertible {
 }
 
 /// Equality as `==` sees it: by value for numbers, strings, lists and dicts; by identity for the rest.
-func valuesEqual(_ a: Value, _ b: Value) -> Bool {
+/// Containers nested deeper than 1000 levels (a list inside itself) compare by identity.
+func valuesEqual(_ a: Value, _ b: Value, depth: Int = 0) -> Bool {
+    if depth > 1000 {
+        switch (a, b) {
+        case let (.list(x), .list(y)): return x === y
+        case let (.dict(x), .dict(y)): return x === y
+        default: break
+        }
+    }
     switch (a, b) {
     case (.nil, .nil): return true
     case let (.bool(x), .bool(y)): return x == y
     case let (.number(x), .number(y)): return x == y
     case let (.string(x), .string(y)): return x == y
     case let (.list(x), .list(y)):
-        return x === y || (x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { valuesEqual($0, $1) })
+        return x === y || (x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { valuesEqual($0, $1, depth: depth + 1) })
     case let (.dict(x), .dict(y)):
         if x === y { return true }
         guard x.count == y.count else { return false }
         for (k, v) in zip(x.keys, x.values) {
-            guard let w = (try? y.get(k)) ?? nil, valuesEqual(v, w) else { return false }
+            guard let w = (try? y.get(k)) ?? nil, valuesEqual(v, w, depth: depth + 1) else { return false }
         }
         return true
     case let (.range(x), .range(y)): return x.start == y.start && x.end == y.end && x.step == y.step

@@ -46,11 +46,11 @@ enum Convert {
     static func shape(_ v: Value) throws -> [Int] {
         switch v {
         case .number(let n):
-            guard n == n.rounded(), n >= 0 else { throw FinchError(.runtime, "a shape needs non-negative integers, got \(Value.format(n))") }
+            guard n == n.rounded(), n >= 0, n < 9e15 else { throw FinchError(.runtime, "a shape needs non-negative integers, got \(Value.format(n))") }
             return [Int(n)]
         case .list(let l):
             return try l.items.map { item in
-                guard case .number(let n) = item, n == n.rounded() else {
+                guard case .number(let n) = item, n == n.rounded(), Swift.abs(n) < 9e15 else {
                     throw FinchError(.runtime, "a shape needs integers, got \(item.repr)")
                 }
                 return Int(n)
@@ -67,10 +67,12 @@ enum Convert {
 
     static func intList(_ v: Value) throws -> [Int] {
         switch v {
-        case .number(let n): return [Int(n)]
+        case .number(let n):
+            guard n == n.rounded(), Swift.abs(n) < 9e15 else { throw FinchError(.runtime, "expected an integer, got \(Value.format(n))") }
+            return [Int(n)]
         case .list(let l):
             return try l.items.map { item in
-                guard case .number(let n) = item, n == n.rounded() else { throw FinchError(.runtime, "expected integers, got \(item.repr)") }
+                guard case .number(let n) = item, n == n.rounded(), Swift.abs(n) < 9e15 else { throw FinchError(.runtime, "expected integers, got \(item.repr)") }
                 return Int(n)
             }
         default: throw FinchError(.runtime, "expected an integer or a list of integers, got \(article(v.typeName))")

@@ -196,9 +196,6 @@ extension Interpreter {
                 n += 1
                 sp = base + n
             }
-            if call.args.named.isEmpty {
-                return try invokePositional(c, base: base, count: n, callSite: call)
-            }
             var named: [(String, Value)] = []
             for (name, a) in call.args.named { named.append((name, try eval(a))) }
             return try invoke(c, base: base, count: n, named: named, callSite: call)

@@ -139,45 +139,6 @@ public final class Interpreter {
         }
     }
 
-    /// The common call: every parameter given by position, none captured. Anything
-    /// else (defaults, errors to report, Ctrl-C, the depth limit) goes through `invoke`.
-    @inline(__always)
-    func invokePositional(_ c: Closure, base: Int, count: Int, callSite: Node) throws -> Value {
-        unowned(unsafe) let decl = c.decl
-        let top = base + decl.frameSize
-        guard count == decl.paramCount, !decl.hasCapturedParams, depth < maxDepth, top < stackCapacity, !Interrupt.requested else {
-            return try invoke(c, base: base, count: count, named: [], callSite: callSite)
-        }
-        let savedFp = fp
-        unowned(unsafe) let savedClosure = closure
-        fp = base
-        sp = top
-        closure = c
-        depth += 1
-        let flow: Flow
-        do {
-            flow = try Unmanaged.passUnretained(decl.body)._withUnsafeGuaranteedRef { try execBlock($0) }
-        } catch {
-            for i in base..<top { stack[i] = .nil }
-            depth -= 1
-            fp = savedFp
-            sp = base
-            closure = savedClosure
-            throw callError(error, decl, caller: savedClosure, callSite: callSite)
-        }
-        for i in base..<top { stack[i] = .nil }
-        depth -= 1
-        fp = savedFp
-        sp = base
-        closure = savedClosure
-        if case .returned = flow {
-            let v = returnValue
-            returnValue = .nil
-            return v
-        }
-        return .nil
-    }
-
     /// An error leaving a call: located at the call site if it has no place yet, with the call on its stack.
     func callError(_ error: Error, _ decl: FunctionDecl, caller: Closure?, callSite: Node?) -> Error {
         guard var e = error as? FinchError, let site = callSite else { return error }

@@ -182,23 +182,23 @@ final class Resolver {
         }
     }
 
+    /// Where a name lives from here: a local of this function, an upvalue, or (nil) nowhere but the globals.
+    private func home(of name: String) -> (tag: Tag, index: Int, local: LocalVar?)? {
+        guard let f = function else { return nil }
+        if let local = f.lookup(name) { return (.local, local.slot, local) }
+        if let u = f.upvalue(name) { return (.upvalue, u, nil) }
+        return nil
+    }
+
     private func resolveRead(_ v: Variable) {
-        guard let f = function else {
+        guard let (tag, index, local) = home(of: v.name) else {
             v.tag = .global
             v.index = globals.index(of: v.name)
             return
         }
-        if let local = f.lookup(v.name) {
-            v.tag = .local
-            v.index = local.slot
-            local.reads.append(v)
-        } else if let u = f.upvalue(v.name) {
-            v.tag = .upvalue
-            v.index = u
-        } else {
-            v.tag = .global
-            v.index = globals.index(of: v.name)
-        }
+        v.tag = tag
+        v.index = index
+        local?.reads.append(v)
     }
 
     /// Declares a new variable for `a` in the current block (a loop variable).
@@ -217,20 +217,12 @@ final class Resolver {
 
     private func resolveAssign(_ a: Assign, declareOnly: Bool) throws {
         if !declareOnly { try resolve(a.value) }
-        guard let f = function else {
-            a.mode = .global
-            a.index = globals.index(of: a.name)
-            return
-        }
-        if let local = f.lookup(a.name) {
-            a.mode = .local
-            a.index = local.slot
-            local.writes.append(a)
-        } else if let u = f.upvalue(a.name) {
-            a.mode = .upvalue
-            a.index = u
+        if let (tag, index, local) = home(of: a.name) {
+            a.mode = tag
+            a.index = index
+            local?.writes.append(a)
         } else {
-            declare(a)
+            declare(a)  // a new local inside a function; a global at the top level
         }
     }
 

@@ -131,8 +131,7 @@ extension Interpreter {
             if !a.declares, case .cell(let c) = stack[fp &+ a.index] { c.value = v } else { stack[fp &+ a.index] = .cell(Cell(v)) }
         case .upvalue: closure!.upvalues[a.index].value = v
         default:
-            globals.values[a.index] = v
-            globals.defined[a.index] = true
+            globals.set(a.index, v)
         }
     }
 
@@ -175,30 +174,14 @@ extension Interpreter {
     // MARK: Calls
 
     func evalCall(_ call: Call) throws -> Value {
-        // A call of a global function (the common case) reads the global directly.
-        let callee: Value
-        if call.callee.tag == .global {
-            let index = cast(call.callee, Variable.self).index
-            callee = globals.defined[index] ? globals.values[index] : try eval(call.calleeRef)
-        } else {
-            callee = try eval(call.calleeRef)
+        // A global function (the common case) is called without touching its reference count.
+        if call.callee.tag == .global, let u = globals.closures[cast(call.callee, Variable.self).index] {
+            return try u._withUnsafeGuaranteedRef { try callClosure($0, call) }
         }
+        let callee = try eval(call.calleeRef)
         switch callee {
         case .function(let c):
-            let base = sp
-            var n = 0
-            let args = call.positional
-            let argc = args.count
-            while n < argc {
-                let v = try eval(args[n])
-                guard base + n < stackCapacity - 1 else { sp = base; throw runtimeError("stack overflow at depth \(depth)", call) }
-                stack[base + n] = v
-                n += 1
-                sp = base + n
-            }
-            var named: [(String, Value)] = []
-            for (name, a) in call.args.named { named.append((name, try eval(a))) }
-            return try invoke(c, base: base, count: n, named: named, callSite: call)
+            return try callClosure(c, call)
         case .native(let f):
             var positional: [Value] = []
             positional.reserveCapacity(call.args.positional.count)
@@ -213,6 +196,25 @@ extension Interpreter {
             if let v = call.callee as? Variable { message = "'\(v.name)' is \(article(callee.typeName)), not a function" }
             throw runtimeError(message, call)
         }
+    }
+
+    /// Evaluates the arguments onto the value stack and runs the closure.
+    @inline(__always)
+    func callClosure(_ c: Closure, _ call: Call) throws -> Value {
+        let base = sp
+        var n = 0
+        let args = call.positional
+        let argc = args.count
+        while n < argc {
+            let v = try eval(args[n])
+            guard base + n < stackCapacity - 1 else { sp = base; throw runtimeError("stack overflow at depth \(depth)", call) }
+            stack[base + n] = v
+            n += 1
+            sp = base + n
+        }
+        var named: [(String, Value)] = []
+        for (name, a) in call.args.named { named.append((name, try eval(a))) }
+        return try invoke(c, base: base, count: n, named: named, callSite: call)
     }
 
     func evalMethodCall(_ call: MethodCall) throws -> Value {

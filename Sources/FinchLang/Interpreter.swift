@@ -46,9 +46,7 @@ public final class Interpreter {
 
     /// Sets a global variable.
     public func define(_ name: String, _ value: Value) {
-        let i = globals.index(of: name)
-        globals.values[i] = value
-        globals.defined[i] = true
+        globals.set(globals.index(of: name), value)
     }
 
     /// The value of a global, if defined.

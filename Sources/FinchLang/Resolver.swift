@@ -258,6 +258,23 @@ final class Globals {
     private var indices: [String: Int] = [:]
     var values: [Value] = []
     var defined: [Bool] = []
+    /// The closure each global holds, unretained, so calling a global function costs
+    /// no reference counting. Closures a global stops holding are kept in `retired`
+    /// for the session, so a running one is never freed under the interpreter.
+    var closures: [Unmanaged<Closure>?] = []
+    private var retired: [Closure] = []
+
+    /// Sets global `i`, keeping `closures` in step.
+    @inline(__always)
+    func set(_ i: Int, _ value: Value) {
+        if let old = closures[i] {
+            retired.append(old.takeUnretainedValue())
+            closures[i] = nil
+        }
+        if case .function(let c) = value { closures[i] = Unmanaged.passUnretained(c) }
+        values[i] = value
+        defined[i] = true
+    }
 
     func index(of name: String) -> Int {
         if let i = indices[name] { return i }
@@ -266,6 +283,7 @@ final class Globals {
         indices[name] = i
         values.append(.nil)
         defined.append(false)
+        closures.append(nil)
         return i
     }
 

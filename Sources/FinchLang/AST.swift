@@ -328,14 +328,22 @@ final class Return: Node {
 }
 
 final class Block: Node {
-    var statements: [Node] { didSet { refs = statements.map { Unmanaged.passUnretained($0) } } }
-    /// The statements, unretained (statements owns them).
-    private(set) var refs: [Unmanaged<Node>]
+    var statements: [Node] {
+        didSet {
+            precondition(statements.count == refs.count, "a block's statements are replaced, never added")
+            for (i, s) in statements.enumerated() { refs[i] = Unmanaged.passUnretained(s) }
+        }
+    }
+    /// The statements, unretained (statements owns them), in a buffer the block owns:
+    /// reading an Array property would retain its storage on every pass.
+    let refs: UnsafeMutableBufferPointer<Unmanaged<Node>>
     init(_ statements: [Node], _ line: Int, _ column: Int) {
         self.statements = statements
-        self.refs = statements.map { Unmanaged.passUnretained($0) }
+        refs = .allocate(capacity: statements.count)
+        _ = refs.initialize(from: statements.map { Unmanaged.passUnretained($0) })
         super.init(.block, line, column)
     }
+    deinit { refs.deallocate() }
 }
 
 final class Import: Node {

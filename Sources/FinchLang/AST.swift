@@ -153,15 +153,17 @@ final class Call: Node {
     let callee: Node
     let calleeRef: Unmanaged<Node>
     let args: CallArguments
-    /// The positional arguments, unretained (args owns them).
-    let positional: [Unmanaged<Node>]
+    /// The positional arguments, unretained (args owns them), in a buffer this node owns.
+    let positional: UnsafeMutableBufferPointer<Unmanaged<Node>>
     init(_ callee: Node, _ args: CallArguments, _ line: Int, _ column: Int) {
         self.callee = callee
         self.calleeRef = Unmanaged.passUnretained(callee)
         self.args = args
-        self.positional = args.positional.map { Unmanaged.passUnretained($0) }
+        self.positional = .allocate(capacity: args.positional.count)
+        _ = self.positional.initialize(from: args.positional.map { Unmanaged.passUnretained($0) })
         super.init(.call, line, column)
     }
+    deinit { positional.deallocate() }
 }
 
 /// `object.name(args)`: a method of the object's type, or else the global function `name(object, args)`.

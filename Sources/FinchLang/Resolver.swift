@@ -253,16 +253,55 @@ final class Resolver {
 }
 
 /// Global variables by name, shared by every resolution in an interpreter.
+/// Values live in buffers the table owns rather than in Arrays: reading an
+/// Array held by a class retains its storage on every access.
 final class Globals {
     private(set) var names: [String] = []
     private var indices: [String: Int] = [:]
-    var values: [Value] = []
-    var defined: [Bool] = []
+    private var capacity = 0
+    private(set) var values: UnsafeMutablePointer<Value> = .allocate(capacity: 0)
+    private(set) var defined: UnsafeMutablePointer<Bool> = .allocate(capacity: 0)
     /// The closure each global holds, unretained, so calling a global function costs
     /// no reference counting. Closures a global stops holding are kept in `retired`
     /// for the session, so a running one is never freed under the interpreter.
-    var closures: [Unmanaged<Closure>?] = []
+    private(set) var closures: UnsafeMutablePointer<Unmanaged<Closure>?> = .allocate(capacity: 0)
     private var retired: [Closure] = []
+
+    deinit {
+        values.deinitialize(count: names.count)
+        values.deallocate()
+        defined.deallocate()
+        closures.deallocate()
+    }
+
+    func index(of name: String) -> Int {
+        if let i = indices[name] { return i }
+        let i = names.count
+        if i == capacity { grow() }
+        names.append(name)
+        indices[name] = i
+        (values + i).initialize(to: .nil)
+        defined[i] = false
+        closures[i] = nil
+        return i
+    }
+
+    private func grow() {
+        let n = max(64, capacity * 2)
+        let v = UnsafeMutablePointer<Value>.allocate(capacity: n)
+        v.moveInitialize(from: values, count: names.count)
+        values.deallocate()
+        values = v
+        let d = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+        d.update(from: defined, count: names.count)
+        defined.deallocate()
+        defined = d
+        let c = UnsafeMutablePointer<Unmanaged<Closure>?>.allocate(capacity: n)
+        c.update(from: closures, count: names.count)
+        closures.deallocate()
+        closures = c
+        capacity = n
+    }
 
     /// Sets global `i`, keeping `closures` in step.
     @inline(__always)
@@ -274,17 +313,6 @@ final class Globals {
         if case .function(let c) = value { closures[i] = Unmanaged.passUnretained(c) }
         values[i] = value
         defined[i] = true
-    }
-
-    func index(of name: String) -> Int {
-        if let i = indices[name] { return i }
-        let i = names.count
-        names.append(name)
-        indices[name] = i
-        values.append(.nil)
-        defined.append(false)
-        closures.append(nil)
-        return i
     }
 
     func lookup(_ name: String) -> Int? { indices[name] }

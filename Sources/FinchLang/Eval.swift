@@ -7,6 +7,21 @@ extension Interpreter {
     @inline(__always) func eval(_ ref: Unmanaged<Node>) throws -> Value { try ref._withUnsafeGuaranteedRef { try eval($0) } }
     @inline(__always) func exec(_ ref: Unmanaged<Node>) throws -> Flow { try ref._withUnsafeGuaranteedRef { try exec($0) } }
 
+    /// `eval` for the places where a `local op number` or a call is the usual child
+    /// (conditions, arguments, operands): handled here without a trip through the
+    /// big switch, whose one indirect jump predicts badly.
+    @inline(__always) func evalOperand(_ ref: Unmanaged<Node>) throws -> Value {
+        try ref._withUnsafeGuaranteedRef { node in
+            if node.tag == .binaryLocalConst {
+                let b = cast(node, Binary.self)
+                if case .number(let x) = stack[fp &+ b.slot], let v = numberOp(b.op, x, b.constant) { return v }
+            } else if node.tag == .call {
+                return try evalCall(cast(node, Call.self))
+            }
+            return try eval(node)
+        }
+    }
+
     /// The arithmetic and comparisons of two numbers, inline; nil for the rest (/, %, ** ...).
     @inline(__always) func numberOp(_ op: BinaryOp, _ x: Double, _ y: Double) -> Value? {
         switch op {
@@ -44,7 +59,7 @@ extension Interpreter {
             throw runtimeError(message, node)
         case .binary:
             let b = cast(node, Binary.self)
-            let l = try eval(b.lhsRef), r = try eval(b.rhsRef)
+            let l = try evalOperand(b.lhsRef), r = try evalOperand(b.rhsRef)
             if case .number(let x) = l, case .number(let y) = r, let v = numberOp(b.op, x, y) { return v }
             do { return try Operators.binary(b.op, l, r) } catch { throw locate(error, node) }
         case .binaryLocalConst:
@@ -206,7 +221,7 @@ extension Interpreter {
         let args = call.positional
         let argc = args.count
         while n < argc {
-            let v = try eval(args[n])
+            let v = try evalOperand(args[n])
             guard base + n < stackCapacity - 1 else { sp = base; throw runtimeError("stack overflow at depth \(depth)", call) }
             stack[base + n] = v
             n += 1
@@ -281,7 +296,7 @@ extension Interpreter {
             return .returned
         case .ifStmt:
             let i = cast(node, If.self)
-            if try eval(i.conditionRef).isTruthy { return try i.thenRef._withUnsafeGuaranteedRef { try execBlock(cast($0, Block.self)) } }
+            if try evalOperand(i.conditionRef).isTruthy { return try i.thenRef._withUnsafeGuaranteedRef { try execBlock(cast($0, Block.self)) } }
             guard let o = i.otherwise else { return .normal }
             return try o.tag == .block ? execBlock(cast(o, Block.self)) : exec(o)
         default:

@@ -292,7 +292,7 @@ extension Interpreter {
             store(a, try eval(a.valueRef))
             return .normal
         case .returnStmt:
-            if let v = cast(node, Return.self).valueRef { returnValue = try eval(v) } else { returnValue = .nil }
+            if let v = cast(node, Return.self).valueRef { returnValue = try evalOperand(v) } else { returnValue = .nil }
             return .returned
         case .ifStmt:
             let i = cast(node, If.self)

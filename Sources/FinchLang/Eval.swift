@@ -12,7 +12,9 @@ extension Interpreter {
     /// big switch, whose one indirect jump predicts badly.
     @inline(__always) func evalOperand(_ ref: Unmanaged<Node>) throws -> Value {
         try ref._withUnsafeGuaranteedRef { node in
-            if node.tag == .binaryLocalConst {
+            if node.tag == .local {
+                return stack[fp &+ cast(node, Variable.self).index]
+            } else if node.tag == .binaryLocalConst {
                 let b = cast(node, Binary.self)
                 if case .number(let x) = stack[fp &+ b.slot], let v = numberOp(b.op, x, b.constant) { return v }
             } else if node.tag == .call {

@@ -113,7 +113,7 @@ enum Builtins {
         r.register(NativeFunction("help", [Param("x", .any, default: .nil)],
                                   doc: "Shows the signature and documentation of a function, a type or an object; help() lists the topics.",
                                   example: "help(len)") { args in
-            args.interpreter.output(Help.text(for: args.values.first ?? .nil, registry: args.interpreter.registry) + "\n")
+            args.interpreter.output(args.interpreter.helpText(for: args.values.first ?? .nil) + "\n")
             return .nil
         })
         r.register(NativeFunction("call", [Param("f", .function), Param("args", .list, default: .nil)], returns: "any",

@@ -283,6 +283,15 @@ extension Interpreter {
         Operators.method(of: value, name, registry: registry).map { .native($0) }
     }
 
+    /// help() text, listing the prelude's functions too.
+    public func helpText(for value: Value) -> String {
+        let finch = globals.definedNames.filter { name in
+            guard let i = globals.lookup(name), case .function(let c) = globals.values[i] else { return false }
+            return c.decl.source?.name.hasSuffix("prelude.finch") ?? false
+        }
+        return Help.text(for: value, registry: registry, finchFunctions: finch)
+    }
+
     /// Keywords of the language, for completion.
     public static var keywords: [String] { Keyword.allCases.map(\.rawValue) }
 }

@@ -106,10 +106,10 @@ public final class REPL {
         case ":help", ":h":
             if argument.isEmpty {
                 print(REPL.helpText)
-                print(Help.text(for: .nil, registry: interpreter.registry))
+                print(interpreter.helpText(for: .nil))
             } else {
                 let value = interpreter.global(argument) ?? .string(argument)
-                print(Help.text(for: value, registry: interpreter.registry))
+                print(interpreter.helpText(for: value))
             }
         case ":time":
             guard !argument.isEmpty else { printError(":time needs an expression, e.g. :time fib(25)"); break }

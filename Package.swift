@@ -41,7 +41,8 @@ let package = Package(
         ),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
-        .target(name: "FinchModel", dependencies: ["FinchTensor"]),
+        .target(name: "FinchText"),
+        .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
@@ -56,7 +57,8 @@ let package = Package(
         ),
         .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
-        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel"]),
+        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"]),
+        .testTarget(name: "FinchTextTests", dependencies: ["FinchText"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"]),
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),

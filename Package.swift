@@ -46,7 +46,7 @@ let package = Package(
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchPlot"]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchPlot"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "CEditLine"]),
         .executableTarget(
             name: "finch",

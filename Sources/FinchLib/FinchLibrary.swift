@@ -9,6 +9,7 @@ public enum FinchLibrary {
         // The interpreter registers the core built-ins; do it here too so docs list them first.
         _ = try? Interpreter(registry: registry, prelude: false)
         TensorBindings.register(in: registry)
+        TextBindings.register(in: registry)
         return registry
     }
 

@@ -36,3 +36,18 @@ with open("Tests/FinchModelTests/Fixtures/corpus.jsonl", encoding="utf-8") as f,
         out.write(json.dumps({"ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False)}, ensure_ascii=False) + "\n")
         n += 1
 print(f"wrote {out_path}: {n} documents")
+
+# The course's batch examples: padding with the end-of-sequence token, truncation to 3 on either side.
+texts = ["Hi, how are you?", "I'm good", "Yes"]
+eos = int(reader.fields["tokenizer.ggml.eos_token_id"].parts[-1][0])
+cases = {}
+for name, pad, trunc in [("padding", "right", None), ("truncation_right", None, "right"), ("truncation_left", None, "left"),
+                         ("padding_left_truncation_right", "left", "right")]:
+    tok.no_padding(); tok.no_truncation()
+    if pad: tok.enable_padding(direction=pad, pad_id=eos, pad_token=tokens[eos])
+    if trunc: tok.enable_truncation(max_length=3, direction=trunc)
+    enc = tok.encode_batch(texts, add_special_tokens=False)
+    cases[name] = {"ids": [e.ids for e in enc], "attention_mask": [e.attention_mask for e in enc]}
+with open("Tests/FinchModelTests/Fixtures/smollm2_batch.json", "w") as out:
+    json.dump(cases, out, indent=1)
+print("wrote the batch examples")

@@ -1,0 +1,118 @@
+import FinchLang
+import FinchModel
+import FinchTensor
+import FinchText
+
+/// Tokenizers in the language: `tokenizer("smollm2-135m")` and the Tokenizer type.
+enum TextBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "Tokenizer", doc: "A byte-level BPE tokenizer: text to token ids and back. Load one with tokenizer().")
+        define(t)
+        return t
+    }()
+
+    static func wrap(_ t: Tokenizer) -> Value { .object(NativeObject(type: type, value: t)) }
+
+    static func register(in r: Registry) {
+        r.section("Text")
+        r.register(NativeFunction("tokenizer", [Param("model", .string, default: .string("smollm2-135m"),
+                                                      doc: "\"smollm2-135m\" (downloaded on first use) or the path of a .gguf file")],
+                                  returns: "Tokenizer", doc: "The tokenizer of a model, read from its GGUF file.",
+                                  example: "tok = tokenizer(\"smollm2-135m\")") { a in
+            let path = try ModelStore.resolve(a.string(0))
+            return wrap(try Tokenizer(gguf: GGUFFile(path: path)))
+        })
+        r.register(type)
+    }
+
+    private static func ids(_ v: Value) throws -> [Int] {
+        switch v {
+        case .list(let l):
+            return try l.items.map { item in
+                guard case .number(let n) = item, n == n.rounded(), abs(n) < 1e9 else { throw FinchError(.runtime, "token ids must be integers, got \(item.repr)") }
+                return Int(n)
+            }
+        case .object(let o):
+            guard let t = o.value as? Tensor else { throw FinchError(.runtime, "token ids must be a list or a tensor") }
+            return t.scalars.map { Int($0) }
+        default: throw FinchError(.runtime, "token ids must be a list or a tensor, got \(article(v.typeName))")
+        }
+    }
+
+    private static func side(_ a: Arguments, _ i: Int, _ what: String) throws -> Side {
+        guard let s = Side(rawValue: a.string(i)) else { throw a.error("\(what) must be \"left\" or \"right\", got \(Value.quote(a.string(i)))") }
+        return s
+    }
+
+    private static func define(_ t: NativeType) {
+        let me = Param("self", .object("Tokenizer"))
+        func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
+                    _ body: @escaping (Tokenizer, Arguments) throws -> Value) {
+            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
+                try body(a.object(0, as: Tokenizer.self)!, a)
+            })
+        }
+        method("encode", [Param("text", .string), Param("add_special", .bool, default: .bool(true), doc: "add BOS/EOS as the model asks")],
+               returns: "list", "The token ids of a text.", "tok.encode(\"Hi, how are you?\")") { tok, a in
+            .list(tok.encode(a.string(1), addSpecial: a.bool(2)).map { .number(Double($0)) })
+        }
+        method("decode", [Param("ids", .any, doc: "a list or tensor of ids"), Param("skip_special", .bool, default: .bool(false))],
+               returns: "string", "The text of token ids; never fails (invalid UTF-8 becomes U+FFFD).", "tok.decode([19556, 28])") { tok, a in
+            .string(tok.decode(try ids(a[1]), skipSpecial: a.bool(2)))
+        }
+        method("tokens", [Param("text", .string)], returns: "list", "The pieces a text is cut into, one string per token.",
+               "tok.tokens(\"Hi, how are you?\")") { tok, a in .list(tok.pieces(a.string(1)).map { .string($0) }) }
+        method("show", [Param("text", .string)], returns: "string", "Each token of a text as piece(id), spaces shown as ·.",
+               "print(tok.show(\"Hi, how are you?\"))") { tok, a in
+            let ids = tok.encode(a.string(1), addSpecial: false)
+            let pieces = tok.pieces(a.string(1))
+            return .string(zip(pieces, ids).map { "\($0.replacingSpaces)(\($1))" }.joined(separator: " "))
+        }
+        method("batch", [Param("texts", .list), Param("padding", .bool, default: .bool(true)),
+                         Param("max_length", .optional(.int), default: .nil), Param("truncation", .bool, default: .bool(false)),
+                         Param("padding_side", .string, default: .string("right")), Param("truncation_side", .string, default: .string("right")),
+                         Param("add_special", .bool, default: .bool(true))],
+               returns: "dict", "Encodes texts together: {input_ids, attention_mask} as tensors [texts, length]; padding with the pad (else end-of-sequence) token.",
+               "tok.batch([\"Hi, how are you?\", \"I'm good\", \"Yes\"], max_length: 3, truncation: true)") { tok, a in
+            let texts = try a.list(1).map { v -> String in
+                guard case .string(let s) = v else { throw a.error("texts must be strings, got \(article(v.typeName))") }
+                return s
+            }
+            let b = try tok.batch(texts, padding: a.bool(2), paddingSide: side(a, 5, "padding_side"), truncation: a.bool(4),
+                                  maxLength: a.optionalInt(3), truncationSide: side(a, 6, "truncation_side"), addSpecial: a.bool(7))
+            func tensor(_ rows: [[Int]]) throws -> Value {
+                let width = rows.map(\.count).max() ?? 0
+                guard rows.allSatisfy({ $0.count == width }) else { return .list(rows.map { r in .list(r.map { .number(Double($0)) }) }) }
+                return TensorBindings.wrap(try Tensor(rows.flatMap { $0.map(Float.init) }, shape: [rows.count, width]))
+            }
+            return .dict(try DictRef([(.string("input_ids"), try tensor(b.ids)), (.string("attention_mask"), try tensor(b.attentionMask))]))
+        }
+        method("chat", [Param("messages", .list, doc: "dicts with role and content"), Param("add_generation_prompt", .bool, default: .bool(false))],
+               returns: "string", "The conversation formatted with the model's chat template (ChatML for SmolLM2, with its default system prompt).",
+               "tok.chat([{role: \"user\", content: \"Hi\"}], add_generation_prompt: true)") { tok, a in
+            let messages = try a.list(1).map { v -> (role: String, content: String) in
+                guard case .dict(let d) = v, case .string(let role)? = d["role"], case .string(let content)? = d["content"] else {
+                    throw a.error("each message must be a dict with string role and content, got \(v.repr)")
+                }
+                return (role, content)
+            }
+            return .string(try tok.chatTemplateKind().render(messages, addGenerationPrompt: a.bool(2)))
+        }
+        t.property("vocab_size", doc: "The number of tokens.") { o in .number(Double((o.value as! Tokenizer).vocabSize)) }
+        t.property("eos_id", doc: "The end-of-sequence token id, or nil.") { o in (o.value as! Tokenizer).eosId.map { .number(Double($0)) } ?? .nil }
+        t.property("bos_id", doc: "The beginning-of-sequence token id, or nil.") { o in (o.value as! Tokenizer).bosId.map { .number(Double($0)) } ?? .nil }
+        t.property("pad_id", doc: "The padding token id (the end-of-sequence token when the model names none).") { o in
+            let tok = o.value as! Tokenizer
+            return (tok.padId ?? tok.eosId).map { .number(Double($0)) } ?? .nil
+        }
+        t.describe = { o in
+            let tok = o.value as! Tokenizer
+            let eos = tok.eosId.map { " eos \($0) \(tok.tokens[$0])" } ?? ""
+            return "<Tokenizer: \(tok.vocabSize) tokens, pre-tokenizer \(tok.preTokenizer.rawValue)\(eos)>"
+        }
+    }
+}
+
+private extension String {
+    var replacingSpaces: String { String(map { $0 == " " ? "·" : ($0 == "\n" ? "↵" : $0) }) }
+}

@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -120,15 +120,44 @@ public final class Tokenizer: @unchecked Sendable {
 
     private func encodeOrdinary(_ s: [Unicode.Scalar], _ range: Range<Int>, into out: inout [Int]) {
         let slice = Array(s[range])
+        // Pieces repeat (words, spaces, punctuation): merge each distinct one once per call.
+        var cache: [[UInt8]: [Int32]] = [:]
+        var bytes: [UInt8] = []
         for piece in preTokenizer.split(slice) {
-            var bytes: [UInt8] = []
-            for scalar in slice[piece] { bytes.append(contentsOf: String(scalar).utf8) }
-            bpe(bytes, into: &out)
+            bytes.removeAll(keepingCapacity: true)
+            for k in piece { Tokenizer.appendUTF8(slice[k], to: &bytes) }
+            if let ids = cache[bytes] {
+                for id in ids { out.append(Int(id)) }
+                continue
+            }
+            let ids = bpe(bytes)
+            if bytes.count <= 64 { cache[bytes] = ids }
+            for id in ids { out.append(Int(id)) }
+        }
+    }
+
+    @inline(__always)
+    static func appendUTF8(_ s: Unicode.Scalar, to bytes: inout [UInt8]) {
+        let v = s.value
+        if v < 0x80 {
+            bytes.append(UInt8(v))
+        } else if v < 0x800 {
+            bytes.append(UInt8(0xC0 | (v >> 6)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
+        } else if v < 0x10000 {
+            bytes.append(UInt8(0xE0 | (v >> 12)))
+            bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
+        } else {
+            bytes.append(UInt8(0xF0 | (v >> 18)))
+            bytes.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (v & 0x3F)))
         }
     }
 
     /// Merges the bytes of one piece: repeatedly join the adjacent pair with the lowest rank.
-    func bpe(_ bytes: [UInt8], into out: inout [Int]) {
+    func bpe(_ bytes: [UInt8]) -> [Int32] {
         var symbols: [Int32] = []
         symbols.reserveCapacity(bytes.count)
         for b in bytes {
@@ -148,7 +177,7 @@ public final class Tokenizer: @unchecked Sendable {
             symbols[at] = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
             symbols.remove(at: at + 1)
         }
-        for s in symbols { out.append(Int(s)) }
+        return symbols
     }
 
     // MARK: Decoding

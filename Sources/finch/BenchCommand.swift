@@ -14,6 +14,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Minimum seconds spent on each measured case.")
     var seconds: Double = 0.5
 
+    @Option(help: "Text file for the tokenizer benchmark (default: English text found under /usr/share).")
+    var text: String?
+
     func validate() throws {
         guard name == "all" || Benchmarks.all.contains(where: { $0.name == name }) else {
             let names = Benchmarks.all.map(\.name) + ["all"]
@@ -22,6 +25,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        TokenizerBench.textFile = text
         for bench in Benchmarks.all where name == "all" || bench.name == name {
             try bench.run(BenchReporter(), seconds)
         }
@@ -39,6 +43,7 @@ enum Benchmarks {
         Entry(name: "gemm", run: GemmBench.run),
         Entry(name: "elementwise", run: ElementwiseBench.run),
         Entry(name: "lang", run: LangBench.run),
+        Entry(name: "tokenizer", run: TokenizerBench.run),
     ]
 }
 

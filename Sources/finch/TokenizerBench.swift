@@ -1,0 +1,77 @@
+import Dispatch
+import FinchModel
+import FinchText
+import Foundation
+
+/// tokenizer: SmolLM2's tokenizer on real English text (the machine's GNU info
+/// manuals and package documentation, about 12 MB, or --text FILE), cut into
+/// documents of about 16 KB.
+enum TokenizerBench {
+    nonisolated(unsafe) static var textFile: String?
+
+    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+        let tok = try Tokenizer(gguf: GGUFFile(path: try ModelStore.resolve("smollm2-135m")))
+        let text = try textFile.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? machineText(limit: 12 << 20)
+        let docs = documents(text, size: 16 << 10)
+        let bytes = Double(docs.reduce(0) { $0 + $1.utf8.count })
+        out.report("tokenizer.text_mb", bytes / 1e6, digits: 1)
+
+        var ids: [[Int]] = []
+        let encode = try BenchTiming.interleaved([{ ids = docs.map { tok.encode($0, addSpecial: false) } }], seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.encode_mbps", bytes / encode / 1e6)
+        out.report("tokenizer.tokens_per_byte", Double(ids.reduce(0) { $0 + $1.count }) / bytes, digits: 3)
+
+        let batch = try BenchTiming.interleaved([{
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: docs.count)
+            defer { counts.deallocate() }
+            let box = UnsafeSendable(counts)
+            DispatchQueue.concurrentPerform(iterations: docs.count) { i in box.value[i] = tok.encode(docs[i], addSpecial: false).count }
+        }], seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.batch_encode_mbps", bytes / batch / 1e6)
+
+        let decode = try BenchTiming.interleaved([{ for d in ids { _ = tok.decode(d) } }], seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.decode_mbps", bytes / decode / 1e6)
+    }
+
+    /// Documents of about `size` bytes, cut at line ends.
+    static func documents(_ text: String, size: Int) -> [String] {
+        var docs: [String] = []
+        var current = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line
+            current += "\n"
+            if current.utf8.count >= size { docs.append(current); current = "" }
+        }
+        if !current.isEmpty { docs.append(current) }
+        return docs
+    }
+
+    /// English text that every Debian machine has: info manuals, copyright files, changelogs
+    /// (gathered by a shell pipeline into a temporary file; `head` ends it at `limit` bytes).
+    static func machineText(limit: Int) throws -> String {
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("finch-bench-text-\(getpid()).txt").path
+        defer { unlink(temp) }
+        let script = "{ zcat /usr/share/info/*.gz; cat /usr/share/doc/*/copyright; zcat /usr/share/doc/*/changelog*.gz; } 2>/dev/null | head -c \(limit) > '\(temp)'"
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw BenchError("cannot run /bin/sh") }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let text = (try? String(contentsOfFile: temp, encoding: .utf8)) ?? String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: temp))) ?? Data(), as: UTF8.self)
+        guard text.utf8.count > 1 << 20 else {
+            throw BenchError("found only \(text.utf8.count) bytes of text under /usr/share; pass --text FILE")
+        }
+        return text
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -41,17 +41,18 @@ let package = Package(
         ),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
-        .target(name: "FinchText"),
+        .target(name: "FinchIO"),
+        .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchPlot"]),
-        .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "CEditLine"]),
+        .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchIO", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -16,11 +16,12 @@ enum TextBindings {
     static func register(in r: Registry) {
         r.section("Text")
         r.register(NativeFunction("tokenizer", [Param("model", .string, default: .string("smollm2-135m"),
-                                                      doc: "\"smollm2-135m\" (downloaded on first use) or the path of a .gguf file")],
-                                  returns: "Tokenizer", doc: "The tokenizer of a model, read from its GGUF file.",
+                                                      doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a tokenizer.json")],
+                                  returns: "Tokenizer", doc: "The tokenizer of a model, read from its GGUF file or a Hugging Face tokenizer.json.",
                                   example: "tok = tokenizer(\"smollm2-135m\")") { a in
-            let path = try ModelStore.resolve(a.string(0))
-            return wrap(try Tokenizer(gguf: GGUFFile(path: path)))
+            let name = a.string(0)
+            if name.hasSuffix(".json") { return wrap(try Tokenizer(jsonFile: name)) }
+            return wrap(try Tokenizer(gguf: GGUFFile(path: try ModelStore.resolve(name))))
         })
         r.register(type)
     }
@@ -97,6 +98,12 @@ enum TextBindings {
                 return (role, content)
             }
             return .string(try tok.chatTemplateKind().render(messages, addGenerationPrompt: a.bool(2)))
+        }
+        method("save", [Param("directory", .string)], returns: "nil",
+               "Writes tokenizer.json and tokenizer_config.json (Hugging Face's format) into a directory.",
+               "tok.save(\"my-tokenizer\")") { tok, a in
+            try tok.save(directory: a.string(1))
+            return .nil
         }
         t.property("vocab_size", doc: "The number of tokens.") { o in .number(Double((o.value as! Tokenizer).vocabSize)) }
         t.property("eos_id", doc: "The end-of-sequence token id, or nil.") { o in (o.value as! Tokenizer).eosId.map { .number(Double($0)) } ?? .nil }

@@ -1,3 +1,4 @@
+import FinchIO
 import FinchLang
 import Foundation
 

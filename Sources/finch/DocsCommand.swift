@@ -1,4 +1,5 @@
 import ArgumentParser
+import FinchIO
 import FinchLang
 import FinchLib
 

@@ -68,3 +68,42 @@ import Testing
         #expect(tok.decode([-5, 999_999]) == "")
     }
 }
+
+/// tokenizer.json written from the GGUF's tokenizer reads back identical.
+@Suite struct TokenizerJSONTests {
+    @Test func saveAndLoadRoundTrip() throws {
+        let tok = try SmolLM2TokenizerTests.tokenizer()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-tokjson-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try tok.save(directory: dir)
+        let back = try Tokenizer(jsonFile: dir + "/tokenizer.json")
+        #expect(back.vocabSize == tok.vocabSize && back.preTokenizer == .smollm)
+        #expect(back.eosId == tok.eosId && back.bosId == tok.bosId && back.chatTemplate == tok.chatTemplate)
+        for doc in try SmolLM2TokenizerTests.lines("corpus.jsonl").prefix(30) {
+            let text = doc["text"] as! String
+            #expect(back.encode(text) == tok.encode(text))
+        }
+    }
+
+    @Test func brokenTokenizerJSONSaysWhatIsWrong() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-tokjson-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("tokenizer.json").path
+        func check(_ json: String, _ message: String) throws {
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try Tokenizer(jsonFile: path)
+                Issue.record("accepted: \(json)")
+            } catch let e as TokenizerError {
+                #expect(e.message.contains(message), "\(e.message)")
+            }
+        }
+        let pre = #""pre_tokenizer": {"type": "ByteLevel"}"#
+        try check(#"{"model": {"type": "Unigram", "vocab": {}}}"#, "model type Unigram is not supported")
+        try check(#"{"model": {"vocab": {"a": 0, "b": 0}}, \#(pre)}"#, "both have id 0")
+        try check(#"{"model": {"vocab": {"a": 0, "c": 2}}, \#(pre)}"#, "no token has id 1")
+        try check(#"{"model": {"vocab": {"a": 0, "b": 1}, "merges": ["a x"]}, \#(pre)}"#, "merge 0 names unknown token \"x\"")
+        try check(#"{"model": {"vocab": {"a": 0}}, "pre_tokenizer": {"type": "Whitespace"}}"#, "pre-tokenizer Whitespace is not supported")
+    }
+}

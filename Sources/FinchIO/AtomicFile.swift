@@ -1,7 +1,15 @@
 import Foundation
 
+/// A file that could not be written, with the path and the reason.
+public struct FileWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
 /// Writes files so that a crash or Ctrl-C never leaves a half-written one:
-/// temp file in the same directory, fsync, rename.
+/// temp file in the same directory, fsync, rename. Every module that writes
+/// files uses this one.
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
@@ -12,14 +20,14 @@ public enum AtomicFile {
         let dir = url.deletingLastPathComponent().path
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
-            throw FinchError(.runtime, "cannot write \(path): cannot create a file in \(dir)")
+            throw FileWriteError(path: path, reason: "cannot create a file in \(dir)")
         }
         let fd = open(temp, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
         guard rename(temp, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temp)
-            throw FinchError(.runtime, "cannot write \(path): \(why)")
+            throw FileWriteError(path: path, reason: why)
         }
     }
 }

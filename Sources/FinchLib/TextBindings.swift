@@ -1,4 +1,5 @@
 import FinchLang
+import Foundation
 import FinchModel
 import FinchTensor
 import FinchText
@@ -22,6 +23,33 @@ enum TextBindings {
             let name = a.string(0)
             if name.hasSuffix(".json") { return wrap(try Tokenizer(jsonFile: name)) }
             return wrap(try Tokenizer(gguf: GGUFFile(path: try ModelStore.resolve(name))))
+        })
+        r.register(NativeFunction("bpe_train", [Param("texts", .list, doc: "the training texts"),
+                                                Param("vocab", .int, default: .number(2000), doc: "tokens in the result, special and byte tokens included"),
+                                                Param("special", .list, default: .nil, doc: "special tokens, given ids 0, 1, ... (the first is end-of-sequence)"),
+                                                Param("pre", .string, default: .string("gpt2"), doc: "pre-tokenizer: \"gpt2\" or \"smollm\"")],
+                                  returns: "Tokenizer",
+                                  doc: "Trains a byte-level BPE vocabulary: the most frequent adjacent pair is merged until the vocabulary is full. Shows progress on inputs over 1 MB.",
+                                  example: "small = bpe_train([\"the cat sat on the mat\"] * 100, vocab: 300, special: [\"<|end|>\"])") { a in
+            let texts = try a.list(0).map { v -> String in
+                guard case .string(let s) = v else { throw a.error("texts must be strings, got \(article(v.typeName))") }
+                return s
+            }
+            let special = try a.list(2).map { v -> String in
+                guard case .string(let s) = v else { throw a.error("special tokens must be strings, got \(article(v.typeName))") }
+                return s
+            }
+            guard let pre = PreTokenizer(rawValue: a.string(3)) else {
+                throw a.error("pre must be one of \(PreTokenizer.allCases.map(\.rawValue)), got \(Value.quote(a.string(3)))")
+            }
+            let big = texts.reduce(0) { $0 + $1.utf8.count } > 1 << 20
+            let tok = try BPETrainer.train(texts: texts, vocabSize: a.int(1), special: special, preTokenizer: pre) { done, total in
+                guard big else { return }
+                FileHandle.standardError.write("\rbpe_train: \(done)/\(total) merges".data(using: .utf8)!)
+                if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+                try? Interrupt.check()
+            }
+            return wrap(tok)
         })
         r.register(type)
     }

@@ -31,6 +31,13 @@ enum TokenizerBench {
 
         let decode = try BenchTiming.interleaved([{ for d in ids { _ = tok.decode(d) } }], seconds: seconds, minRounds: 3)[0]
         out.report("tokenizer.decode_mbps", bytes / decode / 1e6)
+
+        // Training a 2000-token vocabulary on the first megabyte.
+        var trainDocs: [String] = []
+        var size = 0
+        for d in docs where size < 1 << 20 { trainDocs.append(d); size += d.utf8.count }
+        let train = try BenchTiming.interleaved([{ _ = try BPETrainer.train(texts: trainDocs, vocabSize: 2000) }], seconds: 0, minRounds: 1)[0]
+        out.report("tokenizer.train_2k_s", train, digits: 2)
     }
 
     /// Documents of about `size` bytes, cut at line ends.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the tokenizer test corpus (Tests/FinchModelTests/Fixtures/corpus.jsonl): documents
 mixing English prose, source code, numbers and dates, whitespace runs, punctuation clusters,
-non-Latin scripts, emoji and control characters. Deterministic (seeded); prose and code come
+non-Latin scripts, emoji and control characters, over 1 MB. Deterministic (seeded); prose and code come
 from files given on the command line (this project's docs and sources when it was made)."""
 import json, random, sys
 
@@ -25,7 +25,7 @@ scripts = [
     "emoji 🐦🐦 👩‍💻 🇫🇷 ❤️‍🔥 1️⃣",
 ]
 punct = ["!!!", "?!", "...", "---", "=>", "::", "{{}}", "''", '""', "(...)", "#!/", "&&||", "<|>", "``", "~~~"]
-for d in range(60):
+for d in range(1000):
     parts = []
     for _ in range(random.randint(20, 60)):
         kind = random.random()

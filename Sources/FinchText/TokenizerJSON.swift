@@ -74,7 +74,7 @@ extension Tokenizer {
             ? ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
             : byteLevel
         var vocab: [String: Int] = [:]
-        for (i, t) in tokens.enumerated() where !specialIds.contains(i) { vocab[t] = i }
+        for (i, t) in tokens.enumerated() { vocab[t] = i }  // special tokens too, as Hugging Face writes them
         let mergeList = merges.sorted { $0.value >> 32 < $1.value >> 32 }.map { entry -> [String] in
             [tokens[Int(entry.key >> 32)], tokens[Int(entry.key & 0xFFFF_FFFF)]]
         }

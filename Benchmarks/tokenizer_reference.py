@@ -7,7 +7,9 @@ and SmolLM2's vocabulary, to compare with `finch bench tokenizer`.
 
 tiktoken cannot fetch its own files offline, so its Encoding is built from the GGUF:
 byte tokens rank 0..255, each merge's result ranks 256 + its position, and the
-pattern puts SmolLM's digit split first. Ids are mapped back to SmolLM2's and compared."""
+pattern puts SmolLM's digit split first. Ids are mapped back to SmolLM2's and compared:
+tiktoken merges any adjacent pair whose bytes form a ranked token, while BPE with a merge
+list only applies listed merges, so a few documents can differ; the count is printed."""
 import statistics, sys, time
 import gguf, tiktoken
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -53,9 +55,10 @@ def timed(f, rounds=3):
         t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
     return statistics.median(times)
 
-hf_ids = [e.ids for e in hf.encode_batch(docs[:50])]
-tt_ids = [[rank_to_id[r] for r in tt.encode_ordinary(d)] for d in docs[:50]]
-print("tiktoken_ids_equal_hf_first_50_docs:", hf_ids == tt_ids)
+sample = docs[:200]
+hf_ids = [e.ids for e in hf.encode_batch(sample)]
+tt_ids = [[rank_to_id[r] for r in tt.encode_ordinary(d)] for d in sample]
+print(f"tiktoken_same_ids_docs: {sum(a == b for a, b in zip(hf_ids, tt_ids))} of {len(sample)}")
 print(f"text_mb: {nbytes / 1e6:.1f}")
 print(f"hf_encode_mbps: {nbytes / timed(lambda: [hf.encode(d) for d in docs]) / 1e6:.2f}")
 print(f"tiktoken_encode_mbps: {nbytes / timed(lambda: [tt.encode_ordinary(d) for d in docs]) / 1e6:.2f}")

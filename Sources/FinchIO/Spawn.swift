@@ -1,0 +1,24 @@
+import Foundation
+
+/// Starting a program and waiting for it, with posix_spawn: never fork, whose
+/// atfork handlers (OpenBLAS's) can deadlock, and no Foundation Process, which
+/// adds tens of milliseconds of its own.
+public enum Spawn {
+    /// Runs `path` with `arguments`, standard output to /dev/null when `quiet`;
+    /// returns its exit status (128 + signal when killed).
+    @discardableResult
+    public static func run(_ path: String, _ arguments: [String] = [], quiet: Bool = false) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw FileWriteError(path: path, reason: "cannot start it: \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+}

@@ -34,7 +34,7 @@ public final class Interpreter {
         self.registry = registry
         stack = .allocate(capacity: stackCapacity)
         stack.initialize(repeating: .nil, count: stackCapacity)
-        Builtins.register(in: registry)
+        registry.registerCore()
         for name in registry.order { define(name, .native(registry.functions[name]!)) }
         if prelude { try loadPrelude() }
     }

@@ -232,6 +232,9 @@ public final class Registry: @unchecked Sendable {
 
     public init() {}
 
+    /// Adds the core built-ins (print, len, ...) and the methods of lists, strings and dicts; safe to call twice.
+    public func registerCore() { Builtins.register(in: self) }
+
     /// Starts a section of the reference; functions registered next belong to it.
     public func section(_ title: String) { sections.append((title, [])) }
 

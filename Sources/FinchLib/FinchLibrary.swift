@@ -6,8 +6,7 @@ public enum FinchLibrary {
     /// A registry with the core built-ins and every FinchLib binding.
     public static func makeRegistry() -> Registry {
         let registry = Registry()
-        // The interpreter registers the core built-ins; do it here too so docs list them first.
-        _ = try? Interpreter(registry: registry, prelude: false)
+        registry.registerCore()  // first, so help() and the reference list them first
         TensorBindings.register(in: registry)
         TextBindings.register(in: registry)
         return registry

@@ -94,8 +94,7 @@ enum TextBindings {
         method("show", [Param("text", .string)], returns: "string", "Each token of a text as piece(id), spaces shown as ·.",
                "print(tok.show(\"Hi, how are you?\"))") { tok, a in
             let ids = tok.encode(a.string(1), addSpecial: false)
-            let pieces = tok.pieces(a.string(1))
-            return .string(zip(pieces, ids).map { "\($0.replacingSpaces)(\($1))" }.joined(separator: " "))
+            return .string(zip(tok.pieces(ids: ids), ids).map { "\($0.replacingSpaces)(\($1))" }.joined(separator: " "))
         }
         method("batch", [Param("texts", .list), Param("padding", .bool, default: .bool(true)),
                          Param("max_length", .optional(.int), default: .nil), Param("truncation", .bool, default: .bool(false)),

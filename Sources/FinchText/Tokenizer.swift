@@ -22,6 +22,12 @@ public final class Tokenizer: @unchecked Sendable {
     /// (left id << 32 | right id) -> (rank << 32 | merged id)
     let merges: [UInt64: UInt64]
     let specialPieces: [(text: [Unicode.Scalar], id: Int)]
+    /// Whether each id is a special token (decode asks once per token).
+    let isSpecial: [Bool]
+    /// The scalars special tokens start with: only there can one begin. ASCII starts
+    /// sit in a table, since the check runs for every character of the text.
+    let specialStarts: Set<Unicode.Scalar>
+    let specialStartsASCII: [Bool]
 
     public var vocabSize: Int { tokens.count }
 
@@ -68,6 +74,12 @@ public final class Tokenizer: @unchecked Sendable {
         self.preTokenizer = preTokenizer
         self.specialIds = specialIds.sorted { tokens[$0].unicodeScalars.count > tokens[$1].unicodeScalars.count }
         self.specialPieces = self.specialIds.map { (Array(tokens[$0].unicodeScalars), $0) }
+        var isSpecial = [Bool](repeating: false, count: tokens.count)
+        for id in specialIds { isSpecial[id] = true }
+        self.isSpecial = isSpecial
+        let starts = Set(specialPieces.compactMap { $0.text.first })
+        self.specialStarts = starts
+        self.specialStartsASCII = (0..<128).map { starts.contains(Unicode.Scalar(UInt8($0))) }
         self.bosId = bosId
         self.eosId = eosId
         self.unknownId = unknownId
@@ -109,7 +121,8 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     private func special(at i: Int, in s: [Unicode.Scalar]) -> (Int, Int)? {
-        guard !specialPieces.isEmpty, s[i] == "<" || specialPieces.contains(where: { $0.text.first == s[i] }) else { return nil }
+        let c = s[i]
+        guard c.value < 128 ? specialStartsASCII[Int(c.value)] : specialStarts.contains(c) else { return nil }
         for (text, id) in specialPieces where i + text.count <= s.count {
             var k = 0
             while k < text.count, s[i + k] == text[k] { k += 1 }
@@ -187,7 +200,7 @@ public final class Tokenizer: @unchecked Sendable {
     public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
         var bytes: [UInt8] = []
         for id in ids where id >= 0 && id < tokens.count {
-            if specialIds.contains(id) {
+            if isSpecial[id] {
                 if !skipSpecial { bytes.append(contentsOf: tokens[id].utf8) }
             } else if let b = ByteLevel.bytes(of: tokens[id]) {
                 bytes.append(contentsOf: b)
@@ -199,9 +212,13 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// The pieces of `text` as strings, one per token (for teaching).
-    public func pieces(_ text: String) -> [String] {
-        encode(text, addSpecial: false).map { id in
-            specialIds.contains(id) ? tokens[id] : ByteLevel.bytes(of: tokens[id]).map { String(decoding: $0, as: UTF8.self) } ?? tokens[id]
+    public func pieces(_ text: String) -> [String] { pieces(ids: encode(text, addSpecial: false)) }
+
+    /// The text of each token id on its own (a piece that is part of a character shows U+FFFD).
+    public func pieces(ids: [Int]) -> [String] {
+        ids.map { id in
+            guard id >= 0, id < tokens.count else { return "" }
+            return isSpecial[id] ? tokens[id] : ByteLevel.bytes(of: tokens[id]).map { String(decoding: $0, as: UTF8.self) } ?? tokens[id]
         }
     }
 }

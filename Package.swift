@@ -58,9 +58,9 @@ let package = Package(
         ),
         .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
-        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"]),
+        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText"]),
-        .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"]),
+        .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),
     ],

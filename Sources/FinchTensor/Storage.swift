@@ -81,15 +81,4 @@ final class BufferCache: Sendable {
         }
         UnsafeMutableRawPointer(pointer).deallocate()
     }
-
-    /// Returns every cached buffer to the system.
-    func trim() {
-        let lists = state.withLock { s -> [[UInt]] in
-            let all = Array(s.free.values)
-            s.free = [:]
-            s.cachedBytes = 0
-            return all
-        }
-        for list in lists { for a in list { UnsafeMutableRawPointer(bitPattern: a)?.deallocate() } }
-    }
 }

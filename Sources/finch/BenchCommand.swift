@@ -25,9 +25,9 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        TokenizerBench.textFile = text
+        let options = BenchOptions(seconds: seconds, textFile: text)
         for bench in Benchmarks.all where name == "all" || bench.name == name {
-            try bench.run(BenchReporter(), seconds)
+            try bench.run(BenchReporter(), options)
         }
     }
 }
@@ -36,7 +36,7 @@ struct Bench: ParsableCommand {
 enum Benchmarks {
     struct Entry: Sendable {
         let name: String
-        let run: @Sendable (BenchReporter, Double) throws -> Void
+        let run: @Sendable (BenchReporter, BenchOptions) throws -> Void
     }
 
     static let all: [Entry] = [
@@ -45,6 +45,14 @@ enum Benchmarks {
         Entry(name: "lang", run: LangBench.run),
         Entry(name: "tokenizer", run: TokenizerBench.run),
     ]
+}
+
+/// What `finch bench` was asked for.
+struct BenchOptions: Sendable {
+    /// Minimum seconds for each measured case.
+    let seconds: Double
+    /// Text for the tokenizer benchmark, instead of the machine's.
+    let textFile: String?
 }
 
 /// Prints figures as `key: value` lines, flushing each so long runs show progress.

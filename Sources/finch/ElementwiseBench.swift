@@ -5,7 +5,8 @@ import FinchTensor
 enum ElementwiseBench {
     static let count = 16 * 1024 * 1024
 
-    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+    static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
+        let seconds = options.seconds
         var rng = RNG(seed: 2)
         let a = try Tensor.normal([count], rng: &rng), b = try Tensor.normal([count], rng: &rng)
         let dst = UnsafeMutablePointer<Float>.allocate(capacity: count)

@@ -9,7 +9,8 @@ enum GemmBench {
         (256, 576, 576), (256, 576, 1536), (256, 1536, 576), (256, 576, 49152), (1024, 1024, 1024),
     ]
 
-    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+    static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
+        let seconds = options.seconds
         var rng = RNG(seed: 1)
         var ratioMin = Double.infinity
         let threadCounts = [1, min(2, Threads.available)].reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }

@@ -23,7 +23,8 @@ enum LangBench {
     print(fib_s, loop_s)
     """
 
-    static func run(_ out: BenchReporter, _ seconds: Double) throws {
+    /// The rounds are fixed (five of each side, as the issue asks), so --seconds does not apply.
+    static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         let interpreter = try FinchLibrary.makeInterpreter()
         try interpreter.run(finchSetup)
         let python = pythonPath()

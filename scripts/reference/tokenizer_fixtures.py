@@ -1,31 +1,17 @@
 #!/usr/bin/env python3
 """Reference token ids for the tokenizer tests, from the Hugging Face `tokenizers` package.
 
-The reference tokenizer is built from the GGUF's tokens and merges with SmolLM's
-pre-tokenizer (every digit its own piece, then GPT-2's byte-level pattern) — what
-llama.cpp does for tokenizer.ggml.pre = "smollm". Run it in a virtualenv:
+The reference tokenizer is in smollm_tokenizer.py. Run it in a virtualenv:
     python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install tokenizers gguf
     /tmp/refvenv/bin/python scripts/reference/tokenizer_fixtures.py MODEL.gguf
 It reads Tests/FinchModelTests/Fixtures/corpus.jsonl and writes smollm2_ids.jsonl beside it."""
-import json, sys
+import json, os, sys
 import gguf
-from tokenizers import Tokenizer, AddedToken, models, pre_tokenizers, decoders
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import smollm_tokenizer
 
 reader = gguf.GGUFReader(sys.argv[1])
-def field(name):
-    f = reader.fields[name]
-    return [bytes(f.parts[i]).decode("utf-8") for i in f.data] if f.types[0] == gguf.GGUFValueType.ARRAY and f.types[-1] == gguf.GGUFValueType.STRING else [int(f.parts[i][0]) for i in f.data]
-tokens = field("tokenizer.ggml.tokens")
-merges = field("tokenizer.ggml.merges")
-types = field("tokenizer.ggml.token_type")
-
-vocab = {t: i for i, t in enumerate(tokens)}
-bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges], fuse_unk=False)
-tok = Tokenizer(bpe)
-tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
-tok.decoder = decoders.ByteLevel()
-tok.add_special_tokens([AddedToken(tokens[i], special=True, normalized=False) for i, t in enumerate(types) if t in (3, 4)])
+tok, tokens = smollm_tokenizer.build(reader)
 
 out_path = "Tests/FinchModelTests/Fixtures/smollm2_ids.jsonl"
 with open("Tests/FinchModelTests/Fixtures/corpus.jsonl", encoding="utf-8") as f, open(out_path, "w") as out:

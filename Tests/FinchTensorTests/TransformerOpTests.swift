@@ -1,0 +1,73 @@
+import FinchTensor
+import Foundation
+import Testing
+
+/// The coarse transformer ops (rope, causal attention) against compositions of
+/// plain ops, and their gradients against finite differences.
+@Suite struct TransformerOpTests {
+    /// rotate-half rope written with slices and concatenation.
+    func ropeByHand(_ x: Tensor, theta: Double, start: Int) throws -> Tensor {
+        let (T, d) = (x.shape[1], x.shape[3])
+        var cosv: [Float] = [], sinv: [Float] = []
+        for t in 0..<T {
+            for i in 0..<d {
+                let angle = Double(start + t) * Foundation.pow(theta, -2 * Double(i % (d / 2)) / Double(d))
+                cosv.append(Float(Foundation.cos(angle))); sinv.append(Float(Foundation.sin(angle)))
+            }
+        }
+        let c = try Tensor(cosv, shape: [1, T, 1, d]), s = try Tensor(sinv, shape: [1, T, 1, d])
+        let halves = try x.chunk(2, axis: 3)
+        let rotated = try Tensor.concat([halves[1].negated(), halves[0]], axis: 3)
+        return try x.multiplying(c).adding(rotated.multiplying(s))
+    }
+
+    @Test func ropeMatchesRotateHalf() throws {
+        let x = try randomTensor([2, 5, 3, 8], seed: 11)
+        let table = RotaryTable(headDim: 8, theta: 10000)
+        for start in [0, 7, 300] {
+            let expected = try ropeByHand(x, theta: 10000, start: start)
+            expectClose(try x.rope(table, start: start), expected.scalars, atol: 1e-5, "rope from \(start)")
+        }
+    }
+
+    @Test func ropeGradient() throws {
+        let table = RotaryTable(headDim: 4, theta: 100)
+        try checkGradients("rope", [try randomTensor([1, 3, 2, 4], seed: 12)]) { try $0[0].rope(table, start: 2) }
+    }
+
+    /// Attention as matmul, a -inf mask and softmax, with key heads repeated for their groups.
+    func attentionByHand(_ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
+        let (T, H, D) = (q.shape[1], q.shape[2], q.shape[3])
+        let (S, KH) = (k.shape[1], k.shape[2])
+        let repeatHeads = { (t: Tensor) -> Tensor in
+            try Tensor.concat((0..<H).map { h in try t.slice(axis: 2, start: h / (H / KH), end: h / (H / KH) + 1) }, axis: 2)
+        }
+        let qh = try q.permute([0, 2, 1, 3]), kh = try repeatHeads(k).permute([0, 2, 1, 3]), vh = try repeatHeads(v).permute([0, 2, 1, 3])
+        var mask: [Float] = []
+        for t in 0..<T { for j in 0..<S { mask.append(j > S - T + t ? -Float.infinity : 0) } }
+        let scores = try qh.matmul(kh.transpose()).multiplying(.scalar(1 / Float(D).squareRoot())).adding(Tensor(mask, shape: [T, S]))
+        return try scores.softmax(axis: -1).matmul(vh).permute([0, 2, 1, 3])
+    }
+
+    @Test func attentionMatchesComposition() throws {
+        for (T, S) in [(5, 5), (1, 6), (3, 7)] {
+            let q = try randomTensor([2, T, 6, 4], seed: 21), k = try randomTensor([2, S, 2, 4], seed: 22), v = try randomTensor([2, S, 2, 4], seed: 23)
+            let got = try Tensor.causalAttention(q, k, v)
+            expectClose(got, try attentionByHand(q, k, v).scalars, atol: 1e-5, "attention T=\(T) S=\(S)")
+        }
+    }
+
+    @Test func attentionGradient() throws {
+        let q = try randomTensor([2, 3, 4, 2], seed: 31), k = try randomTensor([2, 3, 2, 2], seed: 32), v = try randomTensor([2, 3, 2, 2], seed: 33)
+        try checkGradients("attention", [q, k, v]) { try Tensor.causalAttention($0[0], $0[1], $0[2]) }
+        // Fewer queries than keys: a cache in front of them.
+        let k2 = try randomTensor([1, 5, 2, 3], seed: 34), v2 = try randomTensor([1, 5, 2, 3], seed: 35), q2 = try randomTensor([1, 2, 2, 3], seed: 36)
+        try checkGradients("attention with a cache", [q2, k2, v2]) { try Tensor.causalAttention($0[0], $0[1], $0[2]) }
+    }
+
+    @Test func attentionRejectsBadShapes() throws {
+        let q = try Tensor.zeros([1, 3, 5, 4]), k = try Tensor.zeros([1, 3, 2, 4])
+        #expect(throws: TensorError.self) { try Tensor.causalAttention(q, k, k) }
+        #expect(throws: TensorError.self) { try Tensor.causalAttention(try Tensor.zeros([1, 4, 2, 4]), k, k) }
+    }
+}

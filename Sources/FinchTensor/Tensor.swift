@@ -56,6 +56,9 @@ public final class Tensor {
     /// Pointer to the first element.
     @inline(__always) var pointer: UnsafeMutablePointer<Float> { storage.base + offset }
 
+    /// Pointer to the first element, for kernels in other modules; valid while the tensor lives.
+    @inline(__always) public var unsafePointer: UnsafeMutablePointer<Float> { storage.base + offset }
+
     /// The same elements, detached from the graph.
     public func detached() -> Tensor { Tensor(storage: storage, shape: shape, strides: strides, offset: offset) }
 

@@ -198,6 +198,12 @@ public final class Tokenizer: @unchecked Sendable {
     /// The text of a sequence of ids. Never fails: unknown ids are skipped, and bytes
     /// that do not form valid UTF-8 become U+FFFD, as in the reference.
     public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
+        String(decoding: decodeBytes(ids, skipSpecial: skipSpecial), as: UTF8.self)
+    }
+
+    /// The bytes of a sequence of ids (streaming output joins them before turning them into text,
+    /// since one character can span tokens).
+    public func decodeBytes(_ ids: [Int], skipSpecial: Bool = false) -> [UInt8] {
         var bytes: [UInt8] = []
         for id in ids where id >= 0 && id < tokens.count {
             if isSpecial[id] {
@@ -208,7 +214,7 @@ public final class Tokenizer: @unchecked Sendable {
                 bytes.append(contentsOf: tokens[id].utf8)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// The pieces of `text` as strings, one per token (for teaching).

@@ -1,0 +1,59 @@
+import FinchTensor
+
+/// Keys and values of the positions a model has already seen, per layer, so each new
+/// token attends to them without recomputing them. Storage grows by doubling.
+public final class KVCache {
+    /// Positions held.
+    public private(set) var length = 0
+    public let batch: Int
+    private var keys: [Tensor] = []
+    private var values: [Tensor] = []
+    private var capacity = 0
+
+    public init(batch: Int = 1) { self.batch = batch }
+
+    /// Forgets every position.
+    public func reset() { length = 0 }
+
+    /// Drops positions from `newLength` on (to reuse a shared prefix).
+    public func truncate(to newLength: Int) { length = Swift.min(length, Swift.max(0, newLength)) }
+
+    /// Makes room for `tokens` more positions before a forward pass writes them.
+    func reserve(batch b: Int, tokens: Int, for c: ModelConfig) throws {
+        guard b == batch else { throw ModelError("the cache holds a batch of \(batch), the ids a batch of \(b)") }
+        if keys.count != c.layers || keys.first?.shape[2] != c.kvHeads || keys.first?.shape[3] != c.headDim {
+            keys = []; values = []; capacity = 0; length = 0
+        }
+        guard length + tokens > capacity else { return }
+        let newCapacity = Swift.min(Swift.max(length + tokens, capacity * 2, 64), Swift.max(c.context, length + tokens))
+        let row = c.kvDim
+        var newKeys: [Tensor] = [], newValues: [Tensor] = []
+        for l in 0..<c.layers {
+            let nk = try Tensor.zeros([batch, newCapacity, c.kvHeads, c.headDim])
+            let nv = try Tensor.zeros([batch, newCapacity, c.kvHeads, c.headDim])
+            if l < keys.count {
+                for b in 0..<batch {
+                    (nk.unsafePointer + b * newCapacity * row).update(from: keys[l].unsafePointer + b * capacity * row, count: length * row)
+                    (nv.unsafePointer + b * newCapacity * row).update(from: values[l].unsafePointer + b * capacity * row, count: length * row)
+                }
+            }
+            newKeys.append(nk); newValues.append(nv)
+        }
+        keys = newKeys; values = newValues; capacity = newCapacity
+    }
+
+    /// Writes a layer's new keys and values [batch, tokens, kvHeads, d] after the cached
+    /// positions and returns views of all of them.
+    func append(layer: Int, keys k: Tensor, values v: Tensor) throws -> (Tensor, Tensor) {
+        let T = k.shape[1], row = k.shape[2] * k.shape[3]
+        let kc = try k.contiguous(), vc = try v.contiguous()
+        for (src, dst) in [(kc, keys[layer]), (vc, values[layer])] {
+            for b in 0..<batch {
+                (dst.unsafePointer + (b * capacity + length) * row).update(from: src.unsafePointer + b * T * row, count: T * row)
+            }
+        }
+        return (try keys[layer].slice(axis: 1, start: 0, end: length + T), try values[layer].slice(axis: 1, start: 0, end: length + T))
+    }
+
+    func advance(by t: Int) { length += t }
+}

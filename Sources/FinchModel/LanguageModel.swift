@@ -1,0 +1,117 @@
+import FinchTensor
+import FinchText
+
+/// One transformer block: pre-norm attention and a SwiGLU MLP, each added to the residual.
+public final class TransformerBlock {
+    public let attentionNorm: Tensor
+    public let q: Linear, k: Linear, v: Linear, o: Linear
+    public let mlpNorm: Tensor
+    public let gate: Linear, up: Linear, down: Linear
+
+    init(_ p: [String: Tensor], _ prefix: String) {
+        func linear(_ n: String) -> Linear { Linear(weight: p[prefix + n + ".weight"]!, bias: p[prefix + n + ".bias"]) }
+        attentionNorm = p[prefix + "input_layernorm.weight"]!
+        q = linear("self_attn.q_proj"); k = linear("self_attn.k_proj"); v = linear("self_attn.v_proj"); o = linear("self_attn.o_proj")
+        mlpNorm = p[prefix + "post_attention_layernorm.weight"]!
+        gate = linear("mlp.gate_proj"); up = linear("mlp.up_proj"); down = linear("mlp.down_proj")
+    }
+}
+
+/// A llama-family causal language model (SmolLM2, TinyLlama, Llama, Qwen2-style), in Float32.
+public final class LanguageModel {
+    public let config: ModelConfig
+    /// The tokenizer that came with the weights, if any.
+    public var tokenizer: Tokenizer?
+    /// Where the weights came from (a path, or "random").
+    public var source: String
+    public let embedding: Tensor
+    public let blocks: [TransformerBlock]
+    public let norm: Tensor
+    /// The output head; nil when it is the token embedding (tied).
+    public let head: Linear?
+    let rotary: RotaryTable
+    /// Every parameter by its Hugging Face name, in the order of `ParameterNames.expected`.
+    public let parameters: [(name: String, tensor: Tensor)]
+
+    /// A model from tensors named as Hugging Face names them; every expected tensor must be present with its shape.
+    public init(config: ModelConfig, tensors: [String: Tensor], tokenizer: Tokenizer? = nil, source: String) throws {
+        try config.validate(source)
+        var ordered: [(String, Tensor)] = []
+        for (name, shape) in ParameterNames.expected(config) {
+            guard let t = tensors[name] else { throw ModelError("\(source): the tensor \(name) is missing") }
+            guard t.shape == shape else {
+                throw ModelError("\(source): \(name) has shape \(t.shape), expected \(shape) for this configuration")
+            }
+            ordered.append((name, t))
+        }
+        if let tokenizer, tokenizer.vocabSize > config.vocab {
+            throw ModelError("\(source): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(config.vocab)")
+        }
+        self.config = config
+        self.tokenizer = tokenizer
+        self.source = source
+        self.parameters = ordered
+        embedding = tensors["model.embed_tokens.weight"]!
+        blocks = (0..<config.layers).map { TransformerBlock(tensors, "model.layers.\($0).") }
+        norm = tensors["model.norm.weight"]!
+        head = config.tiedEmbeddings ? nil : Linear(weight: tensors["lm_head.weight"]!)
+        rotary = RotaryTable(headDim: config.headDim, theta: config.ropeTheta)
+    }
+
+    /// A freshly initialised model: weights normal with std 0.02 (as Hugging Face initialises llama), norms one, biases zero.
+    public static func random(_ config: ModelConfig, seed: UInt64 = 0, tokenizer: Tokenizer? = nil) throws -> LanguageModel {
+        try config.validate("model")
+        var rng = RNG(seed: seed)
+        var tensors: [String: Tensor] = [:]
+        for (name, shape) in ParameterNames.expected(config) {
+            if name.hasSuffix("norm.weight") {
+                tensors[name] = try Tensor.ones(shape)
+            } else if name.hasSuffix(".bias") {
+                tensors[name] = try Tensor.zeros(shape)
+            } else {
+                tensors[name] = try Tensor.normal(shape, std: 0.02, rng: &rng)
+            }
+        }
+        return try LanguageModel(config: config, tensors: tensors, tokenizer: tokenizer, source: "random")
+    }
+
+    /// Number of parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.tensor.count } }
+    /// Number of parameters that train (those with requiresGrad).
+    public var trainableCount: Int { parameters.reduce(0) { $0 + ($1.tensor.requiresGrad ? $1.tensor.count : 0) } }
+
+    /// Logits [batch, tokens, vocab] for ids [batch, tokens] (integer-valued floats). With a cache the
+    /// ids follow the cached positions and their keys and values are appended; `lastOnly` computes
+    /// the output head for the last position only ([batch, 1, vocab]), all that generation needs.
+    public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false) throws -> Tensor {
+        guard ids.rank == 2, ids.shape[1] > 0 else {
+            throw ModelError("forward needs token ids of shape [batch, tokens], got \(ids.shape)")
+        }
+        let (B, T) = (ids.shape[0], ids.shape[1])
+        let c = config
+        let start = cache?.length ?? 0
+        guard start + T <= c.context else {
+            throw ModelError("\(start + T) tokens are more than this model's context of \(c.context)")
+        }
+        if let cache { try cache.reserve(batch: B, tokens: T, for: c) }
+        var x: Tensor
+        do { x = try embedding.embedding(ids) } catch {
+            throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(error)")
+        }
+        for (l, block) in blocks.enumerated() {
+            let h = try x.rmsNorm(weight: block.attentionNorm, eps: c.rmsEps)
+            let q = try block.q(h).reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
+            var k = try block.k(h).reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
+            var v = try block.v(h).reshape([B, T, c.kvHeads, c.headDim])
+            if let cache { (k, v) = try cache.append(layer: l, keys: k, values: v) }
+            let attended = try Tensor.causalAttention(q, k, v).reshape([B, T, c.dim])
+            x = try x.adding(block.o(attended))
+            let m = try x.rmsNorm(weight: block.mlpNorm, eps: c.rmsEps)
+            x = try x.adding(block.down(block.gate(m).silu().multiplying(block.up(m))))
+        }
+        cache?.advance(by: T)
+        if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }
+        let h = try x.rmsNorm(weight: norm, eps: c.rmsEps)
+        return try head.map { try $0(h) } ?? h.matmul(embedding.transpose())
+    }
+}

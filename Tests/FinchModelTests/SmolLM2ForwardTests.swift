@@ -43,4 +43,36 @@ import Testing
             #expect(diff < 1e-3, "max |logit difference| \(diff) for \(p.text.debugDescription)")
         }
     }
+
+    @Test func greedyContinuationMatchesTheReference() throws {
+        let m = try Self.model.get()
+        for p in try Self.prompts() {
+            var options = GenerationOptions()
+            options.maxTokens = p.greedy.count
+            var streamed = ""
+            let g = try m.generate(ids: p.ids, options: options, onText: { streamed += $0 })
+            // The reference does not stop at the end-of-sequence token; compare up to it.
+            let expected = Array(p.greedy.prefix { $0 != m.tokenizer!.eosId })
+            #expect(g.ids == expected, "greedy continuation of \(p.text.debugDescription)")
+            #expect(streamed == g.text && g.text == m.tokenizer!.decode(g.ids))
+            #expect(g.finishReason == (expected.count < p.greedy.count ? .eos : .length))
+        }
+    }
+
+    @Test func cachedDecodingMatchesAFullForwardPass() throws {
+        let m = try Self.model.get()
+        let ids: [Float] = [504, 3575, 282, 4649, 314, 4458, 30, 378]
+        try GradMode.noGrad {
+            let full = try m.forward(Tensor(ids, shape: [1, ids.count]))
+            let cache = KVCache()
+            _ = try m.forward(Tensor(Array(ids[0..<5]), shape: [1, 5]), cache: cache)
+            for t in 5..<ids.count {
+                let step = try m.forward(Tensor([ids[t]], shape: [1, 1]), cache: cache)
+                let expected = try full.select(axis: 1, t).scalars
+                let diff = zip(step.scalars, expected).map { abs($0 - $1) }.max()!
+                #expect(diff < 1e-3, "position \(t): \(diff)")
+            }
+            #expect(cache.length == ids.count)
+        }
+    }
 }

@@ -115,3 +115,13 @@ public final class LanguageModel {
         return try head.map { try $0(h) } ?? h.matmul(embedding.transpose())
     }
 }
+
+extension LanguageModel {
+    /// Bytes of weights one decoding step reads: every matrix once, the output head
+    /// included, but only one row of the embedding (unless it is also the head).
+    public var decodeWeightBytes: Int {
+        parameters.reduce(0) { sum, p in
+            p.name == "model.embed_tokens.weight" && !config.tiedEmbeddings ? sum + config.dim * 4 : sum + p.tensor.count * 4
+        }
+    }
+}

@@ -27,6 +27,15 @@ enum Gemm {
                       _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
         if m == 0 || n == 0 { return }
         if k == 0 { c.update(repeating: 0, count: m * n); return }
+        if m == 1 {
+            // One row (a decoding step): GEMV reads B once; OpenBLAS's GEMM would first pack all of it.
+            // c = a · B  is  Bᵀ · a  in column terms: for row-major B[K,N], y = op(B)ᵀ a.
+            let aStride = a.transposed ? a.ld : 1
+            cblas_sgemv(CblasRowMajor, b.transposed ? CblasNoTrans : CblasTrans,
+                        Int32(b.transposed ? n : k), Int32(b.transposed ? k : n), 1,
+                        b.tensor.pointer + bOffset, Int32(b.ld), a.tensor.pointer + aOffset, Int32(aStride), 0, c, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     a.transposed ? CblasTrans : CblasNoTrans,
                     b.transposed ? CblasTrans : CblasNoTrans,

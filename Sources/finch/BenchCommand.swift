@@ -44,6 +44,7 @@ enum Benchmarks {
         Entry(name: "elementwise", run: ElementwiseBench.run),
         Entry(name: "lang", run: LangBench.run),
         Entry(name: "tokenizer", run: TokenizerBench.run),
+        Entry(name: "generate", run: GenerateBench.run),
     ]
 }
 

@@ -59,7 +59,7 @@ enum TokenizerBench {
         let script = "{ zcat /usr/share/info/*.gz; cat /usr/share/doc/*/copyright; zcat /usr/share/doc/*/changelog*.gz; } 2>/dev/null | head -c \(limit) > '\(temp)'"
         try Spawn.run("/bin/sh", ["-c", script])
         let text = (try? String(contentsOfFile: temp, encoding: .utf8)) ?? String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: temp))) ?? Data(), as: UTF8.self)
-        guard text.utf8.count > 1 << 20 else {
+        guard text.utf8.count >= Swift.min(limit, 1 << 20) else {
             throw BenchError("found only \(text.utf8.count) bytes of text under /usr/share; pass --text FILE")
         }
         return text

@@ -89,6 +89,17 @@ import Testing
         expectClose(try a.matmul(bt), expected, atol: 1e-4, rtol: 1e-4, "transposed view")
         expectClose(try a.matmul(b.expand([2, 7, 3])), expected, atol: 1e-4, rtol: 1e-4, "batched right side")
         expectClose(try Tensor([1, 2]).matmul(Tensor([3, 4])), [11], "dot product")
+        // Single rows go through GEMV: plain, against a transposed view, and from a strided (column) view.
+        for batch in 0..<2 {
+            for i in 0..<5 {
+                let row = try a.select(axis: 0, batch).slice(axis: 0, start: i, end: i + 1)
+                let want = Array(expected[(batch * 5 + i) * 3 ..< (batch * 5 + i + 1) * 3])
+                expectClose(try row.matmul(b), want, atol: 1e-4, rtol: 1e-4, "one row")
+                expectClose(try row.matmul(bt), want, atol: 1e-4, rtol: 1e-4, "one row, transposed view")
+                let column = try row.contiguous().transpose().contiguous().transpose()
+                expectClose(try column.matmul(b), want, atol: 1e-4, rtol: 1e-4, "one row from a column")
+            }
+        }
     }
 
     @Test func softmaxAndCrossEntropy() throws {

@@ -1,0 +1,65 @@
+import FinchModel
+import FinchTensor
+import Foundation
+
+/// generate: SmolLM2-135M-Instruct — load time, prefill of a 512-token prompt, greedy decoding
+/// of 128 tokens, and decoding against the bound that memory bandwidth sets (every weight is
+/// read once per token; the bandwidth is a plain copy measured in the same run).
+enum GenerateBench {
+    static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
+        let path = try ModelStore.resolve("smollm2-135m")
+        var model: LanguageModel!
+        let load = try BenchTiming.interleaved([{ model = nil; model = try LanguageModel(gguf: path) }], seconds: 0, minRounds: 3)[0]
+        out.report("generate.load_s", load, digits: 3)
+        let tok = model.tokenizer!
+        let text = try TokenizerBench.machineText(limit: 256 << 10)
+        let prompt = Array(tok.encode(text, addSpecial: false).prefix(512))
+        guard prompt.count == 512 else { throw ModelError("the benchmark text gave only \(prompt.count) tokens") }
+
+        // Peak memory of loading and generating, before the copy buffers below add to it.
+        _ = try decode128(model, prompt: Array(prompt.prefix(16)))
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakMB = Double(usage.ru_maxrss) / 1024
+
+        let bytes = 256 << 20
+        let src = UnsafeMutablePointer<Float>.allocate(capacity: bytes / 4), dst = UnsafeMutablePointer<Float>.allocate(capacity: bytes / 4)
+        defer { src.deallocate(); dst.deallocate() }
+        src.initialize(repeating: 1, count: bytes / 4); dst.initialize(repeating: 0, count: bytes / 4)
+
+        // Prefill, decode and the copy interleaved, so all three see the same machine.
+        let ids = try Tensor(prompt.map(Float.init), shape: [1, 512])
+        var decodeSeconds: [Double] = []
+        let times = try BenchTiming.interleaved([
+            { _ = try GradMode.noGrad { try model.forward(ids, cache: KVCache(), lastOnly: true) } },
+            { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
+            { Parallel.copy(from: src, to: dst, count: bytes / 4) },
+        ], seconds: options.seconds * 4, minRounds: 3)
+        let prefillTPS = 512 / times[0]
+        let decodeTPS = 127 / BenchTiming.median(decodeSeconds)
+        let bandwidth = 2 * Double(bytes) / times[2] / 1e9  // read + write
+        let weightBytes = Double(model.decodeWeightBytes)
+        out.report("generate.prefill_tps", prefillTPS, digits: 1)
+        out.report("generate.decode_tps", decodeTPS, digits: 1)
+        out.report("generate.bandwidth_gbps", bandwidth, digits: 1)
+        out.report("generate.weight_mb_per_token", weightBytes / 1e6, digits: 1)
+        out.report("generate.decode_bound_tps", bandwidth * 1e9 / weightBytes, digits: 1)
+        out.report("generate.decode_bound_fraction", decodeTPS / (bandwidth * 1e9 / weightBytes), digits: 3)
+        out.report("generate.prefill_gflops", prefillTPS * 2 * Double(model.parameterCount) / 1e9, digits: 1)
+        out.report("generate.peak_rss_mb", peakMB, digits: 0)
+    }
+
+    /// Seconds for 127 greedy decoding steps after the first token (EOS does not stop it).
+    static func decode128(_ model: LanguageModel, prompt: [Int]) throws -> Double {
+        try GradMode.noGrad {
+            let cache = KVCache()
+            var logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
+            let t0 = BenchTiming.now()
+            for _ in 0..<127 {
+                let next = try logits.argmax(axis: -1).item()
+                logits = try model.forward(Tensor([next], shape: [1, 1]), cache: cache, lastOnly: true)
+            }
+            return BenchTiming.now() - t0
+        }
+    }
+}

@@ -30,4 +30,29 @@ public enum AtomicFile {
             throw FileWriteError(path: path, reason: why)
         }
     }
+
+    /// Writes a file piece by piece (for files too big to build in memory first): `body`
+    /// appends to a temporary file that replaces `path` only when it is complete.
+    public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
+            throw FileWriteError(path: path, reason: "cannot create a file in \(dir)")
+        }
+        do {
+            try body(handle)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temp)
+            throw FileWriteError(path: path, reason: why)
+        }
+    }
 }

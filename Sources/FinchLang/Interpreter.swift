@@ -7,6 +7,9 @@ public final class Interpreter {
     let globals = Globals()
     /// Where `print` writes.
     public var output: (String) -> Void = { text in FileHandle.standardOutput.write(text.data(using: .utf8)!) }
+    /// Set by a native that already showed its result as it ran (generate streams its text),
+    /// so the REPL does not print the value a second time. The REPL clears it per entry.
+    public var resultShown = false
     /// Deepest Finch call nesting before "stack overflow".
     public var maxDepth = 5000
 

@@ -9,6 +9,7 @@ public enum FinchLibrary {
         registry.registerCore()  // first, so help() and the reference list them first
         TensorBindings.register(in: registry)
         TextBindings.register(in: registry)
+        ModelBindings.register(in: registry)
         return registry
     }
 

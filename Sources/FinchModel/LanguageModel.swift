@@ -1,5 +1,6 @@
 import FinchTensor
 import FinchText
+import Foundation
 
 /// One transformer block: pre-norm attention and a SwiGLU MLP, each added to the residual.
 public final class TransformerBlock {
@@ -42,6 +43,8 @@ public final class LanguageModel {
             guard t.shape == shape else {
                 throw ModelError("\(source): \(name) has shape \(t.shape), expected \(shape) for this configuration")
             }
+            // Every parameter trains unless frozen (as in PyTorch); generation runs without recording.
+            t.requiresGrad = true
             ordered.append((name, t))
         }
         if let tokenizer, tokenizer.vocabSize > config.vocab {
@@ -123,5 +126,24 @@ extension LanguageModel {
         parameters.reduce(0) { sum, p in
             p.name == "model.embed_tokens.weight" && !config.tiedEmbeddings ? sum + config.dim * 4 : sum + p.tensor.count * 4
         }
+    }
+}
+
+extension LanguageModel {
+    /// A count for people: 134.5M, 12.3K.
+    public static func millions(_ n: Int) -> String {
+        n >= 1_000_000 ? String(format: "%.1fM", Double(n) / 1e6) : n >= 1000 ? String(format: "%.1fK", Double(n) / 1e3) : "\(n)"
+    }
+
+    /// Architecture, sizes, parameters and memory, for people.
+    public var summary: String {
+        let c = config
+        let total = parameterCount, trainable = trainableCount
+        var lines = ["\(c.architecture) model from \(source)"]
+        lines.append("  layers \(c.layers), dim \(c.dim), heads \(c.heads) (key/value heads \(c.kvHeads), head size \(c.headDim)), MLP \(c.ffn)")
+        lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(Int(c.ropeTheta)), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
+        lines.append("  parameters \(total.formatted()) (\(LanguageModel.millions(total))), trainable \(trainable.formatted()) (\(LanguageModel.millions(trainable)))")
+        lines.append("  memory \(String(format: "%.1f", Double(total * 4) / 1e6)) MB of float32 weights")
+        return lines.joined(separator: "\n")
     }
 }

@@ -71,9 +71,12 @@ public final class REPL {
         }
         defer { interpreter.output = previous }
         Interrupt.clear()
+        interpreter.resultShown = false
         do {
             if let value = try interpreter.run(code, name: "<repl>") {
-                if case .nil = value {} else {
+                if case .nil = value {} else if interpreter.resultShown {
+                    interpreter.define("_", value)
+                } else {
                     interpreter.define("_", value)
                     let text = value.repr
                     captured += text + "\n"

@@ -94,6 +94,13 @@ public final class Tokenizer: @unchecked Sendable {
     /// The id of a token string, if it is in the vocabulary.
     public func id(of token: String) -> Int? { ids[token] }
 
+    /// The merges as "left right" strings, in rank order (as GGUF and tokenizer.json list them).
+    public var mergeList: [String] {
+        merges.sorted { $0.value >> 32 < $1.value >> 32 }.map { entry in
+            tokens[Int(entry.key >> 32)] + " " + tokens[Int(entry.key & 0xFFFF_FFFF)]
+        }
+    }
+
     // MARK: Encoding
 
     /// Token ids for `text`; `addSpecial` adds BOS/EOS as the model's metadata asks.

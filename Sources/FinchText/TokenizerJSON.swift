@@ -75,9 +75,7 @@ extension Tokenizer {
             : byteLevel
         var vocab: [String: Int] = [:]
         for (i, t) in tokens.enumerated() { vocab[t] = i }  // special tokens too, as Hugging Face writes them
-        let mergeList = merges.sorted { $0.value >> 32 < $1.value >> 32 }.map { entry -> [String] in
-            [tokens[Int(entry.key >> 32)], tokens[Int(entry.key & 0xFFFF_FFFF)]]
-        }
+        let mergeList = self.mergeList.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
         let added: [[String: Any]] = specialIds.sorted().map {
             ["id": $0, "content": tokens[$0], "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true]
         }

@@ -18,7 +18,7 @@ struct Run: ParsableCommand {
         let interpreter = try Session.makeInterpreter()
         if let code = eval {
             Session.exitOnError {
-                if let v = try interpreter.run(code, name: "-e"), !Session.isNil(v) { print(v.repr) }
+                if let v = try interpreter.run(code, name: "-e"), !Session.isNil(v), !interpreter.resultShown { print(v.repr) }
             }
             return
         }

@@ -1,4 +1,4 @@
-import FinchModel
+@testable import FinchModel
 import FinchTensor
 import Foundation
 import Testing
@@ -28,5 +28,35 @@ import Testing
             #expect(abs(Double(values.last!) - last) <= 1e-7 * max(1e-3, abs(last)), "\(name) last value")
         }
         #expect(throws: GGUFError.self) { try file.tensor(named: "no.such.tensor") }
+    }
+}
+
+/// Random blocks of every type Finch reads, against the `gguf` package's dequantize
+/// (scripts/reference/quant_fixtures.py).
+@Suite struct QuantBlockTests {
+    @Test(arguments: ["Q4_0", "Q4_1", "Q8_0", "Q4_K", "Q6_K", "BF16", "F16"])
+    func blocksMatchTheGGUFPackage(_ name: String) throws {
+        let data = try Data(contentsOf: SmolLM2TokenizerTests.fixtures.appendingPathComponent("quant_blocks.json"))
+        let all = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
+        let entry = try #require(all[name])
+        let hex = entry["hex"] as! String
+        var bytes: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex { let j = hex.index(i, offsetBy: 2); bytes.append(UInt8(hex[i..<j], radix: 16)!); i = j }
+        let want = entry["values"] as! [Double]
+        let type = try #require(GGUFType.allCases.first { $0.name == name })
+        var got = [Float](repeating: .nan, count: want.count)
+        bytes.withUnsafeBytes { raw in
+            got.withUnsafeMutableBufferPointer { out in
+                for b in 0..<(want.count / type.blockElements) {
+                    Dequantize.block(type, raw.baseAddress! + b * type.blockBytes, out.baseAddress! + b * type.blockElements)
+                }
+            }
+        }
+        #expect(bytes.count == type.byteCount(elements: want.count))
+        for (k, (g, w)) in zip(got, want).enumerated() where abs(Double(g) - w) > 1e-6 * max(1, abs(w)) {
+            Issue.record("\(name) value \(k): \(g), expected \(w)")
+            break
+        }
     }
 }

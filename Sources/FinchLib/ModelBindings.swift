@@ -1,0 +1,168 @@
+import FinchLang
+import FinchModel
+import FinchTensor
+import FinchText
+import Foundation
+
+/// Models in the language: load_model, model, and the Model type (generate, chat, forward, summary, params).
+enum ModelBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "Model", doc: "A llama-family language model (SmolLM2, TinyLlama, Llama, Qwen2-style) in float32. Load one with load_model() or make a fresh one with model().")
+        define(t)
+        return t
+    }()
+
+    static func wrap(_ m: LanguageModel) -> Value { .object(NativeObject(type: type, value: m)) }
+
+    static func register(in r: Registry) {
+        r.section("Models")
+        r.register(NativeFunction("load_model", [Param("model", .string, default: .string("smollm2-135m"),
+                                                       doc: "\"smollm2-135m\" (downloaded on first use) or a .gguf file")],
+                                  returns: "Model", doc: "Loads a pretrained model and its tokenizer; quantised weights are dequantised to float32.",
+                                  example: "m = load_model(\"smollm2-135m\")") { a in
+            wrap(try LanguageModel(gguf: ModelStore.resolve(a.string(0))))
+        })
+        r.register(NativeFunction("model", [Param("vocab", .int, doc: "vocabulary size (a tokenizer's vocab_size)"),
+                                            Param("dim", .int, default: .number(64), doc: "width of the residual stream"),
+                                            Param("layers", .int, default: .number(2)), Param("heads", .int, default: .number(4)),
+                                            Param("kv_heads", .optional(.int), default: .nil, doc: "key/value heads (default: heads)"),
+                                            Param("ffn", .optional(.int), default: .nil, doc: "MLP width (default: 8/3 × dim, rounded up to a multiple of 32)"),
+                                            Param("context", .int, default: .number(256), doc: "longest sequence"),
+                                            Param("rope_theta", .number, default: .number(10000)),
+                                            Param("tokenizer", .optional(.object("Tokenizer")), default: .nil, doc: "the tokenizer generate() and chat() use"),
+                                            Param("seed", .int, default: .number(0))],
+                                  returns: "Model", doc: "A freshly initialised llama-family model (weights normal with std 0.02), for pretraining from scratch and for tests.",
+                                  example: "tiny = model(vocab: 300, dim: 64, layers: 2, heads: 4, context: 128)") { a in
+            let dim = a.int(1)
+            let config = ModelConfig(vocab: a.int(0), dim: dim, layers: a.int(2), heads: a.int(3), kvHeads: a.optionalInt(4),
+                                     ffn: a.optionalInt(5) ?? defaultFFN(dim), context: a.int(6), ropeTheta: a.number(7))
+            do {
+                return wrap(try LanguageModel.random(config, seed: UInt64(truncatingIfNeeded: a.int(9)), tokenizer: a.object(8, as: Tokenizer.self)))
+            } catch let e as ModelError {
+                throw a.error(e.description.replacingOccurrences(of: "model: ", with: ""))
+            }
+        })
+        r.register(type)
+        TableBindings.register(in: r)
+    }
+
+    /// SwiGLU's usual width: 8/3 of dim, rounded up to a multiple of 32.
+    static func defaultFFN(_ dim: Int) -> Int { (dim * 8 / 3 + 31) / 32 * 32 }
+
+    /// The generation options shared by generate and chat, after their first two parameters.
+    static let generationParams: [Param] = [
+        Param("max_tokens", .int, default: .number(128), doc: "most new tokens"),
+        Param("temperature", .number, default: .number(0), doc: "0 is greedy; higher is more random"),
+        Param("top_k", .int, default: .number(0), doc: "sample from the k most likely tokens (0: all)"),
+        Param("top_p", .number, default: .number(1), doc: "sample from the most likely tokens covering probability p"),
+        Param("repetition_penalty", .number, default: .number(1), doc: "above 1 discourages repeating tokens"),
+        Param("stop", .optional(.list), default: .nil, doc: "strings that end the answer (not included)"),
+        Param("seed", .optional(.int), default: .nil, doc: "seed for sampling (default: from manual_seed)"),
+        Param("stream", .bool, default: .bool(true), doc: "print the text as it is produced"),
+    ]
+
+    static func options(_ a: Arguments, from i: Int) throws -> GenerationOptions {
+        var o = GenerationOptions()
+        o.maxTokens = a.int(i)
+        o.temperature = Float(a.number(i + 1))
+        o.topK = a.int(i + 2)
+        o.topP = Float(a.number(i + 3))
+        o.repetitionPenalty = Float(a.number(i + 4))
+        o.stop = try a.list(i + 5).map { v in
+            guard case .string(let s) = v else { throw a.error("stop must be a list of strings, got \(article(v.typeName)) in it") }
+            return s
+        }
+        o.seed = a.optionalInt(i + 6).map { UInt64(truncatingIfNeeded: $0) }
+        do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
+        return o
+    }
+
+    /// Runs a generation with streaming to the interpreter's output and Ctrl-C stopping it.
+    static func run(_ a: Arguments, stream: Bool, _ generate: (((String) -> Void)?, () -> Bool) throws -> Generation) throws -> Value {
+        let out = a.interpreter.output
+        var printed = false
+        let g = try generate(stream ? { text in printed = true; out(text) } : nil, { Interrupt.requested })
+        if g.finishReason == .interrupted {
+            Interrupt.clear()
+            out((printed ? " " : "") + "[stopped by Ctrl-C after \(g.ids.count) tokens]\n")
+        } else if printed {
+            out("\n")
+        }
+        if stream { a.interpreter.resultShown = true }
+        return .string(g.text)
+    }
+
+    static func messages(_ v: Value, _ a: Arguments) throws -> [(role: String, content: String)] {
+        if case .string(let s) = v { return [("user", s)] }
+        guard case .list(let l) = v else { throw a.error("messages must be a string or a list of {role, content} dicts") }
+        return try l.items.map { item in
+            guard case .dict(let d) = item, case .string(let role)? = d["role"], case .string(let content)? = d["content"] else {
+                throw a.error("each message must be a dict with string role and content, got \(item.repr)")
+            }
+            return (role, content)
+        }
+    }
+
+    private static func define(_ t: NativeType) {
+        let me = Param("self", .object("Model"))
+        func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
+                    _ body: @escaping (LanguageModel, Arguments) throws -> Value) {
+            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
+                try body(a.object(0, as: LanguageModel.self)!, a)
+            })
+        }
+        method("generate", [Param("prompt", .string)] + generationParams, returns: "string",
+               "Continues a prompt, printing the text as it comes; stops at end-of-sequence, a stop string, max_tokens or Ctrl-C (keeping what was produced).",
+               "m.generate(\"The capital of France is\", max_tokens: 8)") { m, a in
+            let options = try options(a, from: 2)
+            return try run(a, stream: a.bool(9)) { onText, stop in
+                try m.generate(a.string(1), options: options, onText: onText, shouldStop: stop)
+            }
+        }
+        method("chat", [Param("messages", .oneOf([.string, .list]), doc: "a question, or a list of {role, content} dicts")] + generationParams,
+               returns: "string", "The model's reply to a conversation, formatted with its chat template (ChatML for SmolLM2).",
+               "m.chat(\"What is the capital of France?\", max_tokens: 20)") { m, a in
+            let msgs = try messages(a[1], a)
+            let options = try options(a, from: 2)
+            return try run(a, stream: a.bool(9)) { onText, stop in
+                try m.chat(msgs, options: options, onText: onText, shouldStop: stop)
+            }
+        }
+        method("forward", [Param("ids", .any, doc: "token ids: a list, or a tensor [tokens] or [batch, tokens]")], returns: "Tensor",
+               "The logits for every position: [tokens, vocab] or [batch, tokens, vocab]. Records gradients unless inside no_grad.",
+               "m.forward(m.tokenizer.encode(\"Hello\"))") { m, a in
+            let ids = try Convert.tensor(a[1], "ids")
+            guard ids.rank == 1 || ids.rank == 2 else { throw a.error("ids must be [tokens] or [batch, tokens], got shape \(ids.shape)") }
+            let logits = try m.forward(ids.rank == 1 ? ids.unsqueeze(0) : ids)
+            return TensorBindings.wrap(ids.rank == 1 ? try logits.squeeze(0) : logits)
+        }
+        t.property("tokenizer", doc: "The model's tokenizer, or nil.") { o in
+            (o.value as! LanguageModel).tokenizer.map(TextBindings.wrap) ?? .nil
+        }
+        t.property("config", doc: "The architecture's numbers as a dict.") { o in
+            let c = (o.value as! LanguageModel).config
+            let pairs: [(String, Value)] = [
+                ("architecture", .string(c.architecture)), ("vocab", .number(Double(c.vocab))), ("dim", .number(Double(c.dim))),
+                ("layers", .number(Double(c.layers))), ("heads", .number(Double(c.heads))), ("kv_heads", .number(Double(c.kvHeads))),
+                ("ffn", .number(Double(c.ffn))), ("context", .number(Double(c.context))), ("rope_theta", .number(c.ropeTheta)),
+                ("rms_eps", .number(Double(c.rmsEps))), ("tied_embeddings", .bool(c.tiedEmbeddings)),
+            ]
+            return .dict(try DictRef(pairs.map { (.string($0), $1) }))
+        }
+        t.property("parameters", doc: "Number of parameters.") { o in .number(Double((o.value as! LanguageModel).parameterCount)) }
+        t.property("trainable", doc: "Number of parameters that train.") { o in .number(Double((o.value as! LanguageModel).trainableCount)) }
+        t.property("params", doc: "Every parameter tensor: a table of name, shape, count and whether it trains.") { o in
+            let m = o.value as! LanguageModel
+            return TableBindings.wrap(Table(columns: ["name", "shape", "count", "trainable"], rows: m.parameters.map { p in
+                [.string(p.name), .list(p.tensor.shape.map { .number(Double($0)) }), .number(Double(p.tensor.count)), .bool(p.tensor.requiresGrad)]
+            }))
+        }
+        t.property("summary", doc: "Architecture, layers, parameters (total and trainable) and memory, as text.") { o in
+            .string((o.value as! LanguageModel).summary)
+        }
+        t.describe = { o in
+            let m = o.value as! LanguageModel
+            return "<Model \(m.config.architecture): \(m.config.layers) layers, dim \(m.config.dim), \(LanguageModel.millions(m.parameterCount)) parameters>"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import FinchLang
+
+/// Rows with named columns that print as an aligned table: `model.params`, and
+/// the per-example results of evaluation.
+final class Table {
+    let columns: [String]
+    private(set) var rows: [[Value]]
+
+    init(columns: [String], rows: [[Value]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// At most this many rows print; the middle of a longer table is elided.
+    static let printedRows = 20
+    static let maxCellWidth = 48
+
+    var rendered: String {
+        let shown: [[Value]?] = rows.count <= Table.printedRows ? rows.map { $0 }
+            : Array(rows.prefix(Table.printedRows / 2)) + [nil] + Array(rows.suffix(Table.printedRows / 2))
+        let cells: [[String]?] = shown.map { $0?.map(Table.cell) }
+        var widths = columns.map(\.count)
+        for row in cells.compactMap({ $0 }) { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ items: [String]) -> String {
+            zip(items, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        var out = [line(columns), line(widths.map { String(repeating: "-", count: $0) })]
+        for row in cells { out.append(row.map(line) ?? "... \(rows.count - Table.printedRows) more rows ...") }
+        out.append("(\(rows.count) rows)")
+        return out.joined(separator: "\n")
+    }
+
+    /// One cell on one line, cut to a readable width.
+    static func cell(_ v: Value) -> String {
+        var s = v.description.replacingOccurrences(of: "\n", with: "↵")
+        if s.count > maxCellWidth { s = String(s.prefix(maxCellWidth - 1)) + "…" }
+        return s
+    }
+
+    func row(_ i: Int) throws -> Value { .dict(try DictRef(zip(columns, rows[i]).map { (.string($0), $1) })) }
+
+    func column(_ name: String) throws -> Value {
+        guard let c = columns.firstIndex(of: name) else {
+            throw FinchError(.runtime, "the table has no column \(Value.quote(name)) (columns: \(columns.joined(separator: ", ")))")
+        }
+        return .list(rows.map { $0[c] })
+    }
+}
+
+enum TableBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "Table", doc: "Rows with named columns: t[i] is a row (a dict), t[\"name\"] a column (a list).")
+        define(t)
+        return t
+    }()
+
+    static func wrap(_ t: Table) -> Value { .object(NativeObject(type: type, value: t)) }
+
+    static func register(in r: Registry) { r.register(type) }
+
+    private static func define(_ t: NativeType) {
+        t.describe = { ($0.value as! Table).rendered }
+        t.length = { ($0.value as! Table).rows.count }
+        t.getIndex = { o, idx in
+            let table = o.value as! Table
+            guard idx.count == 1, case .index(let key) = idx[0] else { throw FinchError(.runtime, "index a table with one row number or a column name") }
+            switch key {
+            case .string(let name): return try table.column(name)
+            case .number(let n):
+                guard n == n.rounded() else { throw FinchError(.runtime, "a row index must be an integer, got \(Value.format(n))") }
+                let i = n < 0 ? Int(n) + table.rows.count : Int(n)
+                guard i >= 0, i < table.rows.count else { throw FinchError(.runtime, "row \(Int(n)) is out of range for a table of \(table.rows.count) rows") }
+                return try table.row(i)
+            default: throw FinchError(.runtime, "index a table with a row number or a column name, not \(article(key.typeName))")
+            }
+        }
+        t.property("columns", doc: "The column names.") { o in .list((o.value as! Table).columns.map { .string($0) }) }
+        let me = Param("self", .object("Table"))
+        t.method(NativeFunction("to_list", [me], returns: "list", doc: "The rows as a list of dicts.", example: "m.params.to_list()[0]") { a in
+            let table = a.object(0, as: Table.self)!
+            return .list(try (0..<table.rows.count).map { try table.row($0) })
+        })
+    }
+}

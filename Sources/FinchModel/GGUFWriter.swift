@@ -1,0 +1,163 @@
+import FinchIO
+import FinchTensor
+import Foundation
+
+/// Writes GGUF version 3 files: metadata, then the tensor table, then the tensor data,
+/// each tensor aligned to `general.alignment` (32). Tensors are written as F32, F16 or
+/// Q8_0 (blocks of 32 along the fastest axis: an f16 scale d = max|x| / 127 and 32
+/// int8 values round(x / d)); one-dimensional tensors (norms, biases) stay F32.
+public enum GGUFWriter {
+    public static let alignment = 32
+
+    /// A tensor to write, with its GGUF name and the type it should be stored in.
+    public struct Entry {
+        public let name: String
+        public let tensor: Tensor
+        public let type: GGUFType
+        public init(name: String, tensor: Tensor, type: GGUFType) {
+            self.name = name
+            self.tensor = tensor
+            self.type = tensor.rank < 2 || (type == .q8_0 && tensor.shape[tensor.rank - 1] % 32 != 0) ? .f32 : type
+        }
+    }
+
+    /// Writes the file atomically.
+    public static func write(path: String, metadata: [(String, GGUFValue)], tensors: [Entry]) throws {
+        for e in tensors where ![.f32, .f16, .q8_0].contains(e.type) {
+            throw GGUFError(path: path, offset: 0, message: "Finch writes F32, F16 and Q8_0 tensors, not \(e.type) (\(e.name))")
+        }
+        var header = ByteBuffer()
+        header.append(Array("GGUF".utf8))
+        header.append(UInt32(3))
+        header.append(UInt64(tensors.count))
+        header.append(UInt64(metadata.count))
+        for (key, value) in metadata {
+            header.appendString(key)
+            try header.appendValue(value, key: key, path: path)
+        }
+        var offset = 0
+        var offsets: [Int] = []
+        for e in tensors {
+            header.appendString(e.name)
+            let dims = e.tensor.shape.reversed()
+            header.append(UInt32(dims.count))
+            for d in dims { header.append(UInt64(d)) }
+            header.append(e.type.rawValue)
+            header.append(UInt64(offset))
+            offsets.append(offset)
+            offset += align(e.type.byteCount(elements: e.tensor.count))
+        }
+        header.bytes += [UInt8](repeating: 0, count: align(header.bytes.count) - header.bytes.count)
+        try AtomicFile.write(to: path) { file in
+            file.write(Data(header.bytes))
+            for e in tensors {
+                var data = encode(e)
+                data += [UInt8](repeating: 0, count: align(data.count) - data.count)
+                file.write(Data(data))
+            }
+        }
+    }
+
+    static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    /// The tensor's bytes in its GGUF type.
+    static func encode(_ e: Entry) -> [UInt8] {
+        let values = e.tensor.scalars
+        var out = [UInt8](repeating: 0, count: e.type.byteCount(elements: values.count))
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBytes { dst in
+                let base = dst.baseAddress!
+                switch e.type {
+                case .f32:
+                    for (i, v) in src.enumerated() { base.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
+                case .f16:
+                    for (i, v) in src.enumerated() { base.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: i * 2, as: UInt16.self) }
+                case .q8_0:
+                    Parallel.forEachRange(src.count / 32, grain: 1024) { blocks in
+                        for b in blocks { Quantize.q8_0(src.baseAddress! + b * 32, base + b * 34) }
+                    }
+                default:
+                    break
+                }
+            }
+        }
+        return out
+    }
+}
+
+enum Quantize {
+    /// One Q8_0 block of 32 values.
+    static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
+        var amax: Float = 0
+        for j in 0..<32 { amax = Swift.max(amax, abs(x[j])) }
+        let d = amax / 127
+        let inv: Float = d == 0 ? 0 : 1 / d
+        out.storeBytes(of: Float16(d).bitPattern.littleEndian, as: UInt16.self)
+        let q = (out + 2).assumingMemoryBound(to: Int8.self)
+        for j in 0..<32 { q[j] = Int8((x[j] * inv).rounded()) }
+    }
+}
+
+/// Little-endian bytes for the GGUF header.
+struct ByteBuffer {
+    var bytes: [UInt8] = []
+
+    mutating func append(_ b: [UInt8]) { bytes += b }
+    mutating func append<T: FixedWidthInteger>(_ v: T) {
+        withUnsafeBytes(of: v.littleEndian) { bytes += $0 }
+    }
+    mutating func appendString(_ s: String) {
+        append(UInt64(s.utf8.count))
+        bytes += Array(s.utf8)
+    }
+
+    /// Integers as 32 bits when they fit (what llama.cpp expects of counts and ids), else 64.
+    static func typeCode(_ v: GGUFValue) -> UInt32 {
+        switch v {
+        case .uint(let u): return u <= UInt64(UInt32.max) ? 4 : 10
+        case .int(let i): return i >= Int64(Int32.min) && i <= Int64(Int32.max) ? 5 : 11
+        case .float: return 6
+        case .bool: return 7
+        case .string: return 8
+        case .array: return 9
+        }
+    }
+
+    mutating func appendValue(_ v: GGUFValue, key: String, path: String) throws {
+        append(ByteBuffer.typeCode(v))
+        try appendPayload(v, as: ByteBuffer.typeCode(v), key: key, path: path)
+    }
+
+    private mutating func appendPayload(_ v: GGUFValue, as code: UInt32, key: String, path: String) throws {
+        switch (v, code) {
+        case (.uint(let u), 4): append(UInt32(u))
+        case (.uint(let u), 10): append(u)
+        case (.int(let i), 5): append(Int32(i))
+        case (.int(let i), 11): append(i)
+        case (.uint(let u), 5): append(Int32(truncatingIfNeeded: u))
+        case (.uint(let u), 11): append(Int64(truncatingIfNeeded: u))
+        case (.int(let i), 4): append(UInt32(truncatingIfNeeded: i))
+        case (.int(let i), 10): append(UInt64(truncatingIfNeeded: i))
+        case (.float(let f), 6): append(Float(f).bitPattern)
+        case (.bool(let b), 7): append(UInt8(b ? 1 : 0))
+        case (.string(let s), 8): appendString(s)
+        case (.array(let items), 9):
+            // One element type for the whole array: the widest any element needs.
+            let codes = Set(items.map(ByteBuffer.typeCode))
+            var element: UInt32 = items.isEmpty ? 4 : ByteBuffer.typeCode(items[0])
+            if codes.count > 1 {
+                guard codes.isSubset(of: [4, 5, 10, 11]) else {
+                    throw GGUFError(path: path, offset: 0, message: "\(key): an array must hold values of one type")
+                }
+                let signed = !codes.isDisjoint(with: [5, 11]), wide = !codes.isDisjoint(with: [10, 11])
+                element = signed ? (wide ? 11 : 5) : (wide ? 10 : 4)
+            }
+            guard element != 9 else { throw GGUFError(path: path, offset: 0, message: "\(key): arrays of arrays are not supported") }
+            append(element)
+            append(UInt64(items.count))
+            for item in items { try appendPayload(item, as: element, key: key, path: path) }
+        default:
+            throw GGUFError(path: path, offset: 0, message: "\(key): cannot write \(v) as type \(code)")
+        }
+    }
+}

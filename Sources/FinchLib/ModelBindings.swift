@@ -17,10 +17,10 @@ enum ModelBindings {
     static func register(in r: Registry) {
         r.section("Models")
         r.register(NativeFunction("load_model", [Param("model", .string, default: .string("smollm2-135m"),
-                                                       doc: "\"smollm2-135m\" (downloaded on first use) or a .gguf file")],
+                                                       doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a Hugging Face directory (config.json + safetensors)")],
                                   returns: "Model", doc: "Loads a pretrained model and its tokenizer; quantised weights are dequantised to float32.",
                                   example: "m = load_model(\"smollm2-135m\")") { a in
-            wrap(try LanguageModel(gguf: ModelStore.resolve(a.string(0))))
+            wrap(try LanguageModel.load(ModelStore.resolve(a.string(0))))
         })
         r.register(NativeFunction("model", [Param("vocab", .int, doc: "vocabulary size (a tokenizer's vocab_size)"),
                                             Param("dim", .int, default: .number(64), doc: "width of the residual stream"),
@@ -136,6 +136,22 @@ enum ModelBindings {
             let logits = try m.forward(ids.rank == 1 ? ids.unsqueeze(0) : ids)
             return TensorBindings.wrap(ids.rank == 1 ? try logits.squeeze(0) : logits)
         }
+        method("save", [Param("path", .string, doc: "a .gguf file, or a directory for the Hugging Face layout"),
+                        Param("type", .string, default: .string("f32"), doc: "\"f32\" or \"f16\"; for GGUF also \"q8_0\"")],
+               returns: "nil", "Writes the model: a GGUF file that llama.cpp reads, or a directory with config.json, model.safetensors and the tokenizer (Hugging Face's layout). Writes are atomic.",
+               "m.save(\"my-model.gguf\", type: \"q8_0\")") { m, a in
+            let path = a.string(1), type = a.string(2).lowercased()
+            if path.hasSuffix(".gguf") {
+                guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0)].first(where: { $0.0 == type })?.1 else {
+                    throw a.error("type must be \"f32\", \"f16\" or \"q8_0\" for GGUF, got \(Value.quote(type))")
+                }
+                try m.saveGGUF(path: path, type: t)
+            } else {
+                guard type == "f32" || type == "f16" else { throw a.error("type must be \"f32\" or \"f16\" for safetensors, got \(Value.quote(type))") }
+                try m.save(directory: path, dtype: type.uppercased())
+            }
+            return .nil
+        }
         t.property("tokenizer", doc: "The model's tokenizer, or nil.") { o in
             (o.value as! LanguageModel).tokenizer.map(TextBindings.wrap) ?? .nil
         }
@@ -145,7 +161,7 @@ enum ModelBindings {
                 ("architecture", .string(c.architecture)), ("vocab", .number(Double(c.vocab))), ("dim", .number(Double(c.dim))),
                 ("layers", .number(Double(c.layers))), ("heads", .number(Double(c.heads))), ("kv_heads", .number(Double(c.kvHeads))),
                 ("ffn", .number(Double(c.ffn))), ("context", .number(Double(c.context))), ("rope_theta", .number(c.ropeTheta)),
-                ("rms_eps", .number(Double(c.rmsEps))), ("tied_embeddings", .bool(c.tiedEmbeddings)),
+                ("rms_eps", .number(Double("\(c.rmsEps)") ?? Double(c.rmsEps))), ("tied_embeddings", .bool(c.tiedEmbeddings)),
             ]
             return .dict(try DictRef(pairs.map { (.string($0), $1) }))
         }

@@ -178,7 +178,8 @@ enum ModelBindings {
         }
         t.describe = { o in
             let m = o.value as! LanguageModel
-            return "<Model \(m.config.architecture): \(m.config.layers) layers, dim \(m.config.dim), \(LanguageModel.millions(m.parameterCount)) parameters>"
+            let memory = String(format: "%.1f MB", Double(m.parameterCount * 4) / 1e6)
+            return "<Model \(m.config.architecture): \(m.config.layers) layers, dim \(m.config.dim), \(LanguageModel.millions(m.parameterCount)) parameters (\(LanguageModel.millions(m.trainableCount)) trainable), \(memory)>"
         }
     }
 }

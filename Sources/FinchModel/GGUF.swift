@@ -59,13 +59,20 @@ public final class GGUFFile: @unchecked Sendable {
     /// The mapped file.
     public let data: Data
 
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
+        let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw GGUFError(path: path, offset: 0, message: "cannot read the file: \(error.localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses GGUF bytes already in memory; `path` names them in errors.
+    public init(data: Data, path: String) throws {
+        self.path = path
+        self.data = data
         var r = Reader(data: data, path: path)
         guard try r.bytes(4) == Array("GGUF".utf8) else {
             throw GGUFError(path: path, offset: 0, message: "not a GGUF file (no GGUF magic)")
@@ -74,8 +81,8 @@ public final class GGUFFile: @unchecked Sendable {
         guard version == 2 || version == 3 else {
             throw GGUFError(path: path, offset: 4, message: "unsupported GGUF version \(version) (2 and 3 are supported)")
         }
-        let tensorCount = try r.count("tensor count")
-        let kvCount = try r.count("metadata count")
+        let tensorCount = try r.length("tensor count")
+        let kvCount = try r.length("metadata count")
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
         for _ in 0..<kvCount {
@@ -105,6 +112,34 @@ public final class GGUFFile: @unchecked Sendable {
         self.metadata = metadata
         self.keys = keys
         self.tensors = tensors
+        try checkTensorData()
+    }
+
+    /// Every tensor has a known type, whole blocks, and data inside the file that no other tensor's overlaps.
+    private func checkTensorData() throws {
+        var spans: [(start: Int, end: Int, name: String)] = []
+        for info in tensors {
+            guard let type = GGUFType(rawValue: info.type) else {
+                let known = GGUFType.allCases.map(\.name).joined(separator: ", ")
+                throw GGUFError(path: path, offset: dataOffset, message: "tensor \(info.name) has type \(info.type), which Finch cannot read (it reads \(known))")
+            }
+            let count = try checkedCount(info)
+            guard count % type.blockElements == 0, (info.dimensions.first ?? 1) % type.blockElements == 0 else {
+                throw GGUFError(path: path, offset: dataOffset, message: "tensor \(info.name) has rows of \(info.dimensions.first ?? 1) values, not whole blocks of \(type.blockElements) for \(type.name)")
+            }
+            let start = dataOffset + info.offset, end = start + type.byteCount(elements: count)
+            guard end <= data.count else {
+                throw GGUFError(path: path, offset: start, message: "tensor \(info.name) (\(end - start) bytes at \(start)) runs past the end of the file (\(data.count) bytes)")
+            }
+            spans.append((start, end, info.name))
+        }
+        spans.sort { $0.start < $1.start }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.start < a.end {
+            throw GGUFError(path: path, offset: b.start, message: "tensors \(a.name) and \(b.name) overlap")
+        }
+        if let dup = Dictionary(grouping: tensors, by: \.name).first(where: { $0.value.count > 1 }) {
+            throw GGUFError(path: path, offset: 0, message: "two tensors are named \(dup.key)")
+        }
     }
 
     /// A metadata value that must be present.
@@ -144,8 +179,19 @@ private struct Reader {
         return Int(v)
     }
 
+    /// A u64 count of things stored after this point, each at least a byte: at most the bytes left.
+    mutating func length(_ what: String) throws -> Int {
+        let at = offset
+        let v = try load(UInt64.self)
+        guard v <= UInt64(data.count - offset) else {
+            offset = at
+            throw fail("\(what) is \(v), more than the \(data.count - offset - 8) bytes left in the file")
+        }
+        return Int(v)
+    }
+
     mutating func string() throws -> String {
-        let n = try count("a string length")
+        let n = try length("a string length")
         guard offset + n <= data.count else { throw fail("a string of \(n) bytes runs past the end of the file") }
         defer { offset += n }
         return data.withUnsafeBytes { raw in
@@ -167,7 +213,7 @@ private struct Reader {
         case 9:
             let elementType = try u32()
             guard elementType != 9 else { throw fail("\(key): arrays of arrays are not supported") }
-            let n = try count("the length of \(key)")
+            let n = try length("the length of \(key)")
             var items: [GGUFValue] = []
             items.reserveCapacity(n)
             for _ in 0..<n { items.append(try value(elementType, key: key)) }

@@ -28,6 +28,10 @@ extension ModelConfig {
                   tiedEmbeddings: !file.tensors.contains { $0.name == "output.weight" },
                   attentionBias: file.tensors.contains { $0.name == "blk.0.attn_q.bias" })
         try validate(file.path)
+        // Checked before anything is built for it: a corrupt count must not make millions of layers.
+        guard layers * 9 + 2 <= file.tensors.count else {
+            throw GGUFError(path: file.path, offset: 0, message: "\(arch).block_count is \(layers), but the file holds only \(file.tensors.count) tensors")
+        }
     }
 }
 
@@ -35,15 +39,25 @@ extension LanguageModel {
     /// Loads a llama-family model (and its tokenizer) from a GGUF file, dequantising every
     /// tensor to Float32 straight from the mapped file.
     public convenience init(gguf path: String) throws {
-        let file = try GGUFFile(path: path)
+        try self.init(gguf: GGUFFile(path: path))
+    }
+
+    /// Loads a llama-family model from an opened GGUF file.
+    public convenience init(gguf file: GGUFFile) throws {
+        let path = file.path
         let config = try ModelConfig(gguf: file)
+        let shapes = Dictionary(ParameterNames.expected(config).map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         let tokenizer = file.metadata["tokenizer.ggml.tokens"] == nil ? nil : try Tokenizer(gguf: file)
         var tensors: [String: Tensor] = [:]
-        let expected = Set(ParameterNames.expected(config).map(\.name))
+        let expected = Set(shapes.keys)
         // Only llama's GGUF q and k are stored in rotary pairs; qwen2's are not (llama.cpp rotates its halves).
         let permuted = config.architecture == "llama"
         for info in file.tensors {
             guard let name = ParameterNames.hf(fromGGUF: info.name), expected.contains(name) else { continue }
+            guard Array(info.dimensions.reversed()) == shapes[name] else {
+                throw GGUFError(path: path, offset: file.dataOffset + info.offset,
+                                message: "tensor \(info.name) has dimensions \(info.dimensions), but this configuration needs \(shapes[name]!.reversed() as [Int])")
+            }
             var t = try file.tensor(info)
             if permuted, name.hasSuffix("q_proj.weight") || name.hasSuffix("q_proj.bias") {
                 t = try RotaryLayout.pairsToHalves(t, heads: config.heads)

@@ -19,6 +19,14 @@ extension Tokenizer {
         }
         // Control (3) and user-defined (4) tokens are matched before BPE.
         let types = m["tokenizer.ggml.token_type"]?.ints ?? []
+        guard types.isEmpty || types.count == tokens.count else {
+            throw TokenizerError("\(file.path): tokenizer.ggml.token_type has \(types.count) entries for \(tokens.count) tokens")
+        }
+        for key in ["bos", "eos", "unknown", "padding"] {
+            if let id = m["tokenizer.ggml.\(key)_token_id"]?.int, id >= tokens.count {
+                throw TokenizerError("\(file.path): tokenizer.ggml.\(key)_token_id \(id) is not among the \(tokens.count) tokens")
+            }
+        }
         let specials = types.enumerated().filter { $0.element == 3 || $0.element == 4 }.map(\.offset)
         try self.init(tokens: tokens, merges: merges, specialIds: specials, preTokenizer: pre,
                       bosId: m["tokenizer.ggml.bos_token_id"]?.int, eosId: m["tokenizer.ggml.eos_token_id"]?.int,

@@ -29,12 +29,19 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     static let dtypeSizes = ["F32": 4, "F16": 2, "BF16": 2]
 
-    public init(path: String) throws {
-        self.path = path
-        func fail(_ m: String) -> SafetensorsError { SafetensorsError(path: path, message: m) }
+    public convenience init(path: String) throws {
+        let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw fail("cannot read the file: \(error.localizedDescription)")
+            throw SafetensorsError(path: path, message: "cannot read the file: \(error.localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses safetensors bytes already in memory; `path` names them in errors.
+    public init(data: Data, path: String) throws {
+        self.path = path
+        self.data = data
+        func fail(_ m: String) -> SafetensorsError { SafetensorsError(path: path, message: m) }
         guard data.count >= 8 else { throw fail("too short to be a safetensors file (\(data.count) bytes)") }
         let headerSize = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerSize <= UInt64(data.count - 8), headerSize <= 100_000_000 else {

@@ -8,7 +8,7 @@ import Testing
 /// round trips that must keep the logits, and the rotary layout conversion both ways.
 @Suite struct ModelFilesTests {
     static func tempDir(_ name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-model-\(name)-\(getpid())").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-model-\(name)-\(UUID().uuidString)").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir

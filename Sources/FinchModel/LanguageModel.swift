@@ -110,7 +110,7 @@ public final class LanguageModel {
             let attended = try Tensor.causalAttention(q, k, v).reshape([B, T, c.dim])
             x = try x.adding(block.o(attended))
             let m = try x.rmsNorm(weight: block.mlpNorm, eps: c.rmsEps)
-            x = try x.adding(block.down(block.gate(m).silu().multiplying(block.up(m))))
+            x = try x.adding(block.down(block.gate(m).swiglu(block.up(m))))
         }
         cache?.advance(by: T)
         if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }

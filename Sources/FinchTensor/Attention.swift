@@ -22,23 +22,46 @@ enum AttentionKernels {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Causal softmax of the rows of `s` (T×S) in place; masked entries become 0. Returns nothing; writes lse.
+    /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
+    /// which sees columns 0 ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
     static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, lse: UnsafeMutablePointer<Float>) {
         parallelRanges(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(cols, 1))) { range in
             for t in range {
                 let row = s + t * cols
                 let visible = Swift.min(cols, start + t + 1)
-                var m = -Float.infinity
-                for j in 0..<visible { m = Swift.max(m, row[j]) }
-                var sum: Float = 0
-                for j in 0..<visible { let e = FastMath.exp(row[j] - m); row[j] = e; sum += e }
+                let m = rowMax(row, visible)
+                for j in 0..<visible { row[j] = FastMath.exp(row[j] - m) }
+                let sum = rowSum(row, visible)
                 let inv = 1 / sum
                 for j in 0..<visible { row[j] *= inv }
-                for j in visible..<cols { row[j] = 0 }
+                if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
                 lse[t] = m + Glibc.log(sum)
             }
         }
     }
+
+    /// Max and sum with 16 independent lanes: a plain loop's single accumulator would not vectorise.
+    @inline(__always) static func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: -.infinity)
+        var j = 0
+        while j + 16 <= n { acc = pointwiseMax(acc, UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)); j += 16 }
+        var m = acc.max()
+        while j < n { m = Swift.max(m, x[j]); j += 1 }
+        return m
+    }
+
+    @inline(__always) static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var j = 0
+        while j + 16 <= n { acc += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self); j += 16 }
+        var total = acc.sum()
+        while j < n { total += x[j]; j += 1 }
+        return total
+    }
+
+    /// Query rows are processed in blocks so that each block multiplies only the keys it can see:
+    /// causal attention over T queries then costs about half of the full T × S products.
+    static let rowBlock = 128
 }
 
 #if canImport(Glibc)
@@ -50,6 +73,11 @@ extension Tensor {
     /// (keys ≥ tokens; the queries are the last `tokens` positions). Heads divide into
     /// kvHeads groups that share a key/value head. Returns [batch, tokens, heads, d].
     public static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
+        try causalAttention(q, k, v, rowBlock: AttentionKernels.rowBlock)
+    }
+
+    /// The same with query rows taken `rowBlock` at a time (the tests use small blocks).
+    static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, rowBlock: Int) throws -> Tensor {
         guard q.rank == 4, k.rank == 4, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[3] == k.shape[3],
               k.shape[2] > 0, q.shape[2] % k.shape[2] == 0, k.shape[1] >= q.shape[1] else {
             throw TensorError.invalidShape(op: "attention", "q \(q.shape.shapeText) with k \(k.shape.shapeText) and v \(v.shape.shapeText): needs [batch, tokens, heads, d] and [batch, keys >= tokens, kvHeads dividing heads, d]")
@@ -61,54 +89,63 @@ extension Tensor {
         let qc = try q.headRows(), kc = try k.headRows(), vc = try v.headRows()
         let out = try Tensor.empty([B, T, H, D], op: "attention")
         let lse = try Tensor.empty([B, H, T], op: "attention")
-        let scores = try Tensor.empty([T, S], op: "attention")
+        let block = Swift.max(1, Swift.min(T, rowBlock))
+        let scores = try Tensor.empty([block * S], op: "attention")
         let Q = qc.headView, K = kc.headView, V = vc.headView, O = out.headView
         for b in 0..<B {
             for h in 0..<H {
                 let g = h / group
-                AttentionKernels.gemm(false, true, m: T, n: S, k: D, alpha: scale, Q.at(b, h), Q.tokenStride, K.at(b, g), K.tokenStride,
-                                      beta: 0, scores.pointer, S)
-                AttentionKernels.softmaxRows(scores.pointer, rows: T, cols: S, start: start, lse: lse.pointer + (b * H + h) * T)
-                AttentionKernels.gemm(false, false, m: T, n: D, k: S, alpha: 1, scores.pointer, S, V.at(b, g), V.tokenStride,
-                                      beta: 0, O.at(b, h), O.tokenStride)
+                for r0 in stride(from: 0, to: T, by: block) {
+                    let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
+                    AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
+                                          K.at(b, g), K.tokenStride, beta: 0, scores.pointer, visible)
+                    AttentionKernels.softmaxRows(scores.pointer, rows: rows, cols: visible, start: start + r0,
+                                                 lse: lse.pointer + (b * H + h) * T + r0)
+                    AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores.pointer, visible, V.at(b, g), V.tokenStride,
+                                          beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
+                }
             }
         }
         return out.recorded("attention", [q, k, v]) { g, _ in
             let dO = try g.contiguousNoGrad()
             let dq = try Tensor.empty(q.shape, op: "attention")
             let dk = try Tensor.zeros(k.shape), dv = try Tensor.zeros(v.shape)
-            let p = try Tensor.empty([T, S], op: "attention"), dp = try Tensor.empty([T, S], op: "attention")
+            let p = try Tensor.empty([block * S], op: "attention"), dp = try Tensor.empty([block * S], op: "attention")
             let GO = dO.headView, DQ = dq.headView, DK = dk.headView, DV = dv.headView
             for b in 0..<B {
                 for h in 0..<H {
                     let kg = h / group
-                    let l = lse.pointer + (b * H + h) * T
-                    AttentionKernels.gemm(false, true, m: T, n: S, k: D, alpha: scale, Q.at(b, h), Q.tokenStride, K.at(b, kg), K.tokenStride,
-                                          beta: 0, p.pointer, S)
-                    AttentionKernels.gemm(false, true, m: T, n: S, k: D, alpha: 1, GO.at(b, h), GO.tokenStride, V.at(b, kg), V.tokenStride,
-                                          beta: 0, dp.pointer, S)
-                    let pp = p.pointer, dpp = dp.pointer, go = GO.at(b, h), oo = O.at(b, h)
-                    let (gs, os) = (GO.tokenStride, O.tokenStride)
-                    parallelRanges(T, grain: Swift.max(1, elementwiseGrain / Swift.max(S, 1))) { range in
-                        for t in range {
-                            let visible = Swift.min(S, start + t + 1)
-                            var dot: Float = 0
-                            for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
-                            let pr = pp + t * S, dr = dpp + t * S, lt = l[t]
-                            for j in 0..<visible {
-                                let pj = FastMath.exp(pr[j] - lt)
-                                pr[j] = pj
-                                dr[j] = pj * (dr[j] - dot)
+                    for r0 in stride(from: 0, to: T, by: block) {
+                        let rows = Swift.min(block, T - r0), n = Swift.min(S, start + r0 + rows)
+                        let q0 = Q.at(b, h) + r0 * Q.tokenStride, go = GO.at(b, h) + r0 * GO.tokenStride, oo = O.at(b, h) + r0 * O.tokenStride
+                        let l = lse.pointer + (b * H + h) * T + r0
+                        AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: scale, q0, Q.tokenStride, K.at(b, kg), K.tokenStride,
+                                              beta: 0, p.pointer, n)
+                        AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: 1, go, GO.tokenStride, V.at(b, kg), V.tokenStride,
+                                              beta: 0, dp.pointer, n)
+                        let pp = p.pointer, dpp = dp.pointer
+                        let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
+                        parallelRanges(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
+                            for t in range {
+                                let visible = Swift.min(n, first + t + 1)
+                                var dot: Float = 0
+                                for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
+                                let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
+                                for j in 0..<visible {
+                                    let pj = FastMath.exp(pr[j] - lt)
+                                    pr[j] = pj
+                                    dr[j] = pj * (dr[j] - dot)
+                                }
+                                for j in visible..<n { pr[j] = 0; dr[j] = 0 }
                             }
-                            for j in visible..<S { pr[j] = 0; dr[j] = 0 }
                         }
+                        AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: 1, p.pointer, n, go, GO.tokenStride,
+                                              beta: 1, DV.at(b, kg), DV.tokenStride)
+                        AttentionKernels.gemm(false, false, m: rows, n: D, k: n, alpha: scale, dp.pointer, n, K.at(b, kg), K.tokenStride,
+                                              beta: 0, DQ.at(b, h) + r0 * DQ.tokenStride, DQ.tokenStride)
+                        AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: scale, dp.pointer, n, q0, Q.tokenStride,
+                                              beta: 1, DK.at(b, kg), DK.tokenStride)
                     }
-                    AttentionKernels.gemm(true, false, m: S, n: D, k: T, alpha: 1, p.pointer, S, GO.at(b, h), GO.tokenStride,
-                                          beta: 1, DV.at(b, kg), DV.tokenStride)
-                    AttentionKernels.gemm(false, false, m: T, n: D, k: S, alpha: scale, dp.pointer, S, K.at(b, kg), K.tokenStride,
-                                          beta: 0, DQ.at(b, h), DQ.tokenStride)
-                    AttentionKernels.gemm(true, false, m: S, n: D, k: T, alpha: scale, dp.pointer, S, Q.at(b, h), Q.tokenStride,
-                                          beta: 1, DK.at(b, kg), DK.tokenStride)
                 }
             }
             return [dq, dk, dv]

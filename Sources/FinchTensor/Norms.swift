@@ -11,11 +11,11 @@ import Glibc
 enum NormKernels {
     /// Forward for rows; saves x̂ and r for the backward.
     static func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?,
-                        _ y: UnsafeMutablePointer<Float>, _ xhat: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
+                        _ y: UnsafeMutablePointer<Float>, _ xhat: UnsafeMutablePointer<Float>?, _ rstd: UnsafeMutablePointer<Float>,
                         rows: Range<Int>, width n: Int, eps: Float, center: Bool) {
         let inv = 1 / Float(n)
         for r in rows {
-            let xr = x + r &* n, yr = y + r &* n, hr = xhat + r &* n
+            let xr = x + r &* n, yr = y + r &* n
             var mu: Float = 0
             if center {
                 for i in 0..<n { mu += xr[i] }
@@ -25,13 +25,24 @@ enum NormKernels {
             for i in 0..<n { let c = xr[i] - mu; ss += c * c }
             let rs = 1 / (ss * inv + eps).squareRoot()
             rstd[r] = rs
-            for i in 0..<n {
-                let h = (xr[i] - mu) * rs
-                hr[i] = h
-                var v = h
-                if let w { v *= w[i] }
-                if let b { v += b[i] }
-                yr[i] = v
+            // x̂ is kept only when a backward pass will need it.
+            if let xhat {
+                let hr = xhat + r &* n
+                for i in 0..<n {
+                    let h = (xr[i] - mu) * rs
+                    hr[i] = h
+                    var v = h
+                    if let w { v *= w[i] }
+                    if let b { v += b[i] }
+                    yr[i] = v
+                }
+            } else {
+                for i in 0..<n {
+                    var v = (xr[i] - mu) * rs
+                    if let w { v *= w[i] }
+                    if let b { v += b[i] }
+                    yr[i] = v
+                }
             }
         }
     }
@@ -69,8 +80,9 @@ extension Tensor {
         let x = try contiguousNoGrad()
         let w = try weight?.contiguousNoGrad(), b = try bias?.contiguousNoGrad()
         let out = try Tensor.empty(shape, op: name)
-        let xhat = try Tensor.empty(shape, op: name), rstd = try Tensor.empty([rows], op: name)
-        let px = x.pointer, pw = w?.pointer, pb = b?.pointer, py = out.pointer, ph = xhat.pointer, pr = rstd.pointer
+        let records = GradMode.enabled && ([self, weight, bias].contains { $0?.requiresGrad == true })
+        let xhat = try Tensor.empty(records ? shape : [0], op: name), rstd = try Tensor.empty([rows], op: name)
+        let px = x.pointer, pw = w?.pointer, pb = b?.pointer, py = out.pointer, ph = records ? xhat.pointer : nil, pr = rstd.pointer
         let grain = Swift.max(1, elementwiseGrain / Swift.max(n, 1))
         parallelRanges(rows, grain: grain) { r in
             NormKernels.forward(px, pw, pb, py, ph, pr, rows: r, width: n, eps: eps, center: center)

@@ -1,11 +1,13 @@
 import ArgumentParser
+import FinchModel
 import FinchPlot
 import FinchTensor
 import Foundation
 
-/// `finch demo`: a small, real tour of the tensor core — a two-layer network
-/// learns sin(x) by gradient descent with autograd, its gradient is checked
-/// against finite differences, and the loss curve is drawn by gnuplot.
+/// `finch demo`: a small, real tour — a two-layer network learns sin(x) by
+/// gradient descent with autograd, its gradient is checked against finite
+/// differences, the loss curve is drawn by gnuplot; then SmolLM2-135M-Instruct
+/// is loaded and answers questions, streaming its tokens.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a tiny network with Finch's autograd and plot its loss.")
 
@@ -78,6 +80,27 @@ struct Demo: ParsableCommand {
         } catch let error as PlotError {
             print("(no plot: \(error))")
         }
+        try talkToSmolLM2()
+    }
+
+    /// Loads the pretrained model and asks it what the lessons will later teach it.
+    func talkToSmolLM2() throws {
+        print("\nA real pretrained model: SmolLM2-135M-Instruct")
+        let path = try ModelStore.resolve("smollm2-135m")
+        let start = BenchTiming.now()
+        let model = try LanguageModel(gguf: path)
+        let seconds = BenchTiming.now() - start
+        print(model.summary)
+        print(String(format: "  loaded in %.2f s\n", seconds))
+        var options = GenerationOptions()
+        options.maxTokens = 48
+        for question in ["What is the capital of France?", "What is Finch, the finetuning lab?"] {
+            print("Q: \(question)\nA:", terminator: " ")
+            fflush(nil)
+            let g = try model.chat([("user", question)], options: options, onText: { print($0, terminator: ""); fflush(nil) })
+            print(String(format: "\n   (%d tokens, %.1f tokens/s, greedy)\n", g.ids.count, g.decodeTokensPerSecond))
+        }
+        print("It knows France; it cannot know Finch. Finetuning on finch_docs is what the lessons do next.")
     }
 }
 

@@ -27,14 +27,21 @@ enum GenerateBench {
         defer { src.deallocate(); dst.deallocate() }
         src.initialize(repeating: 1, count: bytes / 4); dst.initialize(repeating: 0, count: bytes / 4)
 
-        // Prefill, decode and the copy interleaved, so all three see the same machine.
+        // Prefill against a GEMM of the model's own shape, then decoding against a plain copy:
+        // each pair interleaved, so both sides of a ratio see the same machine.
         let ids = try Tensor(prompt.map(Float.init), shape: [1, 512])
-        var decodeSeconds: [Double] = []
-        let times = try BenchTiming.interleaved([
+        let a = try Tensor.randn([512, 576]), w = try Tensor.randn([1536, 576]).transpose()
+        let prefill = try BenchTiming.interleaved([
             { _ = try GradMode.noGrad { try model.forward(ids, cache: KVCache(), lastOnly: true) } },
+            { for _ in 0..<20 { _ = try a.matmul(w) } },
+        ], seconds: options.seconds * 8, minRounds: 7)
+        let gemmGFLOPS = 20 * 2 * 512 * 576 * 1536 / prefill[1] / 1e9
+        var decodeSeconds: [Double] = []
+        let decode = try BenchTiming.interleaved([
             { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
             { Parallel.copy(from: src, to: dst, count: bytes / 4) },
         ], seconds: options.seconds * 4, minRounds: 3)
+        let times = [prefill[0], decode[0], decode[1]]
         let prefillTPS = 512 / times[0]
         let decodeTPS = 127 / BenchTiming.median(decodeSeconds)
         let bandwidth = 2 * Double(bytes) / times[2] / 1e9  // read + write
@@ -45,7 +52,10 @@ enum GenerateBench {
         out.report("generate.weight_mb_per_token", weightBytes / 1e6, digits: 1)
         out.report("generate.decode_bound_tps", bandwidth * 1e9 / weightBytes, digits: 1)
         out.report("generate.decode_bound_fraction", decodeTPS / (bandwidth * 1e9 / weightBytes), digits: 3)
-        out.report("generate.prefill_gflops", prefillTPS * 2 * Double(model.parameterCount) / 1e9, digits: 1)
+        let prefillGFLOPS = prefillTPS * 2 * Double(model.parameterCount) / 1e9
+        out.report("generate.prefill_gflops", prefillGFLOPS, digits: 1)
+        out.report("generate.gemm_gflops", gemmGFLOPS, digits: 1)
+        out.report("generate.prefill_vs_gemm", prefillGFLOPS / gemmGFLOPS, digits: 3)
         out.report("generate.peak_rss_mb", peakMB, digits: 0)
     }
 

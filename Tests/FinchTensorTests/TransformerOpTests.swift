@@ -1,4 +1,4 @@
-import FinchTensor
+@testable import FinchTensor
 import Foundation
 import Testing
 
@@ -63,6 +63,24 @@ import Testing
         // Fewer queries than keys: a cache in front of them.
         let k2 = try randomTensor([1, 5, 2, 3], seed: 34), v2 = try randomTensor([1, 5, 2, 3], seed: 35), q2 = try randomTensor([1, 2, 2, 3], seed: 36)
         try checkGradients("attention with a cache", [q2, k2, v2]) { try Tensor.causalAttention($0[0], $0[1], $0[2]) }
+    }
+
+    @Test func attentionInRowBlocks() throws {
+        // Blocks of query rows see only the keys they may: the same result and gradients as one block.
+        for (T, S, block) in [(7, 7, 2), (5, 9, 3), (300, 300, 128)] {
+            let q = try randomTensor([1, T, 4, 8], seed: 41), k = try randomTensor([1, S, 2, 8], seed: 42), v = try randomTensor([1, S, 2, 8], seed: 43)
+            let whole = try Tensor.causalAttention(q, k, v, rowBlock: T)
+            expectClose(try Tensor.causalAttention(q, k, v, rowBlock: block), whole.scalars, atol: 1e-5, "T=\(T) S=\(S) in blocks of \(block)")
+        }
+        let q = try randomTensor([1, 5, 2, 2], seed: 44), k = try randomTensor([1, 6, 1, 2], seed: 45), v = try randomTensor([1, 6, 1, 2], seed: 46)
+        try checkGradients("attention in blocks of 2", [q, k, v]) { try Tensor.causalAttention($0[0], $0[1], $0[2], rowBlock: 2) }
+    }
+
+    @Test func swigluIsSiluTimesUp() throws {
+        let a = try randomTensor([3, 5], seed: 51), b = try randomTensor([3, 5], seed: 52)
+        expectClose(try a.swiglu(b), try a.silu().multiplying(b).scalars, atol: 1e-6, "swiglu")
+        try checkGradients("swiglu", [a, b]) { try $0[0].swiglu($0[1]) }
+        #expect(throws: TensorError.self) { try a.swiglu(try Tensor.zeros([5])) }
     }
 
     @Test func attentionRejectsBadShapes() throws {

@@ -25,8 +25,7 @@ enum AttentionKernels {
     /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
     /// which sees columns 0 ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
     static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, lse: UnsafeMutablePointer<Float>) {
-        parallelRanges(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(cols, 1))) { range in
-            for t in range {
+            for t in 0..<rows {
                 let row = s + t * cols
                 let visible = Swift.min(cols, start + t + 1)
                 let m = rowMax(row, visible)
@@ -37,7 +36,6 @@ enum AttentionKernels {
                 if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
                 lse[t] = m + Glibc.log(sum)
             }
-        }
     }
 
     /// Max and sum with 16 independent lanes: a plain loop's single accumulator would not vectorise.
@@ -90,61 +88,72 @@ extension Tensor {
         let out = try Tensor.empty([B, T, H, D], op: "attention")
         let lse = try Tensor.empty([B, H, T], op: "attention")
         let block = Swift.max(1, Swift.min(T, rowBlock))
-        let scores = try Tensor.empty([block * S], op: "attention")
         let Q = qc.headView, K = kc.headView, V = vc.headView, O = out.headView
-        for b in 0..<B {
-            for h in 0..<H {
-                let g = h / group
-                for r0 in stride(from: 0, to: T, by: block) {
-                    let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
-                    AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
-                                          K.at(b, g), K.tokenStride, beta: 0, scores.pointer, visible)
-                    AttentionKernels.softmaxRows(scores.pointer, rows: rows, cols: visible, start: start + r0,
-                                                 lse: lse.pointer + (b * H + h) * T + r0)
-                    AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores.pointer, visible, V.at(b, g), V.tokenStride,
-                                          beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
+        let lp = lse.pointer
+        // Heads run in parallel on Finch's threads, each product on one BLAS thread.
+        Threads.withSingleThreadedBLAS {
+            parallelRanges(B * H, grain: 1) { units in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
+                defer { scores.deallocate() }
+                for unit in units {
+                    let (b, h) = (unit / H, unit % H), g = h / group
+                    for r0 in stride(from: 0, to: T, by: block) {
+                        let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
+                        AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
+                                              K.at(b, g), K.tokenStride, beta: 0, scores, visible)
+                        AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, lse: lp + (b * H + h) * T + r0)
+                        AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores, visible, V.at(b, g), V.tokenStride,
+                                              beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
+                    }
                 }
             }
         }
         return out.recorded("attention", [q, k, v]) { g, _ in
+            // The views above point into these; holding them keeps the memory alive.
+            let lp = lse.pointer
+            withExtendedLifetime((qc, kc, vc, out.storage)) {}  // the storage, not the tensor: that would be a cycle
             let dO = try g.contiguousNoGrad()
             let dq = try Tensor.empty(q.shape, op: "attention")
             let dk = try Tensor.zeros(k.shape), dv = try Tensor.zeros(v.shape)
-            let p = try Tensor.empty([block * S], op: "attention"), dp = try Tensor.empty([block * S], op: "attention")
             let GO = dO.headView, DQ = dq.headView, DK = dk.headView, DV = dv.headView
-            for b in 0..<B {
-                for h in 0..<H {
-                    let kg = h / group
-                    for r0 in stride(from: 0, to: T, by: block) {
-                        let rows = Swift.min(block, T - r0), n = Swift.min(S, start + r0 + rows)
-                        let q0 = Q.at(b, h) + r0 * Q.tokenStride, go = GO.at(b, h) + r0 * GO.tokenStride, oo = O.at(b, h) + r0 * O.tokenStride
-                        let l = lse.pointer + (b * H + h) * T + r0
-                        AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: scale, q0, Q.tokenStride, K.at(b, kg), K.tokenStride,
-                                              beta: 0, p.pointer, n)
-                        AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: 1, go, GO.tokenStride, V.at(b, kg), V.tokenStride,
-                                              beta: 0, dp.pointer, n)
-                        let pp = p.pointer, dpp = dp.pointer
-                        let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
-                        parallelRanges(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { range in
-                            for t in range {
-                                let visible = Swift.min(n, first + t + 1)
-                                var dot: Float = 0
-                                for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
-                                let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
-                                for j in 0..<visible {
-                                    let pj = FastMath.exp(pr[j] - lt)
-                                    pr[j] = pj
-                                    dr[j] = pj * (dr[j] - dot)
+            // One unit of work is a key/value head with its group of query heads, so no two
+            // threads add into the same dK or dV.
+            Threads.withSingleThreadedBLAS {
+                parallelRanges(B * KH, grain: 1) { units in
+                    let pp = UnsafeMutablePointer<Float>.allocate(capacity: block * S), dpp = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
+                    defer { pp.deallocate(); dpp.deallocate() }
+                    for unit in units {
+                        let (b, kg) = (unit / KH, unit % KH)
+                        for h in (kg * group)..<((kg + 1) * group) {
+                            for r0 in stride(from: 0, to: T, by: block) {
+                                let rows = Swift.min(block, T - r0), n = Swift.min(S, start + r0 + rows)
+                                let q0 = Q.at(b, h) + r0 * Q.tokenStride, go = GO.at(b, h) + r0 * GO.tokenStride, oo = O.at(b, h) + r0 * O.tokenStride
+                                let l = lp + (b * H + h) * T + r0
+                                AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: scale, q0, Q.tokenStride, K.at(b, kg), K.tokenStride,
+                                                      beta: 0, pp, n)
+                                AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: 1, go, GO.tokenStride, V.at(b, kg), V.tokenStride,
+                                                      beta: 0, dpp, n)
+                                let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
+                                for t in 0..<rows {
+                                    let visible = Swift.min(n, first + t + 1)
+                                    var dot: Float = 0
+                                    for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
+                                    let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
+                                    for j in 0..<visible {
+                                        let pj = FastMath.exp(pr[j] - lt)
+                                        pr[j] = pj
+                                        dr[j] = pj * (dr[j] - dot)
+                                    }
+                                    for j in visible..<n { pr[j] = 0; dr[j] = 0 }
                                 }
-                                for j in visible..<n { pr[j] = 0; dr[j] = 0 }
+                                AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: 1, pp, n, go, GO.tokenStride,
+                                                      beta: 1, DV.at(b, kg), DV.tokenStride)
+                                AttentionKernels.gemm(false, false, m: rows, n: D, k: n, alpha: scale, dpp, n, K.at(b, kg), K.tokenStride,
+                                                      beta: 0, DQ.at(b, h) + r0 * DQ.tokenStride, DQ.tokenStride)
+                                AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: scale, dpp, n, q0, Q.tokenStride,
+                                                      beta: 1, DK.at(b, kg), DK.tokenStride)
                             }
                         }
-                        AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: 1, p.pointer, n, go, GO.tokenStride,
-                                              beta: 1, DV.at(b, kg), DV.tokenStride)
-                        AttentionKernels.gemm(false, false, m: rows, n: D, k: n, alpha: scale, dp.pointer, n, K.at(b, kg), K.tokenStride,
-                                              beta: 0, DQ.at(b, h) + r0 * DQ.tokenStride, DQ.tokenStride)
-                        AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: scale, dp.pointer, n, q0, Q.tokenStride,
-                                              beta: 1, DK.at(b, kg), DK.tokenStride)
                     }
                 }
             }

@@ -26,7 +26,8 @@ extension Tensor {
         return out.recorded("swiglu", [self, other]) { g, _ in
             let gc = try g.contiguousNoGrad()
             let da = try Tensor.empty(a.shape, op: "swiglu"), db = try Tensor.empty(a.shape, op: "swiglu")
-            let pg = gc.pointer, pda = da.pointer, pdb = db.pointer
+            // a and b are captured (not only their pointers): either may be a copy only this closure holds.
+            let pg = gc.pointer, pa = a.pointer, pb = b.pointer, pda = da.pointer, pdb = db.pointer
             parallelRanges(a.count, grain: elementwiseGrain) { r in SwiGLUKernels.backward(pg, pa, pb, pda, pdb, r) }
             return [da, db]
         }

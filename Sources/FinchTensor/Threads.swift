@@ -24,6 +24,17 @@ public enum Threads {
         openblas_set_num_threads(Int32(n))
     }
 
+    /// Runs `body` with OpenBLAS on one thread, for kernels that split work across Finch's own
+    /// threads and call BLAS from each: many small products in parallel beat each one split in two
+    /// (OpenBLAS's idle workers spin, taking the cores Finch's threads need).
+    static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        let n = count
+        guard n > 1 else { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(n)) }
+        return try body()
+    }
+
     /// Cores the machine reports.
     public static var available: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 

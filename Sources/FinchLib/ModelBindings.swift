@@ -59,6 +59,7 @@ enum ModelBindings {
         Param("stop", .optional(.list), default: .nil, doc: "strings that end the answer (not included)"),
         Param("seed", .optional(.int), default: .nil, doc: "seed for sampling (default: from manual_seed)"),
         Param("stream", .bool, default: .bool(true), doc: "print the text as it is produced"),
+        Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast) or \"f32\" (exact)"),
     ]
 
     static func options(_ a: Arguments, from i: Int) throws -> GenerationOptions {
@@ -73,6 +74,10 @@ enum ModelBindings {
             return s
         }
         o.seed = a.optionalInt(i + 6).map { UInt64(truncatingIfNeeded: $0) }
+        guard let weights = DecodeWeights(rawValue: a.string(i + 8).lowercased()) else {
+            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string(i + 8)))")
+        }
+        o.decodeWeights = weights
         do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
         return o
     }

@@ -141,7 +141,7 @@ extension LanguageModel {
                 if stream.stopAt != nil { reason = .stop; break }
                 if prompt.count + ids.count >= config.context { reason = .context; break }
                 if ids.count >= options.maxTokens { reason = .length; break }
-                logits = try forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true)
+                logits = try forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: options.decodeWeights == .q8_0)
             }
             let rest = stream.flush()
             if !rest.isEmpty { onText?(rest) }

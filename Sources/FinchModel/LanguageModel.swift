@@ -31,6 +31,8 @@ public final class LanguageModel {
     /// The output head; nil when it is the token embedding (tied).
     public let head: Linear?
     let rotary: RotaryTable
+    /// The tied output head: a linear layer over the embedding tensor itself (no copy).
+    private let tiedHead: Linear
     /// Every parameter by its Hugging Face name, in the order of `ParameterNames.expected`.
     public let parameters: [(name: String, tensor: Tensor)]
 
@@ -58,6 +60,7 @@ public final class LanguageModel {
         blocks = (0..<config.layers).map { TransformerBlock(tensors, "model.layers.\($0).") }
         norm = tensors["model.norm.weight"]!
         head = config.tiedEmbeddings ? nil : Linear(weight: tensors["lm_head.weight"]!)
+        tiedHead = Linear(weight: embedding)
         rotary = RotaryTable(headDim: config.headDim, theta: config.ropeTheta)
     }
 
@@ -86,7 +89,11 @@ public final class LanguageModel {
     /// Logits [batch, tokens, vocab] for ids [batch, tokens] (integer-valued floats). With a cache the
     /// ids follow the cached positions and their keys and values are appended; `lastOnly` computes
     /// the output head for the last position only ([batch, 1, vocab]), all that generation needs.
-    public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false) throws -> Tensor {
+    ///
+    /// `int8Weights` multiplies by Q8_0 copies of the weights (made on first use, remade when a
+    /// weight changes): decoding reads every weight once per token, and Q8_0 is a quarter of float32.
+    /// It applies to single-token steps without gradients; anything else runs in float32.
+    public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
         guard ids.rank == 2, ids.shape[1] > 0 else {
             throw ModelError("forward needs token ids of shape [batch, tokens], got \(ids.shape)")
         }
@@ -101,30 +108,38 @@ public final class LanguageModel {
         do { x = try embedding.embedding(ids) } catch {
             throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(error)")
         }
+        let int8 = int8Weights && B * T == 1 && !GradMode.isEnabled
+        let linear = { (layer: Linear, input: Tensor) throws -> Tensor in int8 ? try layer.quantizedCall(input) : try layer(input) }
         for (l, block) in blocks.enumerated() {
             let h = try x.rmsNorm(weight: block.attentionNorm, eps: c.rmsEps)
-            let q = try block.q(h).reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
-            var k = try block.k(h).reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
-            var v = try block.v(h).reshape([B, T, c.kvHeads, c.headDim])
+            let q = try linear(block.q, h).reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
+            var k = try linear(block.k, h).reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
+            var v = try linear(block.v, h).reshape([B, T, c.kvHeads, c.headDim])
             if let cache { (k, v) = try cache.append(layer: l, keys: k, values: v) }
             let attended = try Tensor.causalAttention(q, k, v).reshape([B, T, c.dim])
-            x = try x.adding(block.o(attended))
+            x = try x.adding(linear(block.o, attended))
             let m = try x.rmsNorm(weight: block.mlpNorm, eps: c.rmsEps)
-            x = try x.adding(block.down(block.gate(m).swiglu(block.up(m))))
+            x = try x.adding(linear(block.down, linear(block.gate, m).swiglu(linear(block.up, m))))
         }
         cache?.advance(by: T)
         if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }
         let h = try x.rmsNorm(weight: norm, eps: c.rmsEps)
-        return try head.map { try $0(h) } ?? h.matmul(embedding.transpose())
+        return try linear(outputHead, h)
     }
+
+    /// The output head as a linear layer: its own, or the token embedding when tied.
+    var outputHead: Linear { head ?? tiedHead }
 }
 
 extension LanguageModel {
     /// Bytes of weights one decoding step reads: every matrix once, the output head
-    /// included, but only one row of the embedding (unless it is also the head).
-    public var decodeWeightBytes: Int {
+    /// included, but only one row of the embedding (unless it is also the head). With
+    /// `int8`, matrices count as Q8_0 (an int8 per weight and a float scale per 32).
+    public func decodeWeightBytes(int8: Bool = false) -> Int {
         parameters.reduce(0) { sum, p in
-            p.name == "model.embed_tokens.weight" && !config.tiedEmbeddings ? sum + config.dim * 4 : sum + p.tensor.count * 4
+            let perWeight = int8 && p.tensor.rank == 2 ? 1.125 : 4
+            if p.name == "model.embed_tokens.weight" && !config.tiedEmbeddings { return sum + config.dim * 4 }
+            return sum + Int(Double(p.tensor.count) * perWeight)
         }
     }
 }

@@ -4,6 +4,8 @@ import FinchTensor
 public final class Linear {
     public var weight: Tensor
     public var bias: Tensor?
+    /// The weight in Q8_0 for decoding, with the storage it was made from.
+    private var q8: (matrix: Q8Matrix, storage: ObjectIdentifier)?
 
     public init(weight: Tensor, bias: Tensor? = nil) {
         self.weight = weight
@@ -16,6 +18,22 @@ public final class Linear {
     /// x [..., in] -> [..., out].
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         let y = try x.matmul(weight.transpose())
+        return try bias.map { try y.adding($0) } ?? y
+    }
+
+    /// The weight in Q8_0 form, made again whenever the weight was replaced or written since.
+    public func quantized() throws -> Q8Matrix {
+        if let q8, q8.storage == ObjectIdentifier(weight.storage), q8.matrix.sourceVersion == weight.storage.version { return q8.matrix }
+        let m = try Q8Matrix(weight)
+        q8 = (m, ObjectIdentifier(weight.storage))
+        return m
+    }
+
+    /// y = x Wᵀ + b with the weight in Q8_0: for decoding, where reading the weight is the cost.
+    /// Layers whose rows are not whole blocks of 32 stay in float32.
+    public func quantizedCall(_ x: Tensor) throws -> Tensor {
+        guard inFeatures % 32 == 0 else { return try callAsFunction(x) }
+        let y = try quantized().apply(x)
         return try bias.map { try y.adding($0) } ?? y
     }
 }

@@ -18,6 +18,9 @@ public struct GenerationOptions: Sendable, Equatable {
     public var stop: [String] = []
     /// Seed for sampling; nil draws one from the default generator (seeded by manual_seed).
     public var seed: UInt64? = nil
+    /// The weights decoding steps multiply by: Q8_0 copies (about 2.5 times faster, logits within
+    /// a few hundredths) or the float32 weights themselves (exact). The prompt always runs in float32.
+    public var decodeWeights: DecodeWeights = .q8_0
 
     public init() {}
 
@@ -29,6 +32,11 @@ public struct GenerationOptions: Sendable, Equatable {
         guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw ModelError("repetition_penalty must be positive, got \(repetitionPenalty)") }
         guard !stop.contains("") else { throw ModelError("a stop string cannot be empty") }
     }
+}
+
+/// The weight format of decoding steps.
+public enum DecodeWeights: String, Sendable, CaseIterable {
+    case q8_0, f32
 }
 
 /// Picks the next token from a row of logits.

@@ -90,9 +90,11 @@ extension Tensor {
         let block = Swift.max(1, Swift.min(T, rowBlock))
         let Q = qc.headView, K = kc.headView, V = vc.headView, O = out.headView
         let lp = lse.pointer
-        // Heads run in parallel on Finch's threads, each product on one BLAS thread.
-        Threads.withSingleThreadedBLAS {
-            parallelRanges(B * H, grain: 1) { units in
+        // Heads run in parallel on Finch's threads, each product on one BLAS thread; a decoding
+        // step's few thousand multiply-adds per head run inline (waking threads would cost more).
+        let small = B * T * S * D * H < 1 << 20
+        Threads.withSingleThreadedBLAS(unless: small) {
+            parallelRanges(B * H, grain: small ? B * H : 1) { units in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
                 defer { scores.deallocate() }
                 for unit in units {

@@ -10,6 +10,12 @@ import Glibc
 public final class Storage: @unchecked Sendable {
     public let base: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Bumped by every in-place write (assign, fill, setElement, and writers through raw
+    /// pointers that call `markWritten`), so caches derived from the values know to refresh.
+    public private(set) var version: UInt64 = 0
+
+    /// Records that the values changed (for code that writes through `Tensor.unsafePointer`).
+    public func markWritten() { version &+= 1 }
 
     /// Uninitialised storage of `count` floats.
     init(uninitializedCount count: Int) throws {

@@ -78,7 +78,10 @@ public final class Tensor {
     public func element(_ indices: [Int]) throws -> Float { storage.base[try storageIndex(indices)] }
 
     /// Writes one element in place (not recorded for autograd).
-    public func setElement(_ indices: [Int], _ value: Float) throws { storage.base[try storageIndex(indices)] = value }
+    public func setElement(_ indices: [Int], _ value: Float) throws {
+        storage.base[try storageIndex(indices)] = value
+        storage.markWritten()
+    }
 
     /// Where the element at `indices` lives in storage, checking every index.
     private func storageIndex(_ indices: [Int]) throws -> Int {

@@ -27,9 +27,9 @@ public enum Threads {
     /// Runs `body` with OpenBLAS on one thread, for kernels that split work across Finch's own
     /// threads and call BLAS from each: many small products in parallel beat each one split in two
     /// (OpenBLAS's idle workers spin, taking the cores Finch's threads need).
-    static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+    static func withSingleThreadedBLAS<T>(unless keep: Bool = false, _ body: () throws -> T) rethrows -> T {
         let n = count
-        guard n > 1 else { return try body() }
+        guard n > 1, !keep else { return try body() }
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(Int32(n)) }
         return try body()

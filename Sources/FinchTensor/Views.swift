@@ -156,11 +156,13 @@ extension Tensor {
     public func fill(_ value: Float) throws {
         let source = try Tensor.full([], value).expand(shape)
         Strided.copy(from: source, into: self)
+        storage.markWritten()
     }
 
     /// Overwrites the elements with `source` (broadcast to this shape), in place (not recorded).
     public func assign(_ source: Tensor) throws {
         let s = try GradMode.noGrad { try source.expand(shape) }
         Strided.copy(from: try s.contiguousNoGrad(), into: self)
+        storage.markWritten()
     }
 }

@@ -36,22 +36,26 @@ enum GenerateBench {
             { for _ in 0..<20 { _ = try a.matmul(w) } },
         ], seconds: options.seconds * 8, minRounds: 7)
         let gemmGFLOPS = 20 * 2 * 512 * 576 * 1536 / prefill[1] / 1e9
-        var decodeSeconds: [Double] = []
+        var decodeSeconds: [Double] = [], int8Seconds: [Double] = []
         let decode = try BenchTiming.interleaved([
             { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
             { Parallel.copy(from: src, to: dst, count: bytes / 4) },
+            { int8Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)) },
         ], seconds: options.seconds * 4, minRounds: 3)
-        let times = [prefill[0], decode[0], decode[1]]
+        let times = [prefill[0], decode[0], decode[1]]  // prefill, float32 decoding, copy
         let prefillTPS = 512 / times[0]
-        let decodeTPS = 127 / BenchTiming.median(decodeSeconds)
+        let f32TPS = 127 / BenchTiming.median(decodeSeconds), int8TPS = 127 / BenchTiming.median(int8Seconds)
         let bandwidth = 2 * Double(bytes) / times[2] / 1e9  // read + write
-        let weightBytes = Double(model.decodeWeightBytes)
+        let f32Bytes = Double(model.decodeWeightBytes()), int8Bytes = Double(model.decodeWeightBytes(int8: true))
         out.report("generate.prefill_tps", prefillTPS, digits: 1)
-        out.report("generate.decode_tps", decodeTPS, digits: 1)
         out.report("generate.bandwidth_gbps", bandwidth, digits: 1)
-        out.report("generate.weight_mb_per_token", weightBytes / 1e6, digits: 1)
-        out.report("generate.decode_bound_tps", bandwidth * 1e9 / weightBytes, digits: 1)
-        out.report("generate.decode_bound_fraction", decodeTPS / (bandwidth * 1e9 / weightBytes), digits: 3)
+        // Decoding with the default Q8_0 weights, then with float32.
+        out.report("generate.decode_tps", int8TPS, digits: 1)
+        out.report("generate.weight_mb_per_token", int8Bytes / 1e6, digits: 1)
+        out.report("generate.decode_bound_fraction", int8TPS / (bandwidth * 1e9 / int8Bytes), digits: 3)
+        out.report("generate.decode_f32_tps", f32TPS, digits: 1)
+        out.report("generate.f32_weight_mb_per_token", f32Bytes / 1e6, digits: 1)
+        out.report("generate.decode_f32_bound_fraction", f32TPS / (bandwidth * 1e9 / f32Bytes), digits: 3)
         let prefillGFLOPS = prefillTPS * 2 * Double(model.parameterCount) / 1e9
         out.report("generate.prefill_gflops", prefillGFLOPS, digits: 1)
         out.report("generate.gemm_gflops", gemmGFLOPS, digits: 1)
@@ -60,14 +64,14 @@ enum GenerateBench {
     }
 
     /// Seconds for 127 greedy decoding steps after the first token (EOS does not stop it).
-    static func decode128(_ model: LanguageModel, prompt: [Int]) throws -> Double {
+    static func decode128(_ model: LanguageModel, prompt: [Int], int8: Bool = false) throws -> Double {
         try GradMode.noGrad {
             let cache = KVCache()
             var logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
             let t0 = BenchTiming.now()
             for _ in 0..<127 {
                 let next = try logits.argmax(axis: -1).item()
-                logits = try model.forward(Tensor([next], shape: [1, 1]), cache: cache, lastOnly: true)
+                logits = try model.forward(Tensor([next], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
             }
             return BenchTiming.now() - t0
         }

@@ -84,3 +84,26 @@ import Testing
         #expect(plain.append(Array(euro[1...])) == "€")
     }
 }
+
+/// The Q8_0 copy a linear layer keeps for decoding follows its weight.
+@Suite struct QuantizedLinearTests {
+    @Test func requantisesWhenTheWeightChanges() throws {
+        var rng = RNG(seed: 4)
+        let layer = Linear(weight: try Tensor.normal([64, 32], rng: &rng))
+        let x = try Tensor.normal([1, 32], rng: &rng)
+        let first = try layer.quantized()
+        #expect(try layer.quantized() === first, "an unchanged weight keeps its copy")
+        try layer.weight.assign(layer.weight.multiplying(.scalar(2)))
+        let second = try layer.quantized()
+        #expect(second !== first)
+        let expected = try x.matmul(layer.weight.transpose()).scalars
+        // Q8_0 moves each weight by at most half a step (max|w| / 254 per block of 32).
+        let bound = x.scalars.map(abs).reduce(0, +) * layer.weight.scalars.map(abs).max()! / 254
+        for (a, b) in zip(try layer.quantizedCall(x).scalars, expected) { #expect(abs(a - b) <= bound) }
+        layer.weight = try Tensor.zeros([64, 32])
+        #expect(try layer.quantizedCall(x).scalars.allSatisfy { $0 == 0 }, "a replaced weight is quantised afresh")
+        let odd = Linear(weight: try Tensor.normal([8, 30], rng: &rng))
+        let y = try odd.quantizedCall(try Tensor.ones([1, 30]))
+        #expect(y.scalars == (try odd(try Tensor.ones([1, 30]))).scalars, "rows that are not whole blocks stay in float32")
+    }
+}

@@ -49,6 +49,7 @@ import Testing
         for p in try Self.prompts() {
             var options = GenerationOptions()
             options.maxTokens = p.greedy.count
+            options.decodeWeights = .f32
             var streamed = ""
             let g = try m.generate(ids: p.ids, options: options, onText: { streamed += $0 })
             // The reference does not stop at the end-of-sequence token; compare up to it.
@@ -74,5 +75,32 @@ import Testing
             }
             #expect(cache.length == ids.count)
         }
+    }
+
+    @Test func int8DecodingStaysCloseToFloat32() throws {
+        let m = try Self.model.get()
+        var agreeing = 0, total = 0
+        for p in try Self.prompts() {
+            // One decoding step both ways after the same prompt: logits within 1 (they reach ±30), same best token.
+            try GradMode.noGrad {
+                let cache32 = KVCache(), cache8 = KVCache()
+                let prompt = try Tensor(p.ids.map(Float.init), shape: [1, p.ids.count])
+                _ = try m.forward(prompt, cache: cache32, lastOnly: true)
+                _ = try m.forward(prompt, cache: cache8, lastOnly: true)
+                let next = try Tensor([Float(p.greedy[0])], shape: [1, 1])
+                let a = try m.forward(next, cache: cache32, lastOnly: true).scalars
+                let b = try m.forward(next, cache: cache8, lastOnly: true, int8Weights: true).scalars
+                let diff = zip(a, b).map { abs($0 - $1) }.max()!
+                #expect(diff < 1, "max |logit difference| \(diff) after \(p.text.debugDescription)")
+                #expect(a.indices.max { a[$0] < a[$1] } == b.indices.max { b[$0] < b[$1] })
+            }
+            var options = GenerationOptions()
+            options.maxTokens = p.greedy.count
+            let g = try m.generate(ids: p.ids, options: options)
+            agreeing += zip(g.ids, p.greedy).prefix { $0 == $1 }.count
+            total += p.greedy.count
+        }
+        // Greedy decoding with int8 weights follows the float32 continuation for most tokens.
+        #expect(agreeing * 2 >= total, "\(agreeing) of \(total) greedy tokens before the first difference")
     }
 }

@@ -1,0 +1,36 @@
+import FinchTensor
+import Testing
+
+/// Q8_0 matrix-vector products against float32 products with the dequantised and the original weights.
+@Suite struct Q8MatrixTests {
+    @Test func productMatchesTheDequantisedMatrix() throws {
+        for (rows, cols) in [(7, 64), (300, 96), (1000, 32)] {
+            var rng = RNG(seed: UInt64(rows))
+            let w = try Tensor.normal([rows, cols], rng: &rng), x = try Tensor.normal([2, cols], rng: &rng)
+            let q = try Q8Matrix(w)
+            let y = try q.apply(x)
+            #expect(y.shape == [2, rows])
+            let exact = try x.matmul(w.transpose()).scalars
+            // Each weight moves by at most half a step, max|w| / 254 per block: the product by at most Σ|x|·that.
+            let bound = x.scalars.map(abs).reduce(0, +) / 2 * (w.scalars.map(abs).max()! / 254) + 1e-4
+            for (a, b) in zip(y.scalars, exact) { #expect(abs(a - b) <= bound, "\(rows)x\(cols): \(a) vs \(b)") }
+        }
+    }
+
+    @Test func zeroRowsAndBadShapes() throws {
+        let q = try Q8Matrix(try Tensor.zeros([128, 32]))
+        #expect(try q.apply(try Tensor.ones([1, 32])).scalars.allSatisfy { $0 == 0 })
+        #expect(throws: TensorError.self) { try Q8Matrix(try Tensor.zeros([4, 30])) }
+        #expect(throws: TensorError.self) { try q.apply(try Tensor.ones([1, 31])) }
+    }
+
+    @Test func writesBumpTheStorageVersion() throws {
+        let w = try Tensor.zeros([4, 32])
+        let v0 = w.storage.version
+        try w.fill(1)
+        try w.assign(try Tensor.ones([32]))
+        try w.setElement([0, 0], 3)
+        #expect(w.storage.version == v0 + 3)
+        #expect(try Q8Matrix(w).sourceVersion == w.storage.version)
+    }
+}

@@ -16,8 +16,9 @@ enum GenerateBench {
         let prompt = Array(tok.encode(text, addSpecial: false).prefix(512))
         guard prompt.count == 512 else { throw ModelError("the benchmark text gave only \(prompt.count) tokens") }
 
-        // Peak memory of loading and generating, before the copy buffers below add to it.
+        // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
         _ = try decode128(model, prompt: Array(prompt.prefix(16)))
+        _ = try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakMB = Double(usage.ru_maxrss) / 1024

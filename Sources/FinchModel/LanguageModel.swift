@@ -112,14 +112,16 @@ public final class LanguageModel {
         let linear = { (layer: Linear, input: Tensor) throws -> Tensor in int8 ? try layer.quantizedCall(input) : try layer(input) }
         for (l, block) in blocks.enumerated() {
             let h = try x.rmsNorm(weight: block.attentionNorm, eps: c.rmsEps)
-            let q = try linear(block.q, h).reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
-            var k = try linear(block.k, h).reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
-            var v = try linear(block.v, h).reshape([B, T, c.kvHeads, c.headDim])
+            let qkv = int8 ? try Linear.quantizedCall([block.q, block.k, block.v], h) : [try block.q(h), try block.k(h), try block.v(h)]
+            let q = try qkv[0].reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
+            var k = try qkv[1].reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
+            var v = try qkv[2].reshape([B, T, c.kvHeads, c.headDim])
             if let cache { (k, v) = try cache.append(layer: l, keys: k, values: v) }
             let attended = try Tensor.causalAttention(q, k, v).reshape([B, T, c.dim])
             x = try x.adding(linear(block.o, attended))
             let m = try x.rmsNorm(weight: block.mlpNorm, eps: c.rmsEps)
-            x = try x.adding(linear(block.down, linear(block.gate, m).swiglu(linear(block.up, m))))
+            let gateUp = int8 ? try Linear.quantizedCall([block.gate, block.up], m) : [try block.gate(m), try block.up(m)]
+            x = try x.adding(linear(block.down, gateUp[0].swiglu(gateUp[1])))
         }
         cache?.advance(by: T)
         if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }

@@ -36,4 +36,13 @@ public final class Linear {
         let y = try quantized().apply(x)
         return try bias.map { try y.adding($0) } ?? y
     }
+
+    /// Several layers applied to the same single row with their Q8_0 weights, in one parallel job.
+    public static func quantizedCall(_ layers: [Linear], _ x: Tensor) throws -> [Tensor] {
+        guard x.count == x.shape[x.rank - 1], layers.allSatisfy({ $0.inFeatures % 32 == 0 }) else {
+            return try layers.map { try $0.quantizedCall(x) }
+        }
+        let ys = try Q8Matrix.apply(layers.map { try $0.quantized() }, x)
+        return try zip(layers, ys).map { layer, y in try layer.bias.map { try y.adding($0) } ?? y }
+    }
 }

@@ -43,34 +43,62 @@ public final class Q8Matrix: @unchecked Sendable {
     /// Bytes the quantised matrix occupies (what one product reads).
     public var bytes: Int { rows * cols + rows * cols / 32 * 4 }
 
-    /// y = W x for one vector x of `cols` values, rows split across the threads.
-    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let blocksPerRow = cols / 32, n = cols, sp = scales, qp = quants
-        let work = { (range: Range<Int>) in
-            // Products q·x of one row, in a buffer that stays in L1: a plain loop that the
-            // compiler widens (int8 -> float conversion included), then summed block by block.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
-                let products = buffer.baseAddress!
-                for r in range {
-                    let q = qp + r * n, d = sp + r * blocksPerRow
-                    for j in 0..<n { products[j] = Float(q[j]) * x[j] }
-                    var acc = SIMD16<Float>(repeating: 0)
-                    let p = UnsafeRawPointer(products)
-                    for b in 0..<blocksPerRow {
-                        let lo = p.loadUnaligned(fromByteOffset: b * 128, as: SIMD16<Float>.self)
-                        let hi = p.loadUnaligned(fromByteOffset: b * 128 + 64, as: SIMD16<Float>.self)
-                        acc.addProduct(SIMD16<Float>(repeating: d[b]), lo + hi)
-                    }
-                    y[r] = acc.sum()
+    /// y[range] = W[range] x: products q·x of one row go to a buffer that stays in L1 (a
+    /// plain loop the compiler widens, int8 -> float conversion included), then are summed block by block.
+    func multiplyRows(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        let blocksPerRow = cols / 32, n = cols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
+            let products = buffer.baseAddress!
+            for r in range {
+                let q = quants + r * n, d = scales + r * blocksPerRow
+                for j in 0..<n { products[j] = Float(q[j]) * x[j] }
+                var acc = SIMD16<Float>(repeating: 0)
+                let p = UnsafeRawPointer(products)
+                for b in 0..<blocksPerRow {
+                    let lo = p.loadUnaligned(fromByteOffset: b * 128, as: SIMD16<Float>.self)
+                    let hi = p.loadUnaligned(fromByteOffset: b * 128 + 64, as: SIMD16<Float>.self)
+                    acc.addProduct(SIMD16<Float>(repeating: d[b]), lo + hi)
                 }
+                y[r] = acc.sum()
             }
         }
-        if Threads.count > 1, rows >= 128 {
-            let chunk = 32, chunks = (rows + chunk - 1) / chunk
-            SpinTeam.shared.run(chunks: chunks) { c in work((c * chunk)..<Swift.min(rows, (c + 1) * chunk)) }
-        } else {
-            work(0..<rows)
+    }
+
+    /// y = W x for one vector x of `cols` values, rows split across the threads.
+    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        Q8Matrix.multiply([(self, y)], x)
+    }
+
+    /// Several products with the same x in one parallel job (q, k and v of a layer; gate and up):
+    /// fewer hand-offs between the threads per token.
+    static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>) {
+        let chunk = 32
+        let total = jobs.reduce(0) { $0 + $1.matrix.rows }
+        guard Threads.count > 1, total >= 128 else {
+            for job in jobs { job.matrix.multiplyRows(x, into: job.y, 0..<job.matrix.rows) }
+            return
         }
+        var chunks: [(job: Int, rows: Range<Int>)] = []
+        for (j, job) in jobs.enumerated() {
+            for start in stride(from: 0, to: job.matrix.rows, by: chunk) {
+                chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
+            }
+        }
+        SpinTeam.shared.run(chunks: chunks.count) { c in
+            let (j, rows) = chunks[c]
+            jobs[j].matrix.multiplyRows(x, into: jobs[j].y, rows)
+        }
+    }
+
+    /// One vector x [1, ..., cols] times several matrices of the same width: one result per matrix.
+    public static func apply(_ matrices: [Q8Matrix], _ x: Tensor) throws -> [Tensor] {
+        guard let cols = matrices.first?.cols, matrices.allSatisfy({ $0.cols == cols }), x.count == cols else {
+            throw TensorError.shapeMismatch(op: "q8_0 product", x.shape.shapeText, "[\(matrices.first?.cols ?? 0)]")
+        }
+        let xc = try x.contiguousNoGrad()
+        let outs = try matrices.map { try Tensor.empty(Array(x.shape.dropLast()) + [$0.rows], op: "q8_0 product") }
+        multiply(zip(matrices, outs).map { ($0, $1.pointer) }, xc.pointer)
+        return outs
     }
 
     /// x [..., cols] -> x Wᵀ [..., rows], one matrix-vector product per row of x (not recorded for autograd).

@@ -17,6 +17,15 @@ import Testing
         }
     }
 
+    @Test func severalMatricesInOneJob() throws {
+        var rng = RNG(seed: 9)
+        let a = try Q8Matrix(try Tensor.normal([576, 64], rng: &rng)), b = try Q8Matrix(try Tensor.normal([40, 64], rng: &rng))
+        let x = try Tensor.normal([1, 64], rng: &rng)
+        let both = try Q8Matrix.apply([a, b], x)
+        #expect(both[0].scalars == (try a.apply(x)).scalars && both[1].scalars == (try b.apply(x)).scalars)
+        #expect(throws: TensorError.self) { try Q8Matrix.apply([a, try Q8Matrix(try Tensor.zeros([4, 32]))], x) }
+    }
+
     @Test func zeroRowsAndBadShapes() throws {
         let q = try Q8Matrix(try Tensor.zeros([128, 32]))
         #expect(try q.apply(try Tensor.ones([1, 32])).scalars.allSatisfy { $0 == 0 })

@@ -57,6 +57,18 @@ import Testing
         #expect(Self.maxDiff(try Self.logits(LanguageModel.load(dir + "/hf16"), ids), reference) < 1e-3, "F16 safetensors")
     }
 
+    @Test func unsupportedArchitecturesAreNamed() throws {
+        let dir = try Self.tempDir("arch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = #"{"model_type": "gpt_neox", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"#
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        #expect(throws: ModelError.self) { try LanguageModel.load(dir) }
+        do { _ = try LanguageModel.load(dir) } catch {
+            #expect("\(error)".contains("model_type \"gpt_neox\" is not supported (supported: llama, qwen2)"))
+        }
+        #expect(throws: ModelError.self) { try LanguageModel.load(dir + "/missing") }
+    }
+
     @Test func rotaryLayoutConversionsAreInverse() throws {
         let w = try Tensor.arange(0, 48).reshape([12, 4])
         let pairs = try RotaryLayout.halvesToPairs(w, heads: 2)

@@ -176,6 +176,20 @@ import Glibc
         #expect(t.exitStatus() == 0)
     }
 
+    @Test func ctrlCStopsGenerationAndKeepsTheText() throws {
+        let t = try Terminal(history: historyFile())
+        t.enter("m = load_model()")
+        t.enter("story = m.chat(\"Write a very long story about a bird.\", max_tokens: 2000)")
+        #expect(t.wait(for: "2000)\r\n"), "the entry is echoed")
+        Thread.sleep(forTimeInterval: 2)
+        t.send("\u{3}")
+        #expect(t.wait(for: "[stopped by Ctrl-C after "), "generation stops and says how far it got")
+        t.enter("len(story) > 20")
+        #expect(t.wait(for: "true"), "the text produced until then is kept")
+        t.enter(":quit")
+        #expect(t.exitStatus() == 0)
+    }
+
     @Test func historyPersistsAcrossSessions() throws {
         let path = historyFile()
         defer { try? FileManager.default.removeItem(atPath: path) }

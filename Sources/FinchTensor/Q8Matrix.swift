@@ -43,24 +43,41 @@ public final class Q8Matrix: @unchecked Sendable {
     /// Bytes the quantised matrix occupies (what one product reads).
     public var bytes: Int { rows * cols + rows * cols / 32 * 4 }
 
-    /// y[range] = W[range] x: products q·x of one row go to a buffer that stays in L1 (a
-    /// plain loop the compiler widens, int8 -> float conversion included), then are summed block by block.
-    func multiplyRows(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    /// y[range] = W[range] x with x quantised too (`xq`, `xd`: int8 values and a scale per block of 32):
+    /// each block's dot product is exact integer arithmetic, which the compiler widens, then scaled.
+    func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let blocksPerRow = cols / 32, n = cols
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
-            let products = buffer.baseAddress!
-            for r in range {
-                let q = quants + r * n, d = scales + r * blocksPerRow
-                for j in 0..<n { products[j] = Float(q[j]) * x[j] }
-                var acc = SIMD16<Float>(repeating: 0)
-                let p = UnsafeRawPointer(products)
-                for b in 0..<blocksPerRow {
-                    let lo = p.loadUnaligned(fromByteOffset: b * 128, as: SIMD16<Float>.self)
-                    let hi = p.loadUnaligned(fromByteOffset: b * 128 + 64, as: SIMD16<Float>.self)
-                    acc.addProduct(SIMD16<Float>(repeating: d[b]), lo + hi)
-                }
-                y[r] = acc.sum()
+        for r in range {
+            let q = quants + r * n, d = scales + r * blocksPerRow
+            // Two accumulators, for even and odd blocks: one would chain every block's add on the last.
+            var acc0: Float = 0, acc1: Float = 0
+            var b = 0
+            while b + 2 <= blocksPerRow {
+                acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b])
+                acc1 += Float(Q8Matrix.dot32(q + b * 32 + 32, xq + b * 32 + 32)) * (d[b + 1] * xd[b + 1])
+                b += 2
             }
+            if b < blocksPerRow { acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b]) }
+            y[r] = acc0 + acc1
+        }
+    }
+
+    /// Σ a[j]·b[j] over 32 int8 pairs, exactly (integer sums the compiler may reorder and widen).
+    @inline(__always) static func dot32(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>) -> Int32 {
+        var dot: Int32 = 0
+        for j in 0..<32 { dot &+= Int32(a[j]) &* Int32(b[j]) }
+        return dot
+    }
+
+    /// x in Q8_0 blocks (as llama.cpp quantises activations for its Q8_0 products).
+    static func quantize(_ x: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>, scales d: UnsafeMutablePointer<Float>) {
+        for b in 0..<(n / 32) {
+            let v = x + b * 32
+            var amax: Float = 0
+            for j in 0..<32 { amax = Swift.max(amax, Swift.abs(v[j])) }
+            let scale = amax / 127, inv: Float = scale == 0 ? 0 : 1 / scale
+            d[b] = scale
+            for j in 0..<32 { q[b * 32 + j] = Int8((v[j] * inv).rounded()) }
         }
     }
 
@@ -72,21 +89,28 @@ public final class Q8Matrix: @unchecked Sendable {
     /// Several products with the same x in one parallel job (q, k and v of a layer; gate and up):
     /// fewer hand-offs between the threads per token.
     static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>) {
-        let chunk = 32
-        let total = jobs.reduce(0) { $0 + $1.matrix.rows }
-        guard Threads.count > 1, total >= 128 else {
-            for job in jobs { job.matrix.multiplyRows(x, into: job.y, 0..<job.matrix.rows) }
-            return
-        }
-        var chunks: [(job: Int, rows: Range<Int>)] = []
-        for (j, job) in jobs.enumerated() {
-            for start in stride(from: 0, to: job.matrix.rows, by: chunk) {
-                chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
+        guard let n = jobs.first?.matrix.cols else { return }
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: n) { xq in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n / 32) { xd in
+                quantize(x, count: n, into: xq.baseAddress!, scales: xd.baseAddress!)
+                let xqp = UnsafePointer(xq.baseAddress!), xdp = UnsafePointer(xd.baseAddress!)
+                let chunk = 32
+                let total = jobs.reduce(0) { $0 + $1.matrix.rows }
+                guard Threads.count > 1, total >= 128 else {
+                    for job in jobs { job.matrix.multiplyRows(xqp, xdp, into: job.y, 0..<job.matrix.rows) }
+                    return
+                }
+                var chunks: [(job: Int, rows: Range<Int>)] = []
+                for (j, job) in jobs.enumerated() {
+                    for start in stride(from: 0, to: job.matrix.rows, by: chunk) {
+                        chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
+                    }
+                }
+                SpinTeam.shared.run(chunks: chunks.count) { c in
+                    let (j, rows) = chunks[c]
+                    jobs[j].matrix.multiplyRows(xqp, xdp, into: jobs[j].y, rows)
+                }
             }
-        }
-        SpinTeam.shared.run(chunks: chunks.count) { c in
-            let (j, rows) = chunks[c]
-            jobs[j].matrix.multiplyRows(x, into: jobs[j].y, rows)
         }
     }
 

@@ -97,10 +97,13 @@ import Testing
             var options = GenerationOptions()
             options.maxTokens = p.greedy.count
             let g = try m.generate(ids: p.ids, options: options)
-            agreeing += zip(g.ids, p.greedy).prefix { $0 == $1 }.count
+            let same = zip(g.ids, p.greedy).prefix { $0 == $1 }.count
+            #expect(same >= 2, "the Q8_0 continuation of \(p.text.debugDescription) should start as float32's")
+            agreeing += same
             total += p.greedy.count
         }
-        // Greedy decoding with int8 weights follows the float32 continuation for most tokens.
-        #expect(agreeing * 2 >= total, "\(agreeing) of \(total) greedy tokens before the first difference")
+        // Greedy decoding with Q8_0 weights and activations follows float32 until a near-tie
+        // (measured: 61 of 128 tokens before the first difference, one prompt identical throughout).
+        #expect(agreeing * 10 >= total * 4, "\(agreeing) of \(total) greedy tokens before the first difference")
     }
 }

@@ -44,10 +44,11 @@ let package = Package(
         .target(name: "FinchIO"),
         .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),
+        .target(name: "FinchData", dependencies: ["FinchText", "FinchIO"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchPlot"]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchPlot"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
         .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText"]),
+        .testTarget(name: "FinchDataTests", dependencies: ["FinchData"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),

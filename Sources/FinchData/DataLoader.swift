@@ -115,11 +115,7 @@ extension Dataset {
         }
         var ds = Dataset(rows: [], source: path)
         try lines(b) { n, s, e in
-            if s == e {
-                ds.skipped += 1  // an empty line is not an example; counted, not hidden
-                if ds.skippedLines.count < 5 { ds.skippedLines.append(n) }
-                return
-            }
+            if s == e { return }  // an empty line holds no example (as in JSONL)
             ds.rows.append([.init("text", .string(try text(s, e, line: n)))])
         }
         return ds

@@ -10,6 +10,7 @@ public enum FinchLibrary {
         TensorBindings.register(in: registry)
         TextBindings.register(in: registry)
         ModelBindings.register(in: registry)
+        DataBindings.register(in: registry)
         return registry
     }
 

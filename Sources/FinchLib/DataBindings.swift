@@ -1,5 +1,7 @@
 import FinchData
 import FinchLang
+import FinchTensor
+import FinchText
 import Foundation
 
 /// Datasets in the language: load_dataset, dataset, and the Dataset type.
@@ -46,6 +48,7 @@ enum DataBindings {
             wrap(Dataset(rows: try a.list(0).enumerated().map { k, v in try row(v, "row \(k)") }, source: "dataset"))
         })
         r.register(type)
+        TokenizedBindings.register(in: r)
     }
 
     // MARK: Conversions
@@ -90,6 +93,31 @@ enum DataBindings {
             guard case .string(let s) = v else { throw a.error("\(what) must be strings, got \(article(v.typeName))") }
             return s
         }
+    }
+
+    static let templateParam = Param("template", .optional(.oneOf([.string, .list])), default: .nil,
+                                     doc: "a prompt format string, or [prompt, completion]; default: the one for the data's kind")
+
+    /// The template argument at `i`: a prompt string, [prompt, completion], or the kind's default.
+    static func template(_ a: Arguments, _ i: Int, _ ds: Dataset, chat: ChatTemplate?) throws -> PromptTemplate {
+        switch a[i] {
+        case .string(let p): return .format(prompt: p, completion: "")
+        case .list(let l):
+            guard l.items.count == 2, case .string(let p) = l.items[0], case .string(let c) = l.items[1] else {
+                throw a.error("a template list must be [prompt, completion] strings")
+            }
+            return .format(prompt: p, completion: c)
+        default:
+            guard let t = PromptTemplate.standard(for: ds.kind, chat: chat) else {
+                throw a.error("no template for \(ds.kind.rawValue) data (columns: \(ds.columns.joined(separator: ", "))); pass template:")
+            }
+            return t
+        }
+    }
+
+    static func stats(_ s: LengthStats) -> Value {
+        .dict(try! DictRef([(.string("min"), .number(Double(s.min))), (.string("median"), .number(s.median)), (.string("mean"), .number(s.mean)),
+                            (.string("p95"), .number(s.p95)), (.string("max"), .number(Double(s.max)))]))
     }
 
     // MARK: The type
@@ -163,29 +191,59 @@ enum DataBindings {
         method("to_list", [], returns: "list", "The rows as a list of dicts.", "ds.take(2).to_list()") { ds, _ in
             .list(ds.rows.map { value(.object($0)) })
         }
-        method("format", [Param("i", .int, doc: "row number"),
-                          Param("template", .optional(.oneOf([.string, .list])), default: .nil,
-                                doc: "a prompt format string, or [prompt, completion]; default: the one for the data's kind")],
+        method("format", [Param("i", .int, doc: "row number"), templateParam],
                returns: "dict", "{prompt, completion} for a row, through the template ({field} is the row's field; {{ and }} are braces).",
                "ds.format(0)") { ds, a in
             let i = a.int(1) < 0 ? a.int(1) + ds.count : a.int(1)
             guard i >= 0, i < ds.count else { throw a.error("row \(a.int(1)) is out of range for \(ds.count) rows") }
-            let template: PromptTemplate
-            switch a[2] {
-            case .string(let p): template = .format(prompt: p, completion: "")
-            case .list(let l):
-                guard l.items.count == 2, case .string(let p) = l.items[0], case .string(let c) = l.items[1] else {
-                    throw a.error("a template list must be [prompt, completion] strings")
-                }
-                template = .format(prompt: p, completion: c)
-            default:
-                guard let t = PromptTemplate.standard(for: ds.kind) else {
-                    throw a.error("no template for \(ds.kind.rawValue) data (columns: \(ds.columns.joined(separator: ", "))); pass template:")
-                }
-                template = t
-            }
-            let (p, c) = try template.render(ds.rows[i], index: i, source: ds.source)
+            let (p, c) = try template(a, 2, ds, chat: nil).render(ds.rows[i], index: i, source: ds.source)
             return .dict(try DictRef([(.string("prompt"), .string(p)), (.string("completion"), .string(c))]))
+        }
+        method("tokenize", [Param("tokenizer", .object("Tokenizer")), templateParam,
+                            Param("max_length", .optional(.int), default: .nil, doc: "cut longer examples"),
+                            Param("truncation_side", .string, default: .string("right"), doc: "\"right\" or \"left\": which end is cut"),
+                            Param("mask_prompt", .bool, default: .bool(true), doc: "take no loss on the prompt's tokens (only the answer trains)"),
+                            Param("add_eos", .bool, default: .bool(true), doc: "end every example with the end-of-sequence token")],
+               returns: "TokenizedDataset", "Each row's prompt and completion as token ids with labels (−100 where no loss is taken), EOS appended.",
+               "data = ds.tokenize(tokenizer(\"smollm2-135m\"), max_length: 256)") { ds, a in
+            let tok = a.object(1, as: Tokenizer.self)!
+            guard let side = SequenceSide(rawValue: a.string(4)) else { throw a.error("truncation_side must be \"left\" or \"right\"") }
+            let t = try ds.tokenized(tok, template: try template(a, 2, ds, chat: try? tok.chatTemplateKind()), maxLength: a.optionalInt(3),
+                                     truncation: side, maskPrompt: a.bool(5), addEOS: a.bool(6))
+            return TokenizedBindings.wrap(TokenizedBox(t, tok))
+        }
+        method("stats", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), templateParam,
+                         Param("max_length", .optional(.int), default: .nil, doc: "count the examples longer than this")],
+               returns: "dict", "Lengths of the formatted examples in characters and (with a tokenizer) tokens: min, median, mean, p95, max; and how many max_length would cut.",
+               "ds.stats(tokenizer(\"smollm2-135m\"), max_length: 256)") { ds, a in
+            let tpl = try template(a, 2, ds, chat: nil)
+            var chars: [Int] = [], texts: [String] = []
+            for (i, row) in ds.rows.enumerated() {
+                let (p, c) = try tpl.render(row, index: i, source: ds.source)
+                chars.append((p + c).count)
+                texts.append(p + c)
+            }
+            var pairs: [(Value, Value)] = [(.string("rows"), .number(Double(ds.count))), (.string("chars"), stats(LengthStats(chars)))]
+            if let tok = a.object(1, as: Tokenizer.self) {
+                let t = try ds.tokenized(tok, template: tpl)
+                let lengths = t.examples.map(\.ids.count)
+                pairs.append((.string("tokens"), stats(LengthStats(lengths))))
+                if let m = a.optionalInt(3) { pairs.append((.string("truncated"), .number(Double(lengths.filter { $0 > m }.count)))) }
+            }
+            return .dict(try DictRef(pairs))
+        }
+        method("histogram", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), Param("bins", .int, default: .number(20)), templateParam],
+               returns: "dict", "{edges, counts}: how many formatted examples have each length, in tokens with a tokenizer, else characters (for plotting).",
+               "ds.histogram(tokenizer(\"smollm2-135m\"), bins: 10)") { ds, a in
+            let tpl = try template(a, 3, ds, chat: nil)
+            let lengths: [Int]
+            if let tok = a.object(1, as: Tokenizer.self) {
+                lengths = try ds.tokenized(tok, template: tpl).examples.map(\.ids.count)
+            } else {
+                lengths = try ds.rows.enumerated().map { i, row in let (p, c) = try tpl.render(row, index: i, source: ds.source); return (p + c).count }
+            }
+            let h = LengthStats.histogram(lengths, bins: max(1, a.int(2)))
+            return .dict(try DictRef([(.string("edges"), .list(h.edges.map { .number($0) })), (.string("counts"), .list(h.counts.map { .number(Double($0)) }))]))
         }
         t.property("kind", doc: "question_answer, instruction, input_output, chat, text or unknown, from the columns.") { o in
             .string((o.value as! DatasetBox).dataset.kind.rawValue)

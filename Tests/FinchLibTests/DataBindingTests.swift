@@ -64,4 +64,36 @@ import Testing
         #expect(error("load_dataset(\"\(dir)/qa.jsonl\", format: \"xml\")").contains("format must be one of jsonl, json, csv, text"))
         #expect(error("dataset([1])").contains("row 0 must be a dict"))
     }
+
+    @Test func tokenizePreviewBatchPackAndStats() throws {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        var out = ""
+        interpreter.output = { out += $0 }
+        try interpreter.run("""
+        tok = tokenizer("smollm2-135m")
+        ds = dataset([{question: "What is Finch?", answer: "A finetuning lab."}, {question: "Hi?", answer: "Hello."}])
+        data = ds.tokenize(tok)
+        print(data)
+        print(data.preview(1, color: false))
+        b = data.batch(0, 2)
+        print(b.input_ids.shape, b.attention_mask.tolist()[1][-1], b.labels.tolist()[1][-1])
+        # 21 and 14 tokens: the question's prompt is 14 (7 of them trained), the greeting's 11 (3 trained).
+        print(ds.tokenize(tok, max_length: 8).truncated, ds.tokenize(tok, mask_prompt: false)[1].labels == data[1].input_ids)
+        print(ds.stats(tok, max_length: 12).tokens)
+        print(len(data.pack(8)))
+        """)
+        #expect(out == """
+        <TokenizedDataset dataset: 2 examples, 35 tokens, 10 trained>
+        ### Question:↵
+        Hi?↵
+        ↵
+        ### Answer:[ Hello][.][<|im_end|>]
+        [2, 21] 0 -100
+        2 true
+        {"min": 14, "median": 17.5, "mean": 17.5, "p95": 20.65, "max": 21}
+        pack: the last 3 tokens did not fill a sequence of 8 and were left out
+        4
+
+        """)
+    }
 }

@@ -1,0 +1,94 @@
+import FinchData
+import FinchLang
+import FinchTensor
+import FinchText
+import Foundation
+
+/// A tokenised dataset and the tokenizer that made it (for previews).
+final class TokenizedBox {
+    let data: TokenizedDataset
+    let tokenizer: Tokenizer
+    init(_ data: TokenizedDataset, _ tokenizer: Tokenizer) {
+        self.data = data
+        self.tokenizer = tokenizer
+    }
+}
+
+/// TokenizedDataset in the language: ids and labels per example, previews, batches, packing.
+enum TokenizedBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "TokenizedDataset", doc: "Examples as token ids with labels (−100 where no loss is taken). Make one with ds.tokenize(tok).")
+        define(t)
+        return t
+    }()
+
+    static func wrap(_ b: TokenizedBox) -> Value { .object(NativeObject(type: type, value: b)) }
+
+    static func register(in r: Registry) { r.register(type) }
+
+    static func ints(_ xs: [Int]) -> Value { .list(xs.map { .number(Double($0)) }) }
+
+    private static func define(_ t: NativeType) {
+        let me = Param("self", .object("TokenizedDataset"))
+        func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
+                    _ body: @escaping (TokenizedBox, Arguments) throws -> Value) {
+            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
+                do { return try body(a.object(0, as: TokenizedBox.self)!, a) } catch let e as DataError { throw FinchError(.runtime, e.description) }
+            })
+        }
+        func index(_ box: TokenizedBox, _ a: Arguments, _ i: Int) throws -> Int {
+            let n = a.int(i), k = n < 0 ? n + box.data.count : n
+            guard k >= 0, k < box.data.count else { throw a.error("example \(n) is out of range for \(box.data.count) examples") }
+            return k
+        }
+        method("preview", [Param("i", .int, default: .number(0)),
+                           Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
+               returns: "string", "Example i's tokens with the ones the model learns from marked: [in brackets], or green in a terminal.",
+               "print(data.preview(0))") { box, a in
+            let color: Bool = { if case .bool(let b) = a[2] { return b }; return isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }()
+            return .string(box.data.examples[try index(box, a, 1)].preview(box.tokenizer, color: color))
+        }
+        method("batch", [Param("start", .int, default: .number(0)), Param("size", .int, default: .number(8)),
+                         Param("padding_side", .string, default: .string("right"))],
+               returns: "dict", "{input_ids, labels, attention_mask}: tensors [size, longest] of examples start ..< start + size, padded (labels −100 and mask 0 on padding).",
+               "b = data.batch(0, 4)") { box, a in
+            guard let side = SequenceSide(rawValue: a.string(3)) else { throw a.error("padding_side must be \"left\" or \"right\"") }
+            let start = max(0, a.int(1)), end = min(box.data.count, start + max(0, a.int(2)))
+            guard start < end else { throw a.error("no examples from \(a.int(1)) (there are \(box.data.count))") }
+            let b = box.data.batch(start..<end, side: side)
+            func tensor(_ rows: [[Int]]) throws -> Value {
+                TensorBindings.wrap(try Tensor(rows.flatMap { $0.map(Float.init) }, shape: [rows.count, rows.first?.count ?? 0]))
+            }
+            return .dict(try DictRef([(.string("input_ids"), try tensor(b.ids)), (.string("labels"), try tensor(b.labels)),
+                                      (.string("attention_mask"), try tensor(b.mask))]))
+        }
+        method("pack", [Param("length", .int, doc: "tokens per packed sequence")], returns: "TokenizedDataset",
+               "The examples end to end (each ends with EOS), cut into sequences of exactly `length`; packed examples can attend to one another.",
+               "packed = data.pack(256)") { box, a in
+            let (packed, dropped) = try box.data.packed(length: a.int(1))
+            if dropped > 0 { a.interpreter.output("pack: the last \(dropped) tokens did not fill a sequence of \(a.int(1)) and were left out\n") }
+            return wrap(TokenizedBox(packed, box.tokenizer))
+        }
+        t.property("truncated", doc: "How many examples max_length cut.") { o in
+            .number(Double((o.value as! TokenizedBox).data.examples.filter(\.truncated).count))
+        }
+        t.property("pad_id", doc: "The id used for padding.") { o in .number(Double((o.value as! TokenizedBox).data.padId)) }
+        t.length = { ($0.value as! TokenizedBox).data.count }
+        t.getIndex = { o, idx in
+            let box = o.value as! TokenizedBox
+            guard idx.count == 1, case .index(.number(let n)) = idx[0], n == n.rounded() else {
+                throw FinchError(.runtime, "index a tokenized dataset with an example number")
+            }
+            let k = n < 0 ? Int(n) + box.data.count : Int(n)
+            guard k >= 0, k < box.data.count else { throw FinchError(.runtime, "example \(Int(n)) is out of range for \(box.data.count) examples") }
+            let e = box.data.examples[k]
+            return .dict(try DictRef([(.string("input_ids"), ints(e.ids)), (.string("labels"), ints(e.labels))]))
+        }
+        t.describe = { o in
+            let d = (o.value as! TokenizedBox).data
+            let tokens = d.examples.reduce(0) { $0 + $1.ids.count }
+            let trained = d.examples.reduce(0) { $0 + $1.labels.filter { $0 != TokenizedDataset.ignore }.count }
+            return "<TokenizedDataset \((d.source as NSString).lastPathComponent): \(d.count) examples, \(tokens) tokens, \(trained) trained>"
+        }
+    }
+}

@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchIO", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchIO", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

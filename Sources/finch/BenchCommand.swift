@@ -45,6 +45,7 @@ enum Benchmarks {
         Entry(name: "lang", run: LangBench.run),
         Entry(name: "tokenizer", run: TokenizerBench.run),
         Entry(name: "generate", run: GenerateBench.run),
+        Entry(name: "data", run: DataBench.run),
     ]
 }
 

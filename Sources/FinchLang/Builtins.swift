@@ -120,7 +120,40 @@ enum Builtins {
                                   doc: "Calls f with the items of args as its arguments.", example: "call(max, [1, 5, 2])") { args in
             try args.interpreter.call(args[0], args.list(1))
         })
+        r.register(NativeFunction("natives", [], returns: "list",
+                                  doc: "Every native function, method and property as dicts: name, kind, type, section, signature, doc, params, example (what help and the reference are made from).",
+                                  example: "len(natives())") { args in
+            .list(try Builtins.natives(args.interpreter.registry))
+        })
         BuiltinMethods.register(in: r)
+    }
+
+    /// The registry as data, for `natives()`.
+    static func natives(_ r: Registry) throws -> [Value] {
+        func dict(_ pairs: [(String, Value)]) throws -> Value { .dict(try DictRef(pairs.map { (.string($0), $1) })) }
+        func function(_ f: NativeFunction, kind: String, type: String?, section: String) throws -> Value {
+            let params = try f.params.filter { $0.name != "self" }.map { p in
+                try dict([("name", .string(p.name)), ("type", .string(p.type.name)),
+                          ("default", p.defaultValue.map { .string($0.value.repr) } ?? .nil), ("doc", .string(p.doc))])
+            }
+            return try dict([("name", .string(f.name)), ("kind", .string(kind)), ("type", type.map { .string($0) } ?? .nil),
+                             ("section", .string(section)), ("signature", .string(f.signature)), ("doc", .string(f.doc)),
+                             ("params", .list(params)), ("returns", .string(f.returns)), ("example", .string(f.example))])
+        }
+        var out: [Value] = []
+        for (title, names) in r.sections {
+            for name in names { if let f = r.functions[name] { out.append(try function(f, kind: "function", type: nil, section: title)) } }
+        }
+        for typeName in r.typeOrder {
+            guard let t = r.types[typeName] else { continue }
+            for name in t.methods.keys.sorted() { out.append(try function(t.methods[name]!, kind: "method", type: typeName, section: typeName)) }
+            for name in t.properties.keys.sorted() {
+                let p = t.properties[name]!
+                out.append(try dict([("name", .string(name)), ("kind", .string("property")), ("type", .string(typeName)), ("section", .string(typeName)),
+                                     ("signature", .string(name)), ("doc", .string(p.doc)), ("params", .list([])), ("returns", .nil), ("example", .string(""))]))
+            }
+        }
+        return out
     }
 
     /// The items of an iterable value.

@@ -1,0 +1,73 @@
+import FinchLang
+import FinchLib
+import Foundation
+import Testing
+
+/// The lessons' data in Notebooks/data: what the issue asks of each file.
+@Suite struct LessonDataTests {
+    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Notebooks/data")
+    static let path = data.appendingPathComponent("finch_docs.jsonl").path
+
+    func run(_ code: String) throws -> String {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        var out = ""
+        interpreter.output = { out += $0 }
+        try interpreter.run(code)
+        return out
+    }
+
+    @Test func instructionsInTheAlpacaFormat() throws {
+        let out = try run("""
+        ds = load_dataset("\(Self.data.path)/instructions.jsonl")
+        print(len(ds), ds.kind, len(ds.filter(fn(r) { r.input != "" })), len(ds.filter(fn(r) { r.input == "" })), len(ds.dedupe()))
+        print(ds.format(0).prompt.contains("### Instruction:"))
+        """)
+        let n = out.split(separator: "\n")[0].split(separator: " ")
+        #expect(Int(n[0])! >= 200 && n[1] == "instruction" && Int(n[2])! > 0 && Int(n[3])! > 0 && n[4] == n[0])
+        #expect(out.hasSuffix("true\n"))
+    }
+
+    @Test func multipleChoiceInTheARCSchema() throws {
+        let out = try run("""
+        ds = load_dataset("\(Self.data.path)/science_mc.jsonl")
+        bad = ds.filter(fn(r) { len(r.choices.text) != len(r.choices.label) or not r.choices.label.contains(r.answerKey) })
+        keys = {}
+        for k in ds["answerKey"] { keys[k] = (keys.get(k) or 0) + 1 }
+        print(len(ds), len(bad), keys)
+        """)
+        let first = out.split(separator: " ")
+        #expect(Int(first[0])! >= 100 && first[1] == "0", "\(out)")
+        #expect(out.contains("\"A\": 26") && out.contains("\"D\": 25"), "answers spread over the letters: \(out)")
+    }
+
+    @Test func sizeKindOffTopicShareAndCoverage() throws {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        var out = ""
+        interpreter.output = { out += $0 }
+        try interpreter.run("""
+        ds = load_dataset("\(Self.path)")
+        off = ds.filter(fn(r) { r.answer == "Let's keep the discussion relevant to Finch." })
+        print(len(ds), ds.kind, len(off), len(ds.dedupe(by: ["question"])))
+        questions = {}
+        for q in ds["question"] { questions[q] = true }
+        missing = []
+        for n in natives() {
+            if n.doc == "" or n.kind == "property" { continue }
+            name = n.name
+            if n.kind == "method" { name = n.type + "." + n.name }
+            if not questions.get("What does " + name + " do in Finch?") { missing.append(name) }
+        }
+        print(missing)
+        """)
+        let parts = out.split(separator: "\n")
+        let numbers = parts[0].split(separator: " ")
+        let rows = Int(numbers[0])!, offTopic = Int(numbers[2])!, distinct = Int(numbers[3])!
+        #expect(rows >= 600, "at least 600 rows")
+        #expect(numbers[1] == "question_answer")
+        #expect(distinct == rows, "no question twice")
+        let share = Double(offTopic) / Double(rows)
+        #expect(share > 0.04 && share < 0.08, "about 5% off-topic, got \(share)")
+        #expect(parts[1] == "[]", "natives without generated rows (rerun Notebooks/data/make_finch_docs.finch): \(parts[1])")
+    }
+}

@@ -212,6 +212,16 @@ enum DataBindings {
                                      truncation: side, maskPrompt: a.bool(5), addEOS: a.bool(6))
             return TokenizedBindings.wrap(TokenizedBox(t, tok))
         }
+        method("preview", [Param("i", .int), Param("tokenizer", .object("Tokenizer")), templateParam,
+                           Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
+               returns: "string", "Row i tokenised as training sees it, the tokens the model learns from marked: [in brackets], or green in a terminal.",
+               "print(ds.preview(0, tokenizer(\"smollm2-135m\")))") { ds, a in
+            let i = a.int(1) < 0 ? a.int(1) + ds.count : a.int(1)
+            guard i >= 0, i < ds.count else { throw a.error("row \(a.int(1)) is out of range for \(ds.count) rows") }
+            let tok = a.object(2, as: Tokenizer.self)!
+            let one = try ds.slice(i, i + 1).tokenized(tok, template: try template(a, 3, ds, chat: try? tok.chatTemplateKind()))
+            return .string(one.examples[0].preview(tok, color: TokenizedBindings.color(a[4])))
+        }
         method("stats", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), templateParam,
                          Param("max_length", .optional(.int), default: .nil, doc: "count the examples longer than this")],
                returns: "dict", "Lengths of the formatted examples in characters and (with a tokenizer) tokens: min, median, mean, p95, max; and how many max_length would cut.",

@@ -28,6 +28,12 @@ enum TokenizedBindings {
 
     static func ints(_ xs: [Int]) -> Value { .list(xs.map { .number(Double($0)) }) }
 
+    /// The color argument of a preview: as given, else on when standard output is a terminal (and NO_COLOR is unset).
+    static func color(_ v: Value) -> Bool {
+        if case .bool(let b) = v { return b }
+        return isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
     private static func define(_ t: NativeType) {
         let me = Param("self", .object("TokenizedDataset"))
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
@@ -45,8 +51,7 @@ enum TokenizedBindings {
                            Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
                returns: "string", "Example i's tokens with the ones the model learns from marked: [in brackets], or green in a terminal.",
                "print(data.preview(0))") { box, a in
-            let color: Bool = { if case .bool(let b) = a[2] { return b }; return isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }()
-            return .string(box.data.examples[try index(box, a, 1)].preview(box.tokenizer, color: color))
+            .string(box.data.examples[try index(box, a, 1)].preview(box.tokenizer, color: color(a[2])))
         }
         method("batch", [Param("start", .int, default: .number(0)), Param("size", .int, default: .number(8)),
                          Param("padding_side", .string, default: .string("right"))],

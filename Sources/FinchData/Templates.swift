@@ -98,7 +98,10 @@ public enum PromptTemplate: Sendable, Equatable {
                 guard let value = row[field: name] else {
                     throw DataError("\(source) row \(index): the template names {\(name)}, but the row has only \(row.map(\.name).joined(separator: ", "))")
                 }
-                out += value.text
+                switch value {
+                case .string, .number, .bool: out += value.text
+                default: throw DataError("\(source) row \(index): {\(name)} is \(value.typeName), but the template needs text there")
+                }
                 i = format.index(after: close)
                 continue
             }

@@ -30,8 +30,9 @@ public struct TokenizedDataset: Sendable {
     public var count: Int { examples.count }
 
     /// Examples `range` padded to the longest of them: (ids, labels, attention mask), each rows × length.
-    /// Padding positions have label `ignore` and mask 0.
-    public func batch(_ range: Range<Int>, side: SequenceSide = .right) -> (ids: [[Int]], labels: [[Int]], mask: [[Int]]) {
+    /// Padding positions (`padId`, default the dataset's) have label `ignore` and mask 0.
+    public func batch(_ range: Range<Int>, side: SequenceSide = .right, padId: Int? = nil) -> (ids: [[Int]], labels: [[Int]], mask: [[Int]]) {
+        let padId = padId ?? self.padId
         let rows = examples[range]
         let width = rows.map(\.ids.count).max() ?? 0
         var ids: [[Int]] = [], labels: [[Int]] = [], mask: [[Int]] = []

@@ -54,13 +54,15 @@ enum TokenizedBindings {
             .string(box.data.examples[try index(box, a, 1)].preview(box.tokenizer, color: color(a[2])))
         }
         method("batch", [Param("start", .int, default: .number(0)), Param("size", .int, default: .number(8)),
-                         Param("padding_side", .string, default: .string("right"))],
+                         Param("padding_side", .string, default: .string("right")),
+                         Param("pad_id", .optional(.int), default: .nil, doc: "the id to pad with (default: the tokenizer's pad token, else its end-of-sequence token)")],
                returns: "dict", "{input_ids, labels, attention_mask}: tensors [size, longest] of examples start ..< start + size, padded (labels −100 and mask 0 on padding).",
                "b = data.batch(0, 4)") { box, a in
             guard let side = SequenceSide(rawValue: a.string(3)) else { throw a.error("padding_side must be \"left\" or \"right\"") }
             let start = max(0, a.int(1)), end = min(box.data.count, start + max(0, a.int(2)))
             guard start < end else { throw a.error("no examples from \(a.int(1)) (there are \(box.data.count))") }
-            let b = box.data.batch(start..<end, side: side)
+            if let p = a.optionalInt(4), p < 0 || p >= box.tokenizer.vocabSize { throw a.error("pad_id \(p) is not a token id (0..<\(box.tokenizer.vocabSize))") }
+            let b = box.data.batch(start..<end, side: side, padId: a.optionalInt(4))
             func tensor(_ rows: [[Int]]) throws -> Value {
                 TensorBindings.wrap(try Tensor(rows.flatMap { $0.map(Float.init) }, shape: [rows.count, rows.first?.count ?? 0]))
             }

@@ -63,6 +63,14 @@ import Testing
             Issue.record("a missing field was accepted")
         } catch { #expect("\(error)" == "qa.jsonl row 7: the template names {answer}, but the row has only question") }
         #expect(PromptTemplate.standard(for: .unknown) == nil)
+        // A mistyped field: a list or null where the template wants text.
+        for bad in [DataValue.array([.string("x")]), .null, .object([])] {
+            do {
+                _ = try PromptTemplate.questionAnswer.render([.init("question", .string("Q")), .init("answer", bad)], index: 2, source: "qa.jsonl")
+                Issue.record("\(bad) was accepted as text")
+            } catch { #expect("\(error)".hasPrefix("qa.jsonl row 2: {answer} is \(bad.typeName), but the template needs text there")) }
+        }
+        #expect(try PromptTemplate.questionAnswer.render([.init("question", .number(7)), .init("answer", .bool(true))], index: 0, source: "qa").prompt.contains("7"))
     }
 
     @Test func chatRowsUseTheModelsTemplate() throws {

@@ -43,6 +43,7 @@ import Testing
         #expect(right.mask[short].suffix(width - min(a, b)).allSatisfy { $0 == 0 })
         #expect(right.labels[short].suffix(width - min(a, b)).allSatisfy { $0 == -100 })
         #expect(right.ids[short].suffix(width - min(a, b)).allSatisfy { $0 == t.padId })
+        #expect(t.batch(0..<2, padId: 0).ids[short].suffix(width - min(a, b)).allSatisfy { $0 == 0 })
         let left = t.batch(0..<2, side: .left)
         #expect(left.mask[short].prefix(width - min(a, b)).allSatisfy { $0 == 0 } && left.ids[short].suffix(min(a, b)) == ArraySlice(t.examples[short].ids))
     }

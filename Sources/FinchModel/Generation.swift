@@ -116,6 +116,8 @@ extension LanguageModel {
         if let bad = prompt.first(where: { $0 < 0 || $0 >= config.vocab }) {
             throw ModelError("token id \(bad) is outside the vocabulary (0..<\(config.vocab))")
         }
+        // Q8_0 copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
+        if options.decodeWeights == .q8_0 { try prepareInt8Weights() }
         return try GradMode.noGrad {
             let cache = KVCache()
             var sampler = Sampler(options, prompt: prompt)

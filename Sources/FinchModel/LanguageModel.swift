@@ -129,6 +129,16 @@ public final class LanguageModel {
         return try linear(outputHead, h)
     }
 
+    /// Makes (or refreshes) the Q8_0 copies that int8 decoding multiplies by.
+    public func prepareInt8Weights() throws {
+        for block in blocks {
+            for layer in [block.q, block.k, block.v, block.o, block.gate, block.up, block.down] where layer.inFeatures % 32 == 0 {
+                _ = try layer.quantized()
+            }
+        }
+        if outputHead.inFeatures % 32 == 0 { _ = try outputHead.quantized() }
+    }
+
     /// The output head as a linear layer: its own, or the token embedding when tied.
     var outputHead: Linear { head ?? tiedHead }
 }

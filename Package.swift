@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),
         .target(name: "FinchData", dependencies: ["FinchText", "FinchIO"]),
+        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText"]),
         .testTarget(name: "FinchDataTests", dependencies: ["FinchData"]),
+        .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),

@@ -29,11 +29,22 @@ public struct TokenizedDataset: Sendable {
 
     public var count: Int { examples.count }
 
+    public init(examples: [TokenizedExample], padId: Int, source: String) {
+        self.examples = examples
+        self.padId = padId
+        self.source = source
+    }
+
     /// Examples `range` padded to the longest of them: (ids, labels, attention mask), each rows × length.
     /// Padding positions (`padId`, default the dataset's) have label `ignore` and mask 0.
     public func batch(_ range: Range<Int>, side: SequenceSide = .right, padId: Int? = nil) -> (ids: [[Int]], labels: [[Int]], mask: [[Int]]) {
+        batch(Array(range), side: side, padId: padId)
+    }
+
+    /// The examples at `indices` (in that order), padded the same way.
+    public func batch(_ indices: [Int], side: SequenceSide = .right, padId: Int? = nil) -> (ids: [[Int]], labels: [[Int]], mask: [[Int]]) {
         let padId = padId ?? self.padId
-        let rows = examples[range]
+        let rows = indices.map { examples[$0] }
         let width = rows.map(\.ids.count).max() ?? 0
         var ids: [[Int]] = [], labels: [[Int]] = [], mask: [[Int]] = []
         for e in rows {

@@ -1,0 +1,72 @@
+import FinchData
+import FinchModel
+import FinchTensor
+import FinchText
+import FinchTrain
+import Testing
+
+/// The training loop on a tiny model: the loss falls, accumulation equals a bigger batch, bad steps are skipped.
+@Suite struct TrainerTests {
+    static let tokenizer: Tokenizer = try! BPETrainer.train(
+        texts: Array(repeating: "### Question:\nwhat is finch? ### Answer: a lab. what is lora? adapters. what is loss? a number.", count: 8),
+        vocabSize: 300, special: ["<|end|>"])
+
+    static func data() throws -> TokenizedDataset {
+        let rows: [Row] = [("what is finch?", "a lab."), ("what is lora?", "adapters."), ("what is loss?", "a number."),
+                           ("what is a lab?", "finch."), ("what is a number?", "loss."), ("what are adapters?", "lora."),
+                           ("what is what?", "a question."), ("is finch a lab?", "yes.")]
+            .map { [.init("question", .string($0.0)), .init("answer", .string($0.1))] }
+        return try Dataset(rows: rows, source: "tiny").tokenized(tokenizer)
+    }
+
+    static func model(seed: UInt64 = 4) throws -> LanguageModel {
+        try LanguageModel.random(ModelConfig(vocab: tokenizer.vocabSize, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, context: 64), seed: seed)
+    }
+
+    @Test func lossFallsWhenMemorisingATinySet() throws {
+        var o = TrainOptions()
+        o.lr = 1e-2; o.steps = 60; o.batch = 4; o.schedule = .cosine; o.warmup = 5
+        let trainer = try Trainer(model: try Self.model(), data: try Self.data(), options: o)
+        let records = try trainer.train()
+        #expect(records.count == 60 && records.allSatisfy { !$0.skipped })
+        let first = records.prefix(3).map(\.loss).reduce(0, +) / 3, last = records.suffix(3).map(\.loss).reduce(0, +) / 3
+        #expect(last < first * 0.3, "loss \(first) -> \(last)")
+        #expect(records[0].lr == 0 && abs(records[5].lr - 1e-2) < 1e-6, "warmup from 0 to the peak")
+    }
+
+    @Test func accumulationEqualsTheBiggerBatch() throws {
+        func run(batch: Int, accum: Int) throws -> ([Float], [Float]) {
+            var o = TrainOptions()
+            o.lr = 1e-2; o.steps = 3; o.batch = batch; o.gradAccum = accum; o.seed = 9
+            let m = try Self.model()
+            let records = try Trainer(model: m, data: try Self.data(), options: o).train()
+            return (records.map(\.loss), m.parameters[1].tensor.scalars)
+        }
+        let (bigLoss, bigWeights) = try run(batch: 8, accum: 1)
+        let (accLoss, accWeights) = try run(batch: 2, accum: 4)
+        let initial = try Self.model().parameters[1].tensor.scalars
+        #expect(bigLoss.count == 3 && accLoss.count == 3 && bigWeights != initial, "three updates that moved the weights")
+        for (a, b) in zip(bigLoss, accLoss) { #expect(abs(a - b) < 1e-5, "losses \(bigLoss) vs \(accLoss)") }
+        for (a, b) in zip(bigWeights, accWeights) { #expect(abs(a - b) < 1e-5) }
+    }
+
+    @Test func nonFiniteStepsAreSkippedThenStopTraining() throws {
+        let m = try Self.model()
+        var o = TrainOptions()
+        o.steps = 10
+        let trainer = try Trainer(model: m, data: try Self.data(), options: o)
+        try m.norm.setElement([0], .nan)
+        let before = m.parameters[1].tensor.scalars
+        #expect(throws: ModelError.self) { try trainer.train() }
+        #expect(trainer.history.count == 3 && trainer.history.allSatisfy(\.skipped))
+        #expect(m.parameters[1].tensor.scalars == before, "no update from a non-finite step")
+    }
+
+    @Test func frozenModelsAndEmptyDataAreErrors() throws {
+        let m = try Self.model()
+        for p in m.parameters { p.tensor.requiresGrad = false }
+        #expect(throws: ModelError.self) { try Trainer(model: m, data: try Self.data(), options: TrainOptions()) }
+        let empty = TokenizedDataset(examples: [], padId: 0, source: "empty")
+        #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: empty, options: TrainOptions()) }
+    }
+}

@@ -84,7 +84,7 @@ public final class LanguageModel {
     /// Number of parameters.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.tensor.count } }
     /// Number of parameters that train (those with requiresGrad).
-    public var trainableCount: Int { parameters.reduce(0) { $0 + ($1.tensor.requiresGrad ? $1.tensor.count : 0) } }
+    public var trainableCount: Int { trainableTensors.reduce(0) { $0 + $1.count } }
 
     /// Logits [batch, tokens, vocab] for ids [batch, tokens] (integer-valued floats). With a cache the
     /// ids follow the cached positions and their keys and values are appended; `lastOnly` computes

@@ -4,6 +4,8 @@ import FinchTensor
 public final class Linear {
     public var weight: Tensor
     public var bias: Tensor?
+    /// A low-rank adapter added to the output, if any.
+    public var lora: LoRA?
     /// The weight in Q8_0 for decoding, with the storage it was made from.
     private var q8: (matrix: Q8Matrix, storage: ObjectIdentifier)?
 
@@ -17,8 +19,10 @@ public final class Linear {
 
     /// x [..., in] -> [..., out].
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let y = try x.matmul(weight.transpose())
-        return try bias.map { try y.adding($0) } ?? y
+        var y = try x.matmul(weight.transpose())
+        if let bias { y = try y.adding(bias) }
+        if let lora { y = try y.adding(lora.delta(x)) }
+        return y
     }
 
     /// The weight in Q8_0 form, made again whenever the weight was replaced or written since.
@@ -33,8 +37,10 @@ public final class Linear {
     /// Layers whose rows are not whole blocks of 32 stay in float32.
     public func quantizedCall(_ x: Tensor) throws -> Tensor {
         guard inFeatures % 32 == 0 else { return try callAsFunction(x) }
-        let y = try quantized().apply(x)
-        return try bias.map { try y.adding($0) } ?? y
+        var y = try quantized().apply(x)
+        if let bias { y = try y.adding(bias) }
+        if let lora { y = try y.adding(lora.delta(x)) }
+        return y
     }
 
     /// Several layers applied to the same single row with their Q8_0 weights, in one parallel job.
@@ -43,6 +49,11 @@ public final class Linear {
             return try layers.map { try $0.quantizedCall(x) }
         }
         let ys = try Q8Matrix.apply(layers.map { try $0.quantized() }, x)
-        return try zip(layers, ys).map { layer, y in try layer.bias.map { try y.adding($0) } ?? y }
+        return try zip(layers, ys).map { layer, y in
+            var out = y
+            if let bias = layer.bias { out = try out.adding(bias) }
+            if let lora = layer.lora { out = try out.adding(lora.delta(x)) }
+            return out
+        }
     }
 }

@@ -57,7 +57,7 @@ public final class Trainer {
         self.model = model
         self.data = data
         self.options = options
-        let params = model.parameters.map(\.tensor).filter(\.requiresGrad)
+        let params = model.trainableTensors
         guard !params.isEmpty else { throw ModelError("no parameter of the model trains (all are frozen)") }
         switch options.optimizer {
         case .adamw: optimizer = AdamW(params: params, lr: options.lr, weightDecay: options.weightDecay)

@@ -70,3 +70,21 @@ import Testing
         #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: empty, options: TrainOptions()) }
     }
 }
+
+/// Training with LoRA adapters moves only the adapters.
+@Suite struct LoRATrainingTests {
+    @Test func loraTrainsAndLeavesTheBaseWeights() throws {
+        let m = try TrainerTests.model()
+        // A fresh model's tied embedding (std 0.02) caps its logits near ±0.6 whatever the adapters do;
+        // give it the scale of a trained one, so the frozen head can express what LoRA learns.
+        var rng = RNG(seed: 3)
+        try m.embedding.assign(Tensor.normal(m.embedding.shape, std: 1, rng: &rng))
+        try m.addLoRA(rank: 4, alpha: 16, targets: ["q", "v"])
+        let base = m.parameters.map(\.tensor.scalars)
+        var o = TrainOptions()
+        o.lr = 2e-2; o.steps = 60; o.batch = 4
+        let records = try Trainer(model: m, data: try TrainerTests.data(), options: o).train()
+        #expect(m.parameters.map(\.tensor.scalars) == base, "the frozen weights did not move")
+        #expect(records.last!.loss < records.first!.loss * 0.7, "loss \(records.first!.loss) -> \(records.last!.loss)")
+    }
+}

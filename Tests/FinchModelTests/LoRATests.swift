@@ -1,0 +1,40 @@
+import FinchModel
+import FinchTensor
+import Testing
+
+/// LoRA adapters: a fresh adapter changes nothing, merging keeps the logits, only A and B train.
+@Suite struct LoRATests {
+    static func model() throws -> LanguageModel {
+        try LanguageModel.random(ModelConfig(vocab: 50, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, context: 32), seed: 8)
+    }
+    static var ids: Tensor { try! Tensor([3, 14, 15, 9, 26, 5, 35], shape: [1, 7]) }
+
+    @Test func mergedAndUnmergedLogitsAgree() throws {
+        let m = try Self.model()
+        let before = try GradMode.noGrad { try m.forward(Self.ids).scalars }
+        try m.addLoRA(rank: 4, alpha: 8, targets: ["q", "v", "down"], seed: 1)
+        #expect(try GradMode.noGrad { try m.forward(Self.ids).scalars } == before, "B starts at zero: nothing changes")
+        // q: 4·(32+32), v: 4·(32+16), down: 4·(64+32) per layer, two layers.
+        #expect(m.trainableCount == 2 * (4 * 64 + 4 * 48 + 4 * 96))
+        #expect(m.loraParameters.map(\.name).first == "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")
+        var rng = RNG(seed: 2)
+        for p in m.loraParameters where p.name.contains("lora_B") { try p.tensor.assign(Tensor.normal(p.tensor.shape, std: 0.5, rng: &rng)) }
+        let adapted = try GradMode.noGrad { try m.forward(Self.ids).scalars }
+        #expect(zip(adapted, before).map { abs($0 - $1) }.max()! > 1e-3, "a trained adapter changes the logits")
+        try m.mergeLoRA()
+        #expect(m.loraParameters.isEmpty)
+        let merged = try GradMode.noGrad { try m.forward(Self.ids).scalars }
+        #expect(zip(adapted, merged).map { abs($0 - $1) }.max()! < 1e-4)
+    }
+
+    @Test func onlyTheAdaptersGetGradients() throws {
+        let m = try Self.model()
+        try m.addLoRA(rank: 2, targets: ["q", "v"])
+        #expect(m.parameters.allSatisfy { !$0.tensor.requiresGrad }, "the base model is frozen")
+        let (loss, _) = try m.loss(ids: Self.ids, labels: Self.ids)
+        try loss.backward()
+        #expect(m.parameters.allSatisfy { $0.tensor.grad == nil })
+        #expect(m.loraParameters.allSatisfy { $0.tensor.grad != nil })
+        #expect(throws: ModelError.self) { try m.addLoRA(targets: ["attention"]) }
+    }
+}

@@ -1,4 +1,5 @@
 import FinchModel
+import Foundation
 import FinchTensor
 import Testing
 
@@ -36,5 +37,26 @@ import Testing
         #expect(m.parameters.allSatisfy { $0.tensor.grad == nil })
         #expect(m.loraParameters.allSatisfy { $0.tensor.grad != nil })
         #expect(throws: ModelError.self) { try m.addLoRA(targets: ["attention"]) }
+    }
+}
+
+/// Adapters saved in PEFT's layout and read back onto a fresh copy of the base model.
+@Suite struct AdapterFileTests {
+    @Test func saveAndLoadKeepTheAdaptedLogits() throws {
+        let m = try LoRATests.model()
+        try m.addLoRA(rank: 4, alpha: 8, targets: ["q", "v"], seed: 3)
+        var rng = RNG(seed: 4)
+        for p in m.loraParameters where p.name.contains("lora_B") { try p.tensor.assign(Tensor.normal(p.tensor.shape, std: 0.5, rng: &rng)) }
+        let adapted = try GradMode.noGrad { try m.forward(LoRATests.ids).scalars }
+        let dir = try ModelFilesTests.tempDir("adapter")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try m.saveAdapter(directory: dir)
+        let config = try String(contentsOfFile: dir + "/adapter_config.json", encoding: .utf8)
+        #expect(config.contains("\"peft_type\" : \"LORA\"") && config.contains("\"q_proj\"") && config.contains("\"v_proj\""))
+        let fresh = try LoRATests.model()
+        try fresh.loadAdapter(directory: dir)
+        #expect(try GradMode.noGrad { try fresh.forward(LoRATests.ids).scalars } == adapted)
+        #expect(throws: ModelError.self) { try LoRATests.model().saveAdapter(directory: dir + "/none") }
+        #expect(throws: ModelError.self) { try fresh.loadAdapter(directory: dir + "/missing") }
     }
 }

@@ -74,7 +74,11 @@ public enum GGUFWriter {
                     for (i, v) in src.enumerated() { base.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: i * 2, as: UInt16.self) }
                 case .q8_0:
                     Parallel.forEachRange(src.count / 32, grain: 1024) { blocks in
-                        for b in blocks { Quantize.q8_0(src.baseAddress! + b * 32, base + b * 34) }
+                        for b in blocks {
+                            let block = base + b * 34
+                            let d = Q8Matrix.quantizeBlock(src.baseAddress! + b * 32, into: (block + 2).assumingMemoryBound(to: Int8.self))
+                            block.storeBytes(of: Float16(d).bitPattern.littleEndian, as: UInt16.self)
+                        }
                     }
                 default:
                     break
@@ -82,19 +86,6 @@ public enum GGUFWriter {
             }
         }
         return out
-    }
-}
-
-enum Quantize {
-    /// One Q8_0 block of 32 values.
-    static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        var amax: Float = 0
-        for j in 0..<32 { amax = Swift.max(amax, abs(x[j])) }
-        let d = amax / 127
-        let inv: Float = d == 0 ? 0 : 1 / d
-        out.storeBytes(of: Float16(d).bitPattern.littleEndian, as: UInt16.self)
-        let q = (out + 2).assumingMemoryBound(to: Int8.self)
-        for j in 0..<32 { q[j] = Int8((x[j] * inv).rounded()) }
     }
 }
 

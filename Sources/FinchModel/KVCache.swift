@@ -15,9 +15,6 @@ public final class KVCache {
     /// Forgets every position.
     public func reset() { length = 0 }
 
-    /// Drops positions from `newLength` on (to reuse a shared prefix).
-    public func truncate(to newLength: Int) { length = Swift.min(length, Swift.max(0, newLength)) }
-
     /// Makes room for `tokens` more positions before a forward pass writes them.
     func reserve(batch b: Int, tokens: Int, for c: ModelConfig) throws {
         guard b == batch else { throw ModelError("the cache holds a batch of \(batch), the ids a batch of \(b)") }

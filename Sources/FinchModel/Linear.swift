@@ -18,8 +18,11 @@ public final class Linear {
     public var outFeatures: Int { weight.shape[0] }
 
     /// x [..., in] -> [..., out].
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        var y = try x.matmul(weight.transpose())
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try finish(x.matmul(weight.transpose()), input: x) }
+
+    /// x Wᵀ (however it was computed) plus the bias and the adapter's term.
+    private func finish(_ y: Tensor, input x: Tensor) throws -> Tensor {
+        var y = y
         if let bias { y = try y.adding(bias) }
         if let lora { y = try y.adding(lora.delta(x)) }
         return y
@@ -37,10 +40,7 @@ public final class Linear {
     /// Layers whose rows are not whole blocks of 32 stay in float32.
     public func quantizedCall(_ x: Tensor) throws -> Tensor {
         guard inFeatures % 32 == 0 else { return try callAsFunction(x) }
-        var y = try quantized().apply(x)
-        if let bias { y = try y.adding(bias) }
-        if let lora { y = try y.adding(lora.delta(x)) }
-        return y
+        return try finish(quantized().apply(x), input: x)
     }
 
     /// Several layers applied to the same single row with their Q8_0 weights, in one parallel job.
@@ -49,11 +49,6 @@ public final class Linear {
             return try layers.map { try $0.quantizedCall(x) }
         }
         let ys = try Q8Matrix.apply(layers.map { try $0.quantized() }, x)
-        return try zip(layers, ys).map { layer, y in
-            var out = y
-            if let bias = layer.bias { out = try out.adding(bias) }
-            if let lora = layer.lora { out = try out.adding(lora.delta(x)) }
-            return out
-        }
+        return try zip(layers, ys).map { layer, y in try layer.finish(y, input: x) }
     }
 }

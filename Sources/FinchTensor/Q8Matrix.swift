@@ -24,14 +24,7 @@ public final class Q8Matrix: @unchecked Sendable {
         let src = try w.contiguousNoGrad()
         let x = src.pointer, sp = scales, qp = quants
         parallelRanges(rows * blocksPerRow, grain: 4096) { blocks in
-            for b in blocks {
-                let v = x + b * 32
-                var amax: Float = 0
-                for j in 0..<32 { amax = Swift.max(amax, Swift.abs(v[j])) }
-                let d = amax / 127, inv: Float = d == 0 ? 0 : 1 / d
-                sp[b] = d
-                for j in 0..<32 { qp[b * 32 + j] = Int8((v[j] * inv).rounded()) }
-            }
+            for b in blocks { sp[b] = Q8Matrix.quantizeBlock(x + b * 32, into: qp + b * 32) }
         }
     }
 
@@ -39,9 +32,6 @@ public final class Q8Matrix: @unchecked Sendable {
         scales.deallocate()
         quants.deallocate()
     }
-
-    /// Bytes the quantised matrix occupies (what one product reads).
-    public var bytes: Int { rows * cols + rows * cols / 32 * 4 }
 
     /// y[range] = W[range] x with x quantised too (`xq`, `xd`: int8 values and a scale per block of 32):
     /// each block's dot product is exact integer arithmetic, which the compiler widens, then scaled.
@@ -69,21 +59,14 @@ public final class Q8Matrix: @unchecked Sendable {
         return dot
     }
 
-    /// x in Q8_0 blocks (as llama.cpp quantises activations for its Q8_0 products).
-    static func quantize(_ x: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>, scales d: UnsafeMutablePointer<Float>) {
-        for b in 0..<(n / 32) {
-            let v = x + b * 32
-            var amax: Float = 0
-            for j in 0..<32 { amax = Swift.max(amax, Swift.abs(v[j])) }
-            let scale = amax / 127, inv: Float = scale == 0 ? 0 : 1 / scale
-            d[b] = scale
-            for j in 0..<32 { q[b * 32 + j] = Int8((v[j] * inv).rounded()) }
-        }
-    }
-
-    /// y = W x for one vector x of `cols` values, rows split across the threads.
-    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        Q8Matrix.multiply([(self, y)], x)
+    /// Q8_0's quantisation of one block of 32 values, for weights, activations and GGUF files alike:
+    /// d = max|x| / 127, q = round(x / d). Returns d.
+    @inline(__always) public static func quantizeBlock(_ x: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int8>) -> Float {
+        var amax: Float = 0
+        for j in 0..<32 { amax = Swift.max(amax, Swift.abs(x[j])) }
+        let d = amax / 127, inv: Float = d == 0 ? 0 : 1 / d
+        for j in 0..<32 { q[j] = Int8((x[j] * inv).rounded()) }
+        return d
     }
 
     /// Several products with the same x in one parallel job (q, k and v of a layer; gate and up):
@@ -92,7 +75,8 @@ public final class Q8Matrix: @unchecked Sendable {
         guard let n = jobs.first?.matrix.cols else { return }
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: n) { xq in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n / 32) { xd in
-                quantize(x, count: n, into: xq.baseAddress!, scales: xd.baseAddress!)
+                // x in Q8_0 blocks too, as llama.cpp quantises activations for its Q8_0 products.
+                for b in 0..<(n / 32) { xd[b] = quantizeBlock(x + b * 32, into: xq.baseAddress! + b * 32) }
                 let xqp = UnsafePointer(xq.baseAddress!), xdp = UnsafePointer(xd.baseAddress!)
                 let chunk = 32
                 let total = jobs.reduce(0) { $0 + $1.matrix.rows }
@@ -132,7 +116,7 @@ public final class Q8Matrix: @unchecked Sendable {
         }
         let xc = try x.contiguousNoGrad()
         let out = try Tensor.empty(Array(x.shape.dropLast()) + [rows], op: "q8_0 product")
-        for i in 0..<(x.count / Swift.max(cols, 1)) { multiply(xc.pointer + i * cols, into: out.pointer + i * rows) }
+        for i in 0..<(x.count / Swift.max(cols, 1)) { Q8Matrix.multiply([(self, out.pointer + i * rows)], xc.pointer + i * cols) }
         return out
     }
 }

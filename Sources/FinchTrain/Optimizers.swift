@@ -183,18 +183,15 @@ public final class Adafactor: Optimizer {
                     for i in 0..<nr { r[i] = rho * r[i] + (1 - rho) * rowMean[i] / Float(nc) }
                     for j in 0..<nc { c[j] = rho * c[j] + (1 - rho) * colMean[j] / Float(nr) }
                     let rMean = r.reduce(0, +) / Float(nr)
-                    var u = [Float](repeating: 0, count: nr * nc)
+                    // u = g / √v̂ is computed twice (for its RMS, then for the update) rather than stored:
+                    // storing it would allocate a parameter's worth of floats every step.
+                    func u(_ i: Int, _ j: Int) -> Float { g[i * nc + j] / (r[i] * c[j] / rMean).squareRoot() }
                     var sq: Float = 0
-                    for i in 0..<nr {
-                        for j in 0..<nc {
-                            let vhat = r[i] * c[j] / rMean
-                            let ui = g[i * nc + j] / vhat.squareRoot()
-                            u[i * nc + j] = ui
-                            sq += ui * ui
-                        }
-                    }
+                    for i in 0..<nr { for j in 0..<nc { let ui = u(i, j); sq += ui * ui } }
                     let scale = 1 / Swift.max(1, (sq / Float(nr * nc)).squareRoot() / Adafactor.clip)
-                    for i in 0..<(nr * nc) { w[i] = w[i] - lr * wd * w[i] - lr * u[i] * scale }
+                    for i in 0..<nr {
+                        for j in 0..<nc { w[i * nc + j] = w[i * nc + j] - lr * wd * w[i * nc + j] - lr * u(i, j) * scale }
+                    }
                 }
                 rows[k] = r; cols[k] = c
             } else {
@@ -234,7 +231,12 @@ public final class Adafactor: Optimizer {
 /// Scales all gradients together so their global L2 norm is at most `maxNorm`; returns the norm before.
 public func clipGradients(_ params: [Tensor], maxNorm: Float) throws -> Float {
     var total: Double = 0
-    for p in params { if let g = p.grad { for x in g.scalars { total += Double(x) * Double(x) } } }
+    for p in params {
+        guard let g = try p.grad?.contiguous() else { continue }
+        // Read in place: copying every gradient into an array would move the whole model's worth of floats.
+        let x = g.unsafePointer
+        for i in 0..<g.count { total += Double(x[i]) * Double(x[i]) }
+    }
     let norm = Float(total.squareRoot())
     if maxNorm > 0, norm > maxNorm, norm.isFinite {
         let scale = maxNorm / (norm + 1e-6)

@@ -107,9 +107,9 @@ extension Dataset {
         }
         if whole {
             guard let s = String(validating: b, as: UTF8.self) else {
-                var line = 1
-                try lines(b) { n, s, e in line = n; _ = try text(s, e, line: n) }
-                throw DataError("\(path):\(line): the text is not valid UTF-8")
+                // Find the line to name: the check of each line throws at the first bad one.
+                try lines(b) { n, s, e in _ = try text(s, e, line: n) }
+                throw DataError("\(path): the text is not valid UTF-8")
             }
             return Dataset(rows: s.isEmpty ? [] : [[.init("text", .string(s))]], source: path)
         }

@@ -229,9 +229,7 @@ public enum JSONWriter {
     }
 
     /// `s` as a JSON string literal, appended to `out`.
-    public static func quote(_ s: String, into out: inout String) { quote(s, to: &out) }
-
-    static func quote(_ s: String, to out: inout String) {
+    public static func quote(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {

@@ -118,6 +118,16 @@ extension Dataset {
     }
 }
 
+extension Dataset {
+    /// Characters of each row's prompt and completion through `template` (what `stats` and `histogram` measure without a tokenizer).
+    public func characterLengths(template: PromptTemplate) throws -> [Int] {
+        try rows.enumerated().map { i, row in
+            let (p, c) = try template.render(row, index: i, source: source)
+            return (p + c).count
+        }
+    }
+}
+
 /// Lengths summarised: min, median, mean, 95th percentile, max.
 public struct LengthStats: Sendable, Equatable {
     public let min: Int, median: Double, mean: Double, p95: Double, max: Int

@@ -32,10 +32,7 @@ enum DataBindings {
                 return f
             }
             guard let onError = OnError(rawValue: a.string(2)) else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(2)))") }
-            let ds: Dataset
-            do { ds = try Dataset.load(a.string(0), format: format, onError: onError, wholeText: a.bool(3)) } catch let e as DataError {
-                throw FinchError(.runtime, e.description)
-            }
+            let ds = try Dataset.load(a.string(0), format: format, onError: onError, wholeText: a.bool(3))
             if ds.skipped > 0 {
                 let lines = ds.skippedLines.map(String.init).joined(separator: ", ") + (ds.skipped > ds.skippedLines.count ? ", ..." : "")
                 a.interpreter.output("load_dataset: skipped \(ds.skipped) line\(ds.skipped == 1 ? "" : "s") that could not be read (line \(lines))\n")
@@ -123,14 +120,9 @@ enum DataBindings {
     // MARK: The type
 
     private static func define(_ t: NativeType) {
-        let me = Param("self", .object("Dataset"))
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (Dataset, Arguments) throws -> Value) {
-            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
-                do { return try body(a.object(0, as: DatasetBox.self)!.dataset, a) } catch let e as DataError {
-                    throw FinchError(.runtime, e.description)
-                }
-            })
+            t.method(name, on: DatasetBox.self, params, returns: returns, doc, example) { box, a in try body(box.dataset, a) }
         }
         method("map", [Param("f", .function, doc: "takes a row (a dict), returns a dict")], returns: "Dataset",
                "A dataset of f(row) for every row.", "ds.map(fn(r) { {question: r.question, answer: r.answer.upper()} })") { ds, a in
@@ -226,17 +218,12 @@ enum DataBindings {
                          Param("max_length", .optional(.int), default: .nil, doc: "count the examples longer than this")],
                returns: "dict", "Lengths of the formatted examples in characters and (with a tokenizer) tokens: min, median, mean, p95, max; and how many max_length would cut.",
                "ds.stats(tokenizer(\"smollm2-135m\"), max_length: 256)") { ds, a in
-            let tpl = try template(a, 2, ds, chat: nil)
-            var chars: [Int] = [], texts: [String] = []
-            for (i, row) in ds.rows.enumerated() {
-                let (p, c) = try tpl.render(row, index: i, source: ds.source)
-                chars.append((p + c).count)
-                texts.append(p + c)
-            }
-            var pairs: [(Value, Value)] = [(.string("rows"), .number(Double(ds.count))), (.string("chars"), stats(LengthStats(chars)))]
-            if let tok = a.object(1, as: Tokenizer.self) {
-                let t = try ds.tokenized(tok, template: tpl)
-                let lengths = t.examples.map(\.ids.count)
+            let tok = a.object(1, as: Tokenizer.self)
+            let tpl = try template(a, 2, ds, chat: try? tok?.chatTemplateKind())
+            var pairs: [(Value, Value)] = [(.string("rows"), .number(Double(ds.count))),
+                                           (.string("chars"), stats(LengthStats(try ds.characterLengths(template: tpl))))]
+            if let tok {
+                let lengths = try ds.tokenized(tok, template: tpl).examples.map(\.ids.count)
                 pairs.append((.string("tokens"), stats(LengthStats(lengths))))
                 if let m = a.optionalInt(3) { pairs.append((.string("truncated"), .number(Double(lengths.filter { $0 > m }.count)))) }
             }
@@ -245,13 +232,9 @@ enum DataBindings {
         method("histogram", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), Param("bins", .int, default: .number(20)), templateParam],
                returns: "dict", "{edges, counts}: how many formatted examples have each length, in tokens with a tokenizer, else characters (for plotting).",
                "ds.histogram(tokenizer(\"smollm2-135m\"), bins: 10)") { ds, a in
-            let tpl = try template(a, 3, ds, chat: nil)
-            let lengths: [Int]
-            if let tok = a.object(1, as: Tokenizer.self) {
-                lengths = try ds.tokenized(tok, template: tpl).examples.map(\.ids.count)
-            } else {
-                lengths = try ds.rows.enumerated().map { i, row in let (p, c) = try tpl.render(row, index: i, source: ds.source); return (p + c).count }
-            }
+            let tok = a.object(1, as: Tokenizer.self)
+            let tpl = try template(a, 3, ds, chat: try? tok?.chatTemplateKind())
+            let lengths = try tok.map { try ds.tokenized($0, template: tpl).examples.map(\.ids.count) } ?? ds.characterLengths(template: tpl)
             let h = LengthStats.histogram(lengths, bins: max(1, a.int(2)))
             return .dict(try DictRef([(.string("edges"), .list(h.edges.map { .number($0) })), (.string("counts"), .list(h.counts.map { .number(Double($0)) }))]))
         }
@@ -270,7 +253,7 @@ enum DataBindings {
                 func at(_ v: Int?, _ d: Int) -> Int { guard let v else { return d }; return v < 0 ? v + ds.count : v }
                 return wrap(ds.slice(at(start, 0), at(end, ds.count)))
             case .index(.string(let name)):
-                do { return .list(try ds.column(name).map(value)) } catch let e as DataError { throw FinchError(.runtime, e.description) }
+                return .list(try ds.column(name).map(value))
             case .index(.number(let n)):
                 let i = n < 0 ? Int(n) + ds.count : Int(n)
                 guard n == n.rounded(), i >= 0, i < ds.count else { throw FinchError(.runtime, "row \(Value.format(n)) is out of range for \(ds.count) rows") }

@@ -109,12 +109,9 @@ enum ModelBindings {
     }
 
     private static func define(_ t: NativeType) {
-        let me = Param("self", .object("Model"))
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (LanguageModel, Arguments) throws -> Value) {
-            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
-                try body(a.object(0, as: LanguageModel.self)!, a)
-            })
+            t.method(name, on: LanguageModel.self, params, returns: returns, doc, example, body)
         }
         method("generate", [Param("prompt", .string)] + generationParams, returns: "string",
                "Continues a prompt, printing the text as it comes; stops at end-of-sequence, a stop string, max_tokens or Ctrl-C (keeping what was produced).",

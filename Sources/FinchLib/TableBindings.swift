@@ -76,10 +76,8 @@ enum TableBindings {
             }
         }
         t.property("columns", doc: "The column names.") { o in .list((o.value as! Table).columns.map { .string($0) }) }
-        let me = Param("self", .object("Table"))
-        t.method(NativeFunction("to_list", [me], returns: "list", doc: "The rows as a list of dicts.", example: "m.params.to_list()[0]") { a in
-            let table = a.object(0, as: Table.self)!
-            return .list(try (0..<table.rows.count).map { try table.row($0) })
-        })
+        t.method("to_list", on: Table.self, [], returns: "list", "The rows as a list of dicts.", "m.params.to_list()[0]") { table, _ in
+            .list(try (0..<table.rows.count).map { try table.row($0) })
+        }
     }
 }

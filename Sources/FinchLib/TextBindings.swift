@@ -74,12 +74,9 @@ enum TextBindings {
     }
 
     private static func define(_ t: NativeType) {
-        let me = Param("self", .object("Tokenizer"))
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (Tokenizer, Arguments) throws -> Value) {
-            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
-                try body(a.object(0, as: Tokenizer.self)!, a)
-            })
+            t.method(name, on: Tokenizer.self, params, returns: returns, doc, example, body)
         }
         method("encode", [Param("text", .string), Param("add_special", .bool, default: .bool(true), doc: "add BOS/EOS as the model asks")],
                returns: "list", "The token ids of a text.", "tok.encode(\"Hi, how are you?\")") { tok, a in

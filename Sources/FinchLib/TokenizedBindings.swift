@@ -35,12 +35,9 @@ enum TokenizedBindings {
     }
 
     private static func define(_ t: NativeType) {
-        let me = Param("self", .object("TokenizedDataset"))
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (TokenizedBox, Arguments) throws -> Value) {
-            t.method(NativeFunction(name, [me] + params, returns: returns, doc: doc, example: example) { a in
-                do { return try body(a.object(0, as: TokenizedBox.self)!, a) } catch let e as DataError { throw FinchError(.runtime, e.description) }
-            })
+            t.method(name, on: TokenizedBox.self, params, returns: returns, doc, example, body)
         }
         func index(_ box: TokenizedBox, _ a: Arguments, _ i: Int) throws -> Int {
             let n = a.int(i), k = n < 0 ? n + box.data.count : n

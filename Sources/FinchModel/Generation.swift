@@ -126,11 +126,10 @@ extension LanguageModel {
             var reason = FinishReason.length
             let eos = tokenizer?.eosId
             let clock = ContinuousClock()
-            var started = clock.now
-            var prefill = Duration.zero
+            let prefillStart = clock.now
             var logits = try forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
-            prefill = clock.now - started
-            started = clock.now
+            let started = clock.now
+            let prefill = started - prefillStart
             while true {
                 if ids.count >= options.maxTokens { reason = .length; break }
                 if shouldStop() { reason = .interrupted; break }

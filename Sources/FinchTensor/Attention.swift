@@ -25,17 +25,17 @@ enum AttentionKernels {
     /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
     /// which sees columns 0 ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
     static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, lse: UnsafeMutablePointer<Float>) {
-            for t in 0..<rows {
-                let row = s + t * cols
-                let visible = Swift.min(cols, start + t + 1)
-                let m = rowMax(row, visible)
-                for j in 0..<visible { row[j] = FastMath.exp(row[j] - m) }
-                let sum = rowSum(row, visible)
-                let inv = 1 / sum
-                for j in 0..<visible { row[j] *= inv }
-                if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
-                lse[t] = m + Glibc.log(sum)
-            }
+        for t in 0..<rows {
+            let row = s + t * cols
+            let visible = Swift.min(cols, start + t + 1)
+            let m = rowMax(row, visible)
+            for j in 0..<visible { row[j] = FastMath.exp(row[j] - m) }
+            let sum = rowSum(row, visible)
+            let inv = 1 / sum
+            for j in 0..<visible { row[j] *= inv }
+            if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
+            lse[t] = m + Glibc.log(sum)
+        }
     }
 
     /// Max and sum with 16 independent lanes: a plain loop's single accumulator would not vectorise.

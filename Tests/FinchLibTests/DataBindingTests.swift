@@ -16,10 +16,7 @@ import Testing
         {"question": "What is Mars?", "answer": "Let's keep the discussion relevant to Finch."}
 
         """.write(toFile: dir + "/qa.jsonl", atomically: true, encoding: .utf8)
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run("""
+        let (out, interpreter) = try runFinch("""
         ds = load_dataset("\(dir)/qa.jsonl", on_error: "skip")
         print(ds)
         print(len(ds), ds.kind, ds.skipped, ds[-1].answer, len(ds[1:]))
@@ -66,10 +63,7 @@ import Testing
     }
 
     @Test func tokenizePreviewBatchPackAndStats() throws {
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run("""
+        let out = try runFinch("""
         tok = tokenizer("smollm2-135m")
         ds = dataset([{question: "What is Finch?", answer: "A finetuning lab."}, {question: "Hi?", answer: "Hello."}])
         data = ds.tokenize(tok)
@@ -82,7 +76,7 @@ import Testing
         print(ds.tokenize(tok, max_length: 8).truncated, ds.tokenize(tok, mask_prompt: false)[1].labels == data[1].input_ids)
         print(ds.stats(tok, max_length: 12).tokens)
         print(len(data.pack(8)))
-        """)
+        """).output
         #expect(out == """
         <TokenizedDataset dataset: 2 examples, 35 tokens, 10 trained>
         true

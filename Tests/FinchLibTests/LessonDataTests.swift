@@ -9,13 +9,7 @@ import Testing
         .appendingPathComponent("Notebooks/data")
     static let path = data.appendingPathComponent("finch_docs.jsonl").path
 
-    func run(_ code: String) throws -> String {
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run(code)
-        return out
-    }
+    func run(_ code: String) throws -> String { try runFinch(code).output }
 
     @Test func instructionsInTheAlpacaFormat() throws {
         let out = try run("""
@@ -42,10 +36,7 @@ import Testing
     }
 
     @Test func sizeKindOffTopicShareAndCoverage() throws {
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run("""
+        let out = try run("""
         ds = load_dataset("\(Self.path)")
         off = ds.filter(fn(r) { r.answer == "Let's keep the discussion relevant to Finch." })
         print(len(ds), ds.kind, len(off), len(ds.dedupe(by: ["question"])))

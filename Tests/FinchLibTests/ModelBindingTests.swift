@@ -5,13 +5,7 @@ import Testing
 
 /// Models from the language: fresh models, loading, generation with streaming, saving.
 @Suite struct ModelBindingTests {
-    func run(_ code: String) throws -> (String, Interpreter) {
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run(code)
-        return (out, interpreter)
-    }
+    func run(_ code: String) throws -> (String, Interpreter) { try runFinch(code) }
 
     func error(_ code: String, setup: String = "") -> String {
         do { _ = try run(setup + "\n" + code); return "no error" } catch { return String(describing: error) }

@@ -5,10 +5,7 @@ import Testing
 /// Tokenizers from the language, on the real SmolLM2 vocabulary (`make model`).
 @Suite struct TextBindingTests {
     @Test func encodeDecodeBatchAndChat() throws {
-        let interpreter = try FinchLibrary.makeInterpreter()
-        var out = ""
-        interpreter.output = { out += $0 }
-        try interpreter.run("""
+        let (out, interpreter) = try runFinch("""
         tok = tokenizer("smollm2-135m")
         print(tok.encode("Hi, how are you?"))
         print(tok.show("Hi, how are you?"))

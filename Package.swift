@@ -45,16 +45,16 @@ let package = Package(
         .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),
         .target(name: "FinchData", dependencies: ["FinchText", "FinchIO"]),
-        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor"]),
+        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor", "FinchIO"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchPlot", "FinchIO"]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchIO", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

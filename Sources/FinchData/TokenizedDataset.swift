@@ -16,6 +16,13 @@ public struct TokenizedExample: Sendable, Equatable {
     public var promptLength: Int
     /// Whether tokens were cut to fit max_length.
     public var truncated: Bool
+
+    public init(ids: [Int], labels: [Int], promptLength: Int, truncated: Bool) {
+        self.ids = ids
+        self.labels = labels
+        self.promptLength = promptLength
+        self.truncated = truncated
+    }
 }
 
 /// A dataset turned into token ids with labels, ready to batch.

@@ -30,7 +30,7 @@ public final class LanguageModel {
     public let norm: Tensor
     /// The output head; nil when it is the token embedding (tied).
     public let head: Linear?
-    let rotary: RotaryTable
+    public let rotary: RotaryTable
     /// The tied output head: a linear layer over the embedding tensor itself (no copy).
     private let tiedHead: Linear
     /// Every parameter by its Hugging Face name, in the order of `ParameterNames.expected`.
@@ -94,6 +94,13 @@ public final class LanguageModel {
     /// weight changes): decoding reads every weight once per token, and Q8_0 is a quarter of float32.
     /// It applies to single-token steps without gradients; anything else runs in float32.
     public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
+        let int8 = int8Weights && ids.count == 1 && !GradMode.isEnabled
+        let h = try hiddenStates(ids, cache: cache, lastOnly: lastOnly, int8Weights: int8Weights)
+        return try int8 ? outputHead.quantizedCall(h) : outputHead(h)
+    }
+
+    /// The final hidden states [batch, tokens, dim] (after the last norm) that the output head reads.
+    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
         guard ids.rank == 2, ids.shape[1] > 0 else {
             throw ModelError("forward needs token ids of shape [batch, tokens], got \(ids.shape)")
         }
@@ -125,8 +132,7 @@ public final class LanguageModel {
         }
         cache?.advance(by: T)
         if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }
-        let h = try x.rmsNorm(weight: norm, eps: c.rmsEps)
-        return try linear(outputHead, h)
+        return try x.rmsNorm(weight: norm, eps: c.rmsEps)
     }
 
     /// Makes (or refreshes) the Q8_0 copies that int8 decoding multiplies by.
@@ -140,7 +146,7 @@ public final class LanguageModel {
     }
 
     /// The output head as a linear layer: its own, or the token embedding when tied.
-    var outputHead: Linear { head ?? tiedHead }
+    public var outputHead: Linear { head ?? tiedHead }
 }
 
 extension LanguageModel {

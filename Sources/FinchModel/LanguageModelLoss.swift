@@ -9,10 +9,20 @@ extension LanguageModel {
         guard ids.rank == 2, labels.shape == ids.shape, ids.shape[1] >= 2 else {
             throw ModelError("loss needs ids and labels of one shape [batch, tokens ≥ 2], got \(ids.shape) and \(labels.shape)")
         }
-        let T = ids.shape[1]
-        let logits = try forward(ids).slice(axis: 1, start: 0, end: T - 1)
-        let targets = try labels.slice(axis: 1, start: 1, end: T).contiguous()
-        let tokens = targets.scalars.filter { $0 != -100 }.count
-        return (try logits.crossEntropy(targets, ignoreIndex: -100, reduction: .sum), tokens)
+        let (B, T) = (ids.shape[0], ids.shape[1])
+        let h = try hiddenStates(ids)
+        // Row (b, t) predicts labels[b, t + 1]; the last position of each row predicts nothing.
+        let l = try labels.contiguous().scalars
+        var targets = [Int](repeating: -100, count: B * T)
+        for b in 0..<B { for t in 0..<(T - 1) { targets[b * T + t] = Int(l[b * T + t + 1]) } }
+        let head = outputHead
+        guard head.bias == nil, head.lora == nil else {
+            // A head with a bias or an adapter: the plain path through whole logits.
+            let logits = try head(h).slice(axis: 1, start: 0, end: T - 1)
+            let shifted = try labels.slice(axis: 1, start: 1, end: T).contiguous()
+            return (try logits.crossEntropy(shifted, ignoreIndex: -100, reduction: .sum), shifted.scalars.filter { $0 != -100 }.count)
+        }
+        let (sum, count) = try h.linearCrossEntropy(head.weight, targets: targets, ignoreIndex: -100)
+        return (sum, count)
     }
 }

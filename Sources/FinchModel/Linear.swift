@@ -18,9 +18,12 @@ public final class Linear {
     public var outFeatures: Int { weight.shape[0] }
 
     /// x [..., in] -> [..., out].
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try finish(x.matmul(weight.transpose()), input: x) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let y = try x.linear(weight, bias: bias)
+        return try lora.map { try y.adding($0.delta(x)) } ?? y
+    }
 
-    /// x Wᵀ (however it was computed) plus the bias and the adapter's term.
+    /// x Wᵀ computed elsewhere (the Q8_0 paths), plus the bias and the adapter's term.
     private func finish(_ y: Tensor, input x: Tensor) throws -> Tensor {
         var y = y
         if let bias { y = try y.adding(bias) }

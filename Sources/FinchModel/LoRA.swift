@@ -24,7 +24,7 @@ public final class LoRA {
 
     /// (alpha / r) · (x Aᵀ) Bᵀ.
     func delta(_ x: Tensor) throws -> Tensor {
-        try x.matmul(a.transpose()).matmul(b.transpose()).multiplying(.scalar(scale))
+        try x.linear(a).linear(b).multiplying(.scalar(scale))
     }
 }
 

@@ -110,10 +110,13 @@ extension Tensor {
                 }
             }
         }
+        // The backward needs the output's values, but capturing `out` (even as `out.storage` inside
+        // the closure) would make a cycle out → node → closure → out that never frees the graph.
+        let outStorage = out.storage
         return out.recorded("attention", [q, k, v]) { g, _ in
             // The views above point into these; holding them keeps the memory alive.
             let lp = lse.pointer
-            withExtendedLifetime((qc, kc, vc, out.storage)) {}  // the storage, not the tensor: that would be a cycle
+            withExtendedLifetime((qc, kc, vc, outStorage)) {}
             let dO = try g.contiguousNoGrad()
             let dq = try Tensor.empty(q.shape, op: "attention")
             let dk = try Tensor.zeros(k.shape), dv = try Tensor.zeros(v.shape)

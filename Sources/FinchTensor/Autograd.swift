@@ -1,11 +1,24 @@
 import Synchronization
 
-/// One recorded operation on the tape: the inputs it read and how to turn the
-/// gradient of its output into gradients of those inputs. Nodes are numbered
-/// in the order they ran, so replaying them in reverse order is a valid
-/// backward pass.
+/// Where an input's gradient goes: on to the node that computed it, into a leaf's `grad`,
+/// or nowhere (an input that tracks no gradient).
+enum Edge {
+    case node(Node)
+    case leaf(Tensor)
+    case none
+}
+
+/// One recorded operation on the tape: where its inputs came from and how to turn the
+/// gradient of its output into gradients of those inputs. Nodes are numbered in the
+/// order they ran, so replaying them in reverse order is a valid backward pass.
+///
+/// A node holds its inputs' producers, not the inputs themselves (as PyTorch's grad_fn
+/// does): an intermediate tensor's memory is freed as soon as no backward closure needs
+/// its values — the q, k, v before rotation, residual sums and the like cost nothing.
 final class Node {
-    let inputs: [Tensor]
+    let edges: [Edge]
+    /// Each input's shape, to check the gradients a backward returns.
+    let shapes: [[Int]]
     /// (gradient of the output, which inputs need a gradient) -> gradient per input.
     let backward: (Tensor, [Bool]) throws -> [Tensor?]
     let sequence: Int
@@ -15,10 +28,17 @@ final class Node {
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor, [Bool]) throws -> [Tensor?]) {
         self.name = name
-        self.inputs = inputs
+        self.edges = inputs.map { t in
+            if let n = t.node { return .node(n) }
+            return t.requiresGrad ? .leaf(t) : .none
+        }
+        self.shapes = inputs.map(\.shape)
         self.backward = backward
         self.sequence = Node.counter.add(1, ordering: .relaxed).newValue
     }
+
+    /// Which inputs need a gradient.
+    var needs: [Bool] { edges.map { if case .none = $0 { return false }; return true } }
 }
 
 /// Whether operations record themselves for backward. Task-local, so a
@@ -69,7 +89,7 @@ extension Tensor {
         while let n = stack.popLast() {
             guard seen.insert(ObjectIdentifier(n)).inserted else { continue }
             order.append(n)
-            for input in n.inputs { if let m = input.node { stack.append(m) } }
+            for case .node(let m) in n.edges { stack.append(m) }
         }
         order.sort { $0.sequence > $1.sequence }
 
@@ -77,18 +97,19 @@ extension Tensor {
         try GradMode.noGrad {
             for n in order {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(n)) else { continue }
-                let needs = n.inputs.map { $0.requiresGrad }
-                let inputGrads = try n.backward(g, needs)
-                for (input, ig) in zip(n.inputs, inputGrads) {
-                    guard let ig, input.requiresGrad else { continue }
-                    guard ig.shape == input.shape else {
-                        throw TensorError.shapeMismatch(op: "backward of \(n.name)", input.shape.shapeText, ig.shape.shapeText)
+                let inputGrads = try n.backward(g, n.needs)
+                for (i, ig) in inputGrads.enumerated() {
+                    guard let ig else { continue }
+                    guard ig.shape == n.shapes[i] else {
+                        throw TensorError.shapeMismatch(op: "backward of \(n.name)", n.shapes[i].shapeText, ig.shape.shapeText)
                     }
-                    if let m = input.node {
+                    switch n.edges[i] {
+                    case .none: continue
+                    case .node(let m):
                         let key = ObjectIdentifier(m)
                         grads[key] = try grads[key].map { try $0.adding(ig) } ?? ig
-                    } else {
-                        input.grad = try input.grad.map { try $0.adding(ig) } ?? ig.contiguousNoGrad()
+                    case .leaf(let input):
+                        if input.grad == nil { input.grad = try ig.contiguousNoGrad() } else { try input.accumulateGrad(ig) }
                     }
                 }
             }

@@ -25,14 +25,26 @@ extension Tensor {
                 for p in range { (dst + p &* d).update(from: src + rp.value[p] &* d, count: d) }
             }
         }
-        let tableShape = shape
+        let tableShape = shape, table0 = self
         return out.recorded("embedding", [self]) { g, _ in
+            // dW[row] += dy[p] for each position: scattered straight into the table's gradient
+            // when it is a leaf, instead of a table-sized tensor of zeros added afterwards.
             let gc = try g.contiguousNoGrad()
-            let dw = try Tensor.zeros(tableShape)
-            for p in 0..<positions {
-                let from = gc.pointer + p * d, to = dw.pointer + rows[p] * d
-                for j in 0..<d { to[j] += from[j] }
+            func scatter(_ dw: UnsafeMutablePointer<Float>) {
+                for p in 0..<positions {
+                    let from = gc.pointer + p * d, to = dw + rows[p] * d
+                    for j in 0..<d { to[j] += from[j] }
+                }
             }
+            if table0.isGradLeaf {
+                try table0.accumulateGrad { dw, fresh in
+                    if fresh { dw.update(repeating: 0, count: tableShape[0] * d) }
+                    scatter(dw)
+                }
+                return [nil]
+            }
+            let dw = try Tensor.zeros(tableShape)
+            scatter(dw.pointer)
             return [dw]
         }
     }

@@ -11,7 +11,9 @@ public final class Tensor {
     public let storage: Storage
 
     /// Gradient accumulated by `backward()` for a leaf that requires it.
-    public var grad: Tensor?
+    public var grad: Tensor? { didSet { ownsGrad = false } }
+    /// Whether `grad` is a contiguous buffer of this tensor's own, which kernels may add into in place.
+    var ownsGrad = false
     /// The operation that produced this tensor, when gradients flow through it.
     var node: Node?
     private var leafRequiresGrad = false

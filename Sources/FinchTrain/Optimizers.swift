@@ -240,7 +240,10 @@ public func clipGradients(_ params: [Tensor], maxNorm: Float) throws -> Float {
     let norm = Float(total.squareRoot())
     if maxNorm > 0, norm > maxNorm, norm.isFinite {
         let scale = maxNorm / (norm + 1e-6)
-        for p in params { if let g = p.grad { p.grad = try g.multiplying(.scalar(scale)) } }
+        for p in params {
+            guard let g = p.grad else { continue }
+            if g.isContiguous { g.scaleInPlace(scale) } else { p.grad = try g.multiplying(.scalar(scale)) }
+        }
     }
     return norm
 }

@@ -85,52 +85,61 @@ public final class Trainer {
         return out
     }
 
-    /// Runs `options.steps` updates (or until `shouldStop`); returns the records of this call.
+    /// Runs updates until `options.steps` are done (or `shouldStop`); returns the records of this call.
     @discardableResult
     public func train(shouldStop: () -> Bool = { false }, onStep: (StepRecord) -> Void = { _ in }) throws -> [StepRecord] {
-        let schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
         var records: [StepRecord] = []
-        var badInARow = 0
         while history.count < options.steps, !shouldStop() {
-            let start = Date()
-            let step = history.count
-            optimizer.lr = schedule.lr(at: step)
-            optimizer.zeroGrad()
-            // Micro-batches of this step, and the trained tokens of all of them together.
-            let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch) }
-            var batches: [(ids: Tensor, labels: Tensor)] = []
-            var tokens = 0
-            for indices in micro {
-                let b = data.batch(indices)
-                let width = b.ids.first?.count ?? 0
-                // Position 0 predicts nothing (labels are shifted by one inside the loss).
-                for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
-                batches.append((try Tensor(b.ids.flatMap { $0.map(Float.init) }, shape: [indices.count, width]),
-                                try Tensor(b.labels.flatMap { $0.map(Float.init) }, shape: [indices.count, width])))
-            }
-            var lossSum: Float = 0
-            for (ids, labels) in batches where ids.shape[1] >= 2 {
-                let (sum, _) = try model.loss(ids: ids, labels: labels)
-                lossSum += try sum.item()
-                // Each micro-batch's summed loss divided by the step's token count: the gradients add up
-                // to those of the mean over all the step's trained tokens.
-                try sum.backward(Tensor.scalar(1 / Float(max(tokens, 1))))
-            }
-            let loss = lossSum / Float(max(tokens, 1))
-            let norm = try clipGradients(optimizer.params, maxNorm: options.clip)
-            let bad = !loss.isFinite || !norm.isFinite
-            if !bad { try optimizer.step() }
-            badInARow = bad ? badInARow + 1 : 0
-            let record = StepRecord(step: step + 1, loss: loss, lr: optimizer.lr, gradNorm: norm, tokens: tokens,
-                                    seconds: Date().timeIntervalSince(start), skipped: bad)
-            history.append(record)
+            let record = try step()
             records.append(record)
             onStep(record)
-            if badInARow >= options.maxBadSteps {
-                throw ModelError("training stopped at step \(step + 1): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)")
-            }
         }
         optimizer.zeroGrad()
         return records
+    }
+
+    private var badInARow = 0
+
+    /// One update: the micro-batches' forward and backward passes, clipping, the optimiser's step.
+    @discardableResult
+    public func step() throws -> StepRecord {
+        let start = Date()
+        let step = history.count
+        let schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
+        optimizer.lr = schedule.lr(at: step)
+        optimizer.zeroGrad()
+        // Micro-batches of this step, and the trained tokens of all of them together.
+        let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch) }
+        var batches: [(ids: Tensor, labels: Tensor)] = []
+        var tokens = 0
+        for indices in micro {
+            let b = data.batch(indices)
+            let width = b.ids.first?.count ?? 0
+            // Position 0 predicts nothing (labels are shifted by one inside the loss).
+            for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
+            batches.append((try Tensor(b.ids.flatMap { $0.map(Float.init) }, shape: [indices.count, width]),
+                            try Tensor(b.labels.flatMap { $0.map(Float.init) }, shape: [indices.count, width])))
+        }
+        var lossSum: Float = 0
+        for (ids, labels) in batches where ids.shape[1] >= 2 {
+            let (sum, _) = try model.loss(ids: ids, labels: labels)
+            lossSum += try sum.item()
+            // Each micro-batch's summed loss divided by the step's token count: the gradients add up
+            // to those of the mean over all the step's trained tokens.
+            try sum.backward(Tensor.scalar(1 / Float(max(tokens, 1))))
+        }
+        let loss = lossSum / Float(max(tokens, 1))
+        let norm = try clipGradients(optimizer.params, maxNorm: options.clip)
+        let bad = !loss.isFinite || !norm.isFinite
+        if !bad { try optimizer.step() }
+        badInARow = bad ? badInARow + 1 : 0
+        let record = StepRecord(step: step + 1, loss: loss, lr: optimizer.lr, gradNorm: norm, tokens: tokens,
+                                seconds: Date().timeIntervalSince(start), skipped: bad)
+        history.append(record)
+        if badInARow >= options.maxBadSteps {
+            optimizer.zeroGrad()
+            throw ModelError("training stopped at step \(step + 1): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)")
+        }
+        return record
     }
 }

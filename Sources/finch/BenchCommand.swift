@@ -17,6 +17,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Text file for the tokenizer benchmark (default: English text found under /usr/share).")
     var text: String?
 
+    @Option(help: .hidden)
+    var part: String?
+
     func validate() throws {
         guard name == "all" || Benchmarks.all.contains(where: { $0.name == name }) else {
             let names = Benchmarks.all.map(\.name) + ["all"]
@@ -25,7 +28,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let options = BenchOptions(seconds: seconds, textFile: text)
+        let options = BenchOptions(seconds: seconds, textFile: text, part: part)
         for bench in Benchmarks.all where name == "all" || bench.name == name {
             try bench.run(BenchReporter(), options)
         }
@@ -46,6 +49,7 @@ enum Benchmarks {
         Entry(name: "tokenizer", run: TokenizerBench.run),
         Entry(name: "generate", run: GenerateBench.run),
         Entry(name: "data", run: DataBench.run),
+        Entry(name: "train", run: TrainBench.run),
     ]
 }
 
@@ -55,6 +59,8 @@ struct BenchOptions: Sendable {
     let seconds: Double
     /// Text for the tokenizer benchmark, instead of the machine's.
     let textFile: String?
+    /// One part of a benchmark, run in a process of its own (the train benchmark's memory figures).
+    let part: String?
 }
 
 /// Prints figures as `key: value` lines, flushing each so long runs show progress.

@@ -1,0 +1,95 @@
+import FinchData
+import FinchIO
+import FinchModel
+import FinchTensor
+import FinchTrain
+import Foundation
+
+/// train: SmolLM2-135M at batch 4 × 256 tokens — full finetuning (AdamW) and LoRA (rank 8 on q
+/// and v) against a 1024×576×1536 GEMM measured in the same run, interleaved; the peak memory of
+/// each, measured in a process of its own (a process's peak only grows); and a tiny model
+/// (2 layers, dim 128) trained from scratch.
+enum TrainBench {
+    static let batch = 4, sequence = 256
+
+    static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
+        if let part = options.part { return try memory(out, lora: part == "lora-memory") }
+        let (model, data) = try smolLM2()
+        let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
+        try loraModel.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
+        let full = try Trainer(model: model, data: data, options: trainOptions())
+        let lora = try Trainer(model: loraModel, data: data, options: trainOptions())
+        let a = try Tensor.randn([1024, 576]), w = try Tensor.randn([1536, 576]).transpose()
+        let times = try BenchTiming.interleaved([
+            { _ = try full.step() },
+            { _ = try lora.step() },
+            { for _ in 0..<20 { _ = try a.matmul(w) } },
+        ], seconds: options.seconds * 40, minRounds: 3)
+        let tokens = Double(batch * sequence)
+        let gemm = 20 * 2 * 1024 * 576 * 1536 / times[2] / 1e9
+        let fullTPS = tokens / times[0], loraTPS = tokens / times[1]
+        out.report("train.full_tps", fullTPS, digits: 1)
+        out.report("train.lora_tps", loraTPS, digits: 1)
+        out.report("train.lora_vs_full", loraTPS / fullTPS, digits: 2)
+        out.report("train.gemm_gflops", gemm, digits: 1)
+        out.report("train.full_mfu", fullTPS * 6 * Double(model.parameterCount) / (gemm * 1e9), digits: 3)
+
+        let tok = model.tokenizer!
+        let tiny = try LanguageModel.random(ModelConfig(vocab: tok.vocabSize, dim: 128, layers: 2, heads: 4, kvHeads: 4, ffn: 352, context: 512), seed: 1)
+        let tinyTrainer = try Trainer(model: tiny, data: data, options: trainOptions(lr: 1e-3))
+        let tinyTime = try BenchTiming.interleaved([{ _ = try tinyTrainer.step() }], seconds: options.seconds * 4, minRounds: 5)[0]
+        out.report("train.tiny_tps", tokens / tinyTime, digits: 0)
+
+        // Memory, each method in a fresh process of its own.
+        for part in ["full-memory", "lora-memory"] {
+            let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
+            guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
+        }
+    }
+
+    /// Peak resident memory of three training steps, weights included.
+    static func memory(_ out: BenchReporter, lora: Bool) throws {
+        let (model, data) = try smolLM2()
+        if lora { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
+        let trainer = try Trainer(model: model, data: data, options: trainOptions())
+        for _ in 0..<3 {
+            try trainer.step()
+            if ProcessInfo.processInfo.environment["FINCH_BENCH_VERBOSE"] != nil {
+                print("live \(TensorMemory.liveBytes >> 20) MB, peak \(TensorMemory.peakLiveBytes >> 20) MB, cached \(TensorMemory.cachedBytes >> 20) MB, rss \(peakRSSMegabytes())")
+            }
+        }
+        out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", peakRSSMegabytes(), digits: 0)
+    }
+
+    static func smolLM2() throws -> (LanguageModel, TokenizedDataset) {
+        let model = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
+        let tok = model.tokenizer!
+        let text = try TokenizerBench.machineText(limit: 1 << 20)
+        return (model, try windows(tok.encode(text, addSpecial: false), length: sequence, count: 64, padId: tok.eosId ?? 0))
+    }
+
+    static func trainOptions(lr: Float = 1e-5) -> TrainOptions {
+        var o = TrainOptions()
+        o.steps = Int.max; o.batch = batch; o.lr = lr
+        return o
+    }
+
+    /// Consecutive windows of `length` tokens, each trained on every position.
+    static func windows(_ ids: [Int], length: Int, count: Int, padId: Int) throws -> TokenizedDataset {
+        guard ids.count >= length * count else { throw BenchError("the benchmark text gave only \(ids.count) tokens") }
+        let examples = (0..<count).map { i in
+            let w = Array(ids[i * length ..< (i + 1) * length])
+            return TokenizedExample(ids: w, labels: w, promptLength: 0, truncated: false)
+        }
+        return TokenizedDataset(examples: examples, padId: padId, source: "bench")
+    }
+}
+
+/// The process's peak resident memory so far, in MB: VmHWM, which starts afresh at exec
+/// (getrusage's ru_maxrss carries the parent's peak across posix_spawn and exec).
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ")[1]) else { return 0 }
+    return kb / 1024
+}

@@ -85,8 +85,10 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
         }
-        entries.sort { $0.begin < $1.begin }
-        for (a, b) in zip(entries, entries.dropFirst()) where b.begin < a.end {
+        entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        // Empty tensors take no bytes and may share an offset with anything.
+        let spans = entries.filter { $0.end > $0.begin }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.begin < a.end {
             throw fail("tensors \(a.name) and \(b.name) overlap")
         }
         self.entries = entries

@@ -3,61 +3,50 @@ import FinchModel
 import FinchTensor
 import Foundation
 
-/// What `Trainer` does: the optimiser and its settings, batching, schedule, clipping, seed.
-public struct TrainOptions: Sendable {
-    public enum OptimizerKind: String, Sendable, CaseIterable { case adamw, sgd, adafactor }
-    public var lr: Float = 1e-4
-    public var steps = 100
-    /// Examples per micro-batch.
-    public var batch = 4
-    /// Micro-batches per update; the loss is normalised by the trained tokens of all of them.
-    public var gradAccum = 1
-    public var schedule: LRSchedule.Shape = .constant
-    public var warmup = 0
-    public var weightDecay: Float = 0
-    /// Largest global gradient norm (0: no clipping).
-    public var clip: Float = 1
-    public var optimizer: OptimizerKind = .adamw
-    /// Seed of the data order.
-    public var seed: UInt64 = 0
-    /// Non-finite steps in a row that stop training.
-    public var maxBadSteps = 3
-    public init() {}
-}
-
-/// One update of the history.
-public struct StepRecord: Sendable, Equatable {
-    public var step: Int
-    public var loss: Float
-    public var lr: Float
-    public var gradNorm: Float
-    public var tokens: Int
-    public var seconds: Double
-    /// Whether the update was skipped (a non-finite loss or gradient).
-    public var skipped: Bool
+/// Why a call to `train` returned.
+public enum StopReason: String, Sendable {
+    case finished, interrupted, earlyStopped = "early_stopped", nonFinite = "non_finite"
 }
 
 /// Trains a model's parameters that require gradients on a tokenised dataset with next-token prediction.
 public final class Trainer {
     public let model: LanguageModel
     public let data: TokenizedDataset
+    /// The validation set, if any.
+    public let evalData: TokenizedDataset?
     public let options: TrainOptions
     public let optimizer: Optimizer
     public private(set) var history: [StepRecord] = []
+    public private(set) var best: BestRecord?
     /// Position in the data order, and the order itself (reshuffled each pass with the seed and pass number).
     public private(set) var cursor = 0
     public private(set) var pass = 0
+    /// Things worth telling before training (a validation set that shares rows with the training set).
+    public private(set) var warnings: [String] = []
+    public private(set) var stopReason: StopReason?
+    /// What stopped training early, for people.
+    public private(set) var stopMessage: String?
     private var order: [Int] = []
+    private var badInARow = 0
+    private var evalsWithoutImprovement = 0
+    private var lastLogWrite = Date.distantPast
+    /// The trained tensors with their names (the model's parameter names, PEFT's for adapters).
+    let namedTrainables: [(name: String, tensor: Tensor)]
 
-    public init(model: LanguageModel, data: TokenizedDataset, options: TrainOptions) throws {
+    public init(model: LanguageModel, data: TokenizedDataset, eval: TokenizedDataset? = nil, options: TrainOptions) throws {
+        try options.validate()
         guard data.count > 0 else { throw ModelError("there is nothing to train on: the dataset is empty") }
-        guard options.batch > 0, options.gradAccum > 0, options.steps >= 0 else {
-            throw ModelError("batch and grad_accum must be positive and steps not negative")
+        if let eval, eval.count == 0 { throw ModelError("the validation set is empty") }
+        let longest = (data.examples + (eval?.examples ?? [])).map(\.ids.count).max() ?? 0
+        guard longest <= model.config.context else {
+            throw ModelError("an example has \(longest) tokens but the model's context is \(model.config.context): tokenize with max_length ≤ \(model.config.context)")
         }
         self.model = model
         self.data = data
+        self.evalData = eval
         self.options = options
-        let params = model.trainableTensors
+        namedTrainables = model.parameters.filter { $0.tensor.requiresGrad } + model.loraParameters
+        let params = namedTrainables.map(\.tensor)
         guard !params.isEmpty else { throw ModelError("no parameter of the model trains (all are frozen)") }
         switch options.optimizer {
         case .adamw: optimizer = AdamW(params: params, lr: options.lr, weightDecay: options.weightDecay)
@@ -65,6 +54,13 @@ public final class Trainer {
         case .adafactor: optimizer = Adafactor(params: params, lr: options.lr, weightDecay: options.weightDecay)
         }
         order = shuffledOrder(pass: 0)
+        if let eval {
+            let train = Set(data.examples.map(\.ids))
+            let shared = eval.examples.filter { train.contains($0.ids) }.count
+            if shared > 0 {
+                warnings.append("\(shared) of the \(eval.count) validation examples are also in the training set: the validation loss will look better than it is")
+            }
+        }
     }
 
     private func shuffledOrder(pass: Int) -> [Int] {
@@ -85,61 +81,172 @@ public final class Trainer {
         return out
     }
 
-    /// Runs updates until `options.steps` are done (or `shouldStop`); returns the records of this call.
+    /// Runs updates until `options.steps` are done, validating, checkpointing and stopping early as the
+    /// options say; `shouldStop` (Ctrl-C) is checked between steps. Returns the records of this call.
     @discardableResult
     public func train(shouldStop: () -> Bool = { false }, onStep: (StepRecord) -> Void = { _ in }) throws -> [StepRecord] {
         var records: [StepRecord] = []
-        while history.count < options.steps, !shouldStop() {
-            let record = try step()
+        stopReason = nil; stopMessage = nil
+        defer { optimizer.zeroGrad() }
+        while history.count < options.steps {
+            if shouldStop() { stopReason = .interrupted; break }
+            var record = try step()
+            let n = record.step
+            if let evalData, record.skipped == false, (options.evalEvery > 0 && n % options.evalEvery == 0) || n == options.steps {
+                record.valLoss = try validationLoss(evalData)
+                history[history.count - 1] = record
+                try noteValidation(record)
+            }
             records.append(record)
             onStep(record)
+            try writeLog(force: false)
+            if badInARow >= options.maxBadSteps {
+                stopReason = .nonFinite
+                stopMessage = "training stopped at step \(n): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)"
+                break
+            }
+            if options.earlyStop > 0, evalsWithoutImprovement >= options.earlyStop {
+                stopReason = .earlyStopped
+                stopMessage = "stopped early at step \(n): the validation loss has not improved for \(evalsWithoutImprovement) evaluations (best \(best.map { String(format: "%.4f at step %d", $0.valLoss, $0.step) } ?? "none"))"
+                break
+            }
+            if let dir = options.saveDir, options.saveEvery > 0, n % options.saveEvery == 0, n != options.steps { try saveCheckpoint(in: dir) }
         }
-        optimizer.zeroGrad()
+        if stopReason == nil { stopReason = .finished }
+        try writeLog(force: true)
+        if let dir = options.saveDir, !history.isEmpty { try saveCheckpoint(in: dir) }
         return records
     }
 
-    private var badInARow = 0
-
     /// One update: the micro-batches' forward and backward passes, clipping, the optimiser's step.
+    /// A non-finite loss or gradient skips the update (the record says so).
     @discardableResult
     public func step() throws -> StepRecord {
         let start = Date()
         let step = history.count
         let schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
         optimizer.lr = schedule.lr(at: step)
-        optimizer.zeroGrad()
-        // Micro-batches of this step, and the trained tokens of all of them together.
+        for p in optimizer.params { p.zeroGradKeepingBuffer() }
         let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch) }
-        var batches: [(ids: Tensor, labels: Tensor)] = []
-        var tokens = 0
-        for indices in micro {
-            let b = data.batch(indices)
-            let width = b.ids.first?.count ?? 0
-            // Position 0 predicts nothing (labels are shifted by one inside the loss).
-            for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
-            batches.append((try Tensor(b.ids.flatMap { $0.map(Float.init) }, shape: [indices.count, width]),
-                            try Tensor(b.labels.flatMap { $0.map(Float.init) }, shape: [indices.count, width])))
-        }
+        let batches = try micro.map { try tensors(data, $0) }
+        // The trained tokens of all micro-batches together: each one's summed loss is divided by
+        // it, so the gradients add up to those of the mean over the step's trained tokens.
+        let tokens = max(batches.reduce(0) { $0 + $1.tokens }, 1)
         var lossSum: Float = 0
-        for (ids, labels) in batches where ids.shape[1] >= 2 {
-            let (sum, _) = try model.loss(ids: ids, labels: labels)
+        for b in batches where b.ids.shape[1] >= 2 {
+            let (sum, _) = try model.loss(ids: b.ids, labels: b.labels)
             lossSum += try sum.item()
-            // Each micro-batch's summed loss divided by the step's token count: the gradients add up
-            // to those of the mean over all the step's trained tokens.
-            try sum.backward(Tensor.scalar(1 / Float(max(tokens, 1))))
+            if sum.requiresGrad { try sum.backward(Tensor.scalar(1 / Float(tokens))) }
         }
-        let loss = lossSum / Float(max(tokens, 1))
+        let loss = lossSum / Float(tokens)
         let norm = try clipGradients(optimizer.params, maxNorm: options.clip)
         let bad = !loss.isFinite || !norm.isFinite
         if !bad { try optimizer.step() }
         badInARow = bad ? badInARow + 1 : 0
-        let record = StepRecord(step: step + 1, loss: loss, lr: optimizer.lr, gradNorm: norm, tokens: tokens,
-                                seconds: Date().timeIntervalSince(start), skipped: bad)
+        let seconds = Date().timeIntervalSince(start)
+        let record = StepRecord(step: step + 1, loss: loss, valLoss: nil, lr: optimizer.lr, gradNorm: norm, tokens: tokens,
+                                seconds: seconds, elapsed: (history.last?.elapsed ?? 0) + seconds, skipped: bad)
         history.append(record)
-        if badInARow >= options.maxBadSteps {
-            optimizer.zeroGrad()
-            throw ModelError("training stopped at step \(step + 1): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)")
-        }
         return record
+    }
+
+    /// A batch as tensors, and how many of its positions are trained (position 0 predicts nothing).
+    private func tensors(_ set: TokenizedDataset, _ indices: [Int]) throws -> (ids: Tensor, labels: Tensor, tokens: Int) {
+        let b = set.batch(indices)
+        let width = b.ids.first?.count ?? 0
+        var tokens = 0
+        for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
+        return (try Tensor(b.ids.flatMap { $0.map(Float.init) }, shape: [indices.count, width]),
+                try Tensor(b.labels.flatMap { $0.map(Float.init) }, shape: [indices.count, width]), tokens)
+    }
+
+    /// The mean loss per trained token over a whole dataset (masking as in training), without gradients.
+    public func validationLoss(_ set: TokenizedDataset) throws -> Float {
+        try GradMode.noGrad {
+            var sum: Double = 0, tokens = 0
+            for start in stride(from: 0, to: set.count, by: options.batch) {
+                let b = try tensors(set, Array(start..<min(set.count, start + options.batch)))
+                guard b.ids.shape[1] >= 2 else { continue }
+                let (loss, count) = try model.loss(ids: b.ids, labels: b.labels)
+                sum += Double(try loss.item()); tokens += count
+            }
+            return Float(sum / Double(max(tokens, 1)))
+        }
+    }
+
+    private func noteValidation(_ record: StepRecord) throws {
+        guard let v = record.valLoss else { return }
+        if best == nil || v < best!.valLoss {
+            best = BestRecord(step: record.step, valLoss: v)
+            evalsWithoutImprovement = 0
+            if options.keepBest, let dir = options.saveDir { try Checkpoint.write(self, to: dir + "/best") }
+        } else {
+            evalsWithoutImprovement += 1
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes a complete checkpoint as saveDir/checkpoint-N, keeping the two newest.
+    public func saveCheckpoint(in directory: String) throws {
+        let step = history.count
+        try Checkpoint.write(self, to: directory + "/checkpoint-\(step)")
+        let fm = FileManager.default
+        let older = ((try? fm.contentsOfDirectory(atPath: directory)) ?? [])
+            .compactMap { n -> Int? in n.hasPrefix("checkpoint-") ? Int(n.dropFirst("checkpoint-".count)) : nil }
+            .filter { $0 < step }.sorted().dropLast(1)
+        for s in older { try? fm.removeItem(atPath: directory + "/checkpoint-\(s)") }
+    }
+
+    func checkpointState(names: [String]) -> CheckpointState {
+        CheckpointState(step: history.count, pass: pass, cursor: cursor, seed: options.seed, optimizer: options.optimizer.rawValue,
+                        lora: !model.loraParameters.isEmpty, badInARow: badInARow, evalsWithoutImprovement: evalsWithoutImprovement,
+                        best: best, history: history, tensors: names)
+    }
+
+    /// Continues the run a checkpoint holds: its weights (or adapters), optimiser state, data
+    /// order and position, step, history and counters. `path` is a checkpoint or a save_dir.
+    /// The trainer must have been made with the same model kind, data and options.
+    public func resume(from path: String) throws {
+        let dir = try Checkpoint.locate(path)
+        let state = try Checkpoint.readState(dir)
+        guard state.optimizer == options.optimizer.rawValue else {
+            throw ModelError("\(dir): the checkpoint was trained with \(state.optimizer), this run uses \(options.optimizer.rawValue)")
+        }
+        guard state.seed == options.seed else { throw ModelError("\(dir): the checkpoint's seed is \(state.seed), this run's \(options.seed)") }
+        guard state.tensors == namedTrainables.map(\.name) else {
+            throw ModelError("\(dir): the checkpoint trains \(state.tensors.count) tensors (\(state.lora ? "LoRA adapters" : "model weights")), this model \(namedTrainables.count) — add the same adapters (or freeze the same parameters) before resuming")
+        }
+        guard state.cursor >= 0, state.cursor <= data.count, state.pass >= 0 else {
+            throw ModelError("\(dir): the data position (pass \(state.pass), example \(state.cursor)) does not fit a dataset of \(data.count) examples")
+        }
+        let weights = try SafetensorsFile(path: dir + "/" + Checkpoint.weightsFile)
+        for (name, tensor) in namedTrainables {
+            let saved = try weights.tensor(named: name)
+            guard saved.shape == tensor.shape else { throw ModelError("\(dir): \(name) has shape \(saved.shape), the model \(tensor.shape)") }
+            try tensor.assign(saved)
+        }
+        let opt = try SafetensorsFile(path: dir + "/" + Checkpoint.optimizerFile)
+        var s: [String: [Float]] = [:]
+        for e in opt.entries { s[e.name] = try opt.tensor(e).scalars }
+        try optimizer.load(state: s)
+        history = state.history
+        best = state.best
+        pass = state.pass
+        order = shuffledOrder(pass: pass)
+        cursor = state.cursor
+        badInARow = state.badInARow
+        evalsWithoutImprovement = state.evalsWithoutImprovement
+    }
+
+    // MARK: The log
+
+    /// Writes the history to options.logPath (CSV or JSONL, atomically) at most once a second unless forced.
+    private func writeLog(force: Bool) throws {
+        guard let path = options.logPath, force || Date().timeIntervalSince(lastLogWrite) >= 1 else { return }
+        lastLogWrite = Date()
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try HistoryLog.write(history, to: path)
     }
 }

@@ -57,7 +57,8 @@ import Testing
         let trainer = try Trainer(model: m, data: try Self.data(), options: o)
         try m.norm.setElement([0], .nan)
         let before = m.parameters[1].tensor.scalars
-        #expect(throws: ModelError.self) { try trainer.train() }
+        try trainer.train()
+        #expect(trainer.stopReason == .nonFinite && trainer.stopMessage?.contains("step 3") == true)
         #expect(trainer.history.count == 3 && trainer.history.allSatisfy(\.skipped))
         #expect(m.parameters[1].tensor.scalars == before, "no update from a non-finite step")
     }
@@ -66,6 +67,13 @@ import Testing
         let m = try Self.model()
         for p in m.parameters { p.tensor.requiresGrad = false }
         #expect(throws: ModelError.self) { try Trainer(model: m, data: try Self.data(), options: TrainOptions()) }
+        var bad = TrainOptions()
+        bad.lr = -1
+        #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: try Self.data(), options: bad) }
+        bad = TrainOptions(); bad.batch = 0
+        #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: try Self.data(), options: bad) }
+        bad = TrainOptions(); bad.keepBest = true
+        #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: try Self.data(), options: bad) }
         let empty = TokenizedDataset(examples: [], padId: 0, source: "empty")
         #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: empty, options: TrainOptions()) }
     }

@@ -10,6 +10,9 @@ public final class Interpreter {
     /// Set by a native that already showed its result as it ran (generate streams its text),
     /// so the REPL does not print the value a second time. The REPL clears it per entry.
     public var resultShown = false
+    /// Whether `output` reaches a terminal (live progress redraws its line there); the REPL and
+    /// `finch run` set it when standard output is one.
+    public var outputIsTerminal = false
     /// Deepest Finch call nesting before "stack overflow".
     public var maxDepth = 5000
 

@@ -89,6 +89,7 @@ public struct Arguments {
     public func string(_ i: Int) -> String { if case .string(let s) = values[i] { return s }; return values[i].description }
     public func optionalNumber(_ i: Int) -> Double? { if case .number(let n) = values[i] { return n }; return nil }
     public func optionalInt(_ i: Int) -> Int? { optionalNumber(i).map { Int($0) } }
+    public func optionalString(_ i: Int) -> String? { if case .string(let s) = values[i] { return s }; return nil }
     public func list(_ i: Int) -> [Value] { if case .list(let l) = values[i] { return l.items }; return [] }
     public func object<T: AnyObject>(_ i: Int, as type: T.Type) -> T? {
         if case .object(let o) = values[i] { return o.value as? T }

@@ -33,6 +33,9 @@ public enum Value {
     }
 
     /// Truthiness: nil, false, 0, "" and empty containers are false.
+    /// Whether this is nil.
+    public var isNil: Bool { if case .nil = self { return true }; return false }
+
     @inline(__always) public var isTruthy: Bool {
         switch self {
         case .nil: return false

@@ -11,6 +11,7 @@ public enum FinchLibrary {
         TextBindings.register(in: registry)
         ModelBindings.register(in: registry)
         DataBindings.register(in: registry)
+        TrainBindings.register(in: registry)
         FileBindings.register(in: registry)
         return registry
     }

@@ -25,6 +25,10 @@ public final class LanguageModel {
     public var tokenizer: Tokenizer?
     /// Where the weights came from (a path, or "random").
     public var source: String
+    /// Whether a trainer is running: LoRA dropout applies only then.
+    public var training = false
+    /// The generator of LoRA dropout's masks (saved in checkpoints, so a resumed run draws the same).
+    public var dropoutRNG = RNG(seed: 0)
     public let embedding: Tensor
     public let blocks: [TransformerBlock]
     public let norm: Tensor

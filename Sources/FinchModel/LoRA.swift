@@ -1,4 +1,7 @@
 import FinchTensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A low-rank adapter on a linear layer: y = x Wᵀ + b + (alpha / r) · (x Aᵀ) Bᵀ, with A [r, in]
 /// drawn small and random and B [out, r] zero, so training starts from the unchanged model.
@@ -8,6 +11,10 @@ public final class LoRA {
     public let b: Tensor
     public let rank: Int
     public let alpha: Float
+    /// Probability of dropping each input of the adapter while training.
+    public var dropout: Float = 0
+    /// The model whose training flag and dropout generator the adapter uses.
+    weak var owner: LanguageModel?
     public var scale: Float { alpha / Float(rank) }
 
     /// A as PEFT initialises it (Kaiming-uniform, bound 1/√in), B zero.
@@ -24,7 +31,15 @@ public final class LoRA {
 
     /// (alpha / r) · (x Aᵀ) Bᵀ.
     func delta(_ x: Tensor) throws -> Tensor {
-        try x.linear(a).linear(b).multiplying(.scalar(scale))
+        var x = x
+        if dropout > 0, GradMode.isEnabled, let owner, owner.training {
+            // Inverted dropout: kept inputs scaled by 1/(1 − p), so evaluation needs no change.
+            let keep = 1 - dropout
+            var mask = [Float](repeating: 0, count: x.count)
+            for i in mask.indices where Float.random(in: 0..<1, using: &owner.dropoutRNG) < keep { mask[i] = 1 / keep }
+            x = try x.multiplying(Tensor(mask, shape: x.shape))
+        }
+        return try x.linear(a).linear(b).multiplying(.scalar(scale))
     }
 }
 
@@ -42,19 +57,52 @@ extension LanguageModel {
     /// The projections LoRA can wrap, by the short names PEFT's target_modules use.
     public static let loraTargets = ["q", "k", "v", "o", "gate", "up", "down"]
 
+    /// The short name of a LoRA target given as PEFT or Hugging Face spell it ("q", "q_proj", "self_attn.q_proj").
+    static func loraTarget(_ name: String) -> String? {
+        if loraTargets.contains(name) { return name }
+        return TransformerBlock.moduleName.first { $0.value == name || $0.value.hasSuffix("." + name) }?.key
+    }
+
     /// Wraps the named projections of every block with LoRA adapters and freezes everything else.
-    public func addLoRA(rank: Int = 8, alpha: Float = 16, targets: [String] = ["q", "v"], seed: UInt64 = 0) throws {
-        let unknown = targets.filter { !LanguageModel.loraTargets.contains($0) }
+    /// `dropout` drops adapter inputs while training (PEFT's lora_dropout).
+    public func addLoRA(rank: Int = 8, alpha: Float = 16, targets: [String] = ["q", "v"], dropout: Float = 0, seed: UInt64 = 0) throws {
+        let short = targets.map { ($0, LanguageModel.loraTarget($0)) }
+        let unknown = short.filter { $0.1 == nil }.map(\.0)
         guard unknown.isEmpty, !targets.isEmpty else {
-            throw ModelError("LoRA targets must be among \(LanguageModel.loraTargets.joined(separator: ", ")), got \(targets)")
+            let layers = TransformerBlock.moduleName.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            throw ModelError("LoRA targets \(unknown.isEmpty ? "must not be empty" : "\(unknown) match no layer"); the layers of each block are: \(layers.joined(separator: ", "))")
         }
+        guard dropout >= 0, dropout < 1 else { throw ModelError("LoRA dropout must be in [0, 1), got \(dropout)") }
         var rng = RNG(seed: seed)
         for p in parameters { p.tensor.requiresGrad = false }
+        let names = Set(short.compactMap(\.1))
         for block in blocks {
-            for (name, layer) in block.namedLinears where targets.contains(name) {
+            for (name, layer) in block.namedLinears where names.contains(name) {
                 layer.lora = try LoRA(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, rank: rank, alpha: alpha, rng: &rng)
+                layer.lora!.dropout = dropout
+                layer.lora!.owner = self
             }
         }
+        dropoutRNG = RNG(seed: seed &+ 1)
+    }
+
+    /// Stops (or starts) training the parameters whose names match a glob pattern ("*" any text,
+    /// "?" one character; "model.layers.1?.*"); no pattern means every parameter. Returns how many
+    /// tensors matched; a pattern that matches none is an error listing some names.
+    @discardableResult
+    public func setTrainable(_ trainable: Bool, matching pattern: String? = nil) throws -> Int {
+        let matched = parameters.filter { pattern == nil || fnmatch(pattern!, $0.name, 0) == 0 }
+        guard !matched.isEmpty else {
+            let some = parameters.prefix(6).map(\.name) + ["...", parameters.last!.name]
+            throw ModelError("no parameter name matches \(pattern!) (names look like \(some.joined(separator: ", ")))")
+        }
+        for p in matched { p.tensor.requiresGrad = trainable }
+        return matched.count
+    }
+
+    /// Removes every adapter without merging it.
+    public func removeLoRA() {
+        for block in blocks { for (_, layer) in block.namedLinears { layer.lora = nil } }
     }
 
     /// Folds every adapter into its weight (the model then has no LoRA parameters).

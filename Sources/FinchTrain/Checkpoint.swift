@@ -16,6 +16,8 @@ struct CheckpointState: Codable {
     var evalsWithoutImprovement: Int
     var best: BestRecord?
     var history: [StepRecord]
+    /// LoRA dropout's generator.
+    var dropoutRNG: [UInt64]?
     /// Names of the trained tensors, in the optimiser's order.
     var tensors: [String]
 }

@@ -7,8 +7,12 @@ public enum HistoryLog {
 
     /// One record's values in `columns` order (nil: not measured on that step).
     public static func values(_ r: StepRecord) -> [Double?] {
-        [Double(r.step), Double(r.loss), r.valLoss.map(Double.init), Double(r.lr), Double(r.gradNorm), r.tokensPerSecond, r.elapsed]
+        [Double(r.step), shortest(r.loss), r.valLoss.map(shortest), shortest(r.lr), shortest(r.gradNorm),
+         (r.tokensPerSecond * 10).rounded() / 10, (r.elapsed * 1000).rounded() / 1000]
     }
+
+    /// A float as the double its shortest decimal form names (3e-4, not 0.0003000000142).
+    public static func shortest(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
 
     public static func write(_ history: [StepRecord], to path: String) throws {
         var out = ""

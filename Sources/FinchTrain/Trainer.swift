@@ -122,6 +122,8 @@ public final class Trainer {
     /// A non-finite loss or gradient skips the update (the record says so).
     @discardableResult
     public func step() throws -> StepRecord {
+        model.training = true
+        defer { model.training = false }
         let start = Date()
         let step = history.count
         let schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
@@ -199,9 +201,10 @@ public final class Trainer {
     }
 
     func checkpointState(names: [String]) -> CheckpointState {
-        CheckpointState(step: history.count, pass: pass, cursor: cursor, seed: options.seed, optimizer: options.optimizer.rawValue,
+        let r = model.dropoutRNG.state
+        return CheckpointState(step: history.count, pass: pass, cursor: cursor, seed: options.seed, optimizer: options.optimizer.rawValue,
                         lora: !model.loraParameters.isEmpty, badInARow: badInARow, evalsWithoutImprovement: evalsWithoutImprovement,
-                        best: best, history: history, tensors: names)
+                        best: best, history: history, dropoutRNG: [r.0, r.1, r.2, r.3], tensors: names)
     }
 
     /// Continues the run a checkpoint holds: its weights (or adapters), optimiser state, data
@@ -237,6 +240,7 @@ public final class Trainer {
         cursor = state.cursor
         badInARow = state.badInARow
         evalsWithoutImprovement = state.evalsWithoutImprovement
+        if let r = state.dropoutRNG, r.count == 4 { model.dropoutRNG = RNG(state: r) }
     }
 
     // MARK: The log

@@ -18,7 +18,7 @@ struct Run: ParsableCommand {
         let interpreter = try Session.makeInterpreter()
         if let code = eval {
             Session.exitOnError {
-                if let v = try interpreter.run(code, name: "-e"), !Session.isNil(v), !interpreter.resultShown { print(v.repr) }
+                if let v = try interpreter.run(code, name: "-e"), !v.isNil, !interpreter.resultShown { print(v.repr) }
             }
             return
         }
@@ -35,10 +35,10 @@ struct Run: ParsableCommand {
 enum Session {
     static func makeInterpreter() throws -> Interpreter {
         Interrupt.installHandler()
-        return try FinchLibrary.makeInterpreter()
+        let interpreter = try FinchLibrary.makeInterpreter()
+        interpreter.outputIsTerminal = isatty(1) != 0
+        return interpreter
     }
-
-    static func isNil(_ v: Value) -> Bool { if case .nil = v { return true }; return false }
 
     /// Runs body; on a Finch error prints it to stderr and exits with status 1.
     static func exitOnError(_ body: () throws -> Void) {

@@ -55,10 +55,10 @@ enum TrainBench {
         for _ in 0..<3 {
             try trainer.step()
             if ProcessInfo.processInfo.environment["FINCH_BENCH_VERBOSE"] != nil {
-                print("live \(TensorMemory.liveBytes >> 20) MB, peak \(TensorMemory.peakLiveBytes >> 20) MB, cached \(TensorMemory.cachedBytes >> 20) MB, rss \(peakRSSMegabytes())")
+                print("live \(TensorMemory.liveBytes >> 20) MB, peak \(TensorMemory.peakLiveBytes >> 20) MB, cached \(TensorMemory.cachedBytes >> 20) MB, rss \(ProcessMemory.peakMegabytes)")
             }
         }
-        out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", peakRSSMegabytes(), digits: 0)
+        out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
     }
 
     static func smolLM2() throws -> (LanguageModel, TokenizedDataset) {
@@ -83,13 +83,4 @@ enum TrainBench {
         }
         return TokenizedDataset(examples: examples, padId: padId, source: "bench")
     }
-}
-
-/// The process's peak resident memory so far, in MB: VmHWM, which starts afresh at exec
-/// (getrusage's ru_maxrss carries the parent's peak across posix_spawn and exec).
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Double(line.split(separator: " ")[1]) else { return 0 }
-    return kb / 1024
 }

@@ -1,0 +1,276 @@
+import FinchData
+import FinchLang
+import FinchModel
+import FinchTensor
+import FinchText
+import FinchTrain
+import Foundation
+
+/// A finished (or stopped) training run: its trainer, kept for the history and for resuming.
+final class RunBox {
+    let trainer: Trainer
+    let modelValue: Value
+    init(_ trainer: Trainer, model: Value) {
+        self.trainer = trainer
+        self.modelValue = model
+    }
+}
+
+/// Training in the language: train(), the Run it returns, and the models' LoRA and freezing methods.
+enum TrainBindings {
+    static let runType: NativeType = {
+        let t = NativeType(name: "Run", doc: "The result of train(): the history (a table that plots directly), the best step, a summary, and the model.")
+        defineRun(t)
+        return t
+    }()
+
+    static func register(in r: Registry) {
+        r.section("Training")
+        r.register(NativeFunction("train", trainParams, returns: "Run", doc: trainDoc,
+                                  example: "run = train(m, data, lr: 3e-4, steps: 100, batch: 4)") { a in try train(a) })
+        r.register(runType)
+        defineModelMethods(ModelBindings.type)
+    }
+
+    static let trainDoc = "Trains a model on a dataset with next-token prediction: full finetuning, or only the LoRA adapters if the model has them. A Dataset is tokenised with the model's tokenizer and the template of its kind (plain text is packed into max_length windows); a TokenizedDataset is used as it is. Shows progress as it goes; Ctrl-C finishes the current step, saves a checkpoint if save_dir is set, and returns the run so far."
+
+    static let trainParams: [Param] = [
+        Param("model", .object("Model")),
+        Param("data", .oneOf([.object("Dataset"), .object("TokenizedDataset")]), doc: "the training examples"),
+        Param("lr", .number, default: .number(1e-4), doc: "peak learning rate"),
+        Param("steps", .optional(.int), default: .nil, doc: "updates to make (default: from epochs, else 100)"),
+        Param("epochs", .optional(.number), default: .nil, doc: "passes over the data, instead of steps"),
+        Param("batch", .int, default: .number(4), doc: "examples per micro-batch"),
+        Param("grad_accum", .int, default: .number(1), doc: "micro-batches per update (the loss is the mean over all their trained tokens)"),
+        Param("max_length", .optional(.int), default: .nil, doc: "longest example in tokens when tokenising a Dataset (default: the longest, at most the context; 256 for packed text)"),
+        Param("schedule", .string, default: .string("constant"), doc: "\"constant\", \"linear\" or \"cosine\""),
+        Param("warmup", .int, default: .number(0), doc: "steps of linear warmup from 0"),
+        Param("weight_decay", .number, default: .number(0), doc: "decoupled weight decay"),
+        Param("clip", .number, default: .number(1), doc: "largest global gradient norm (0: no clipping)"),
+        Param("optimizer", .string, default: .string("adamw"), doc: "\"adamw\", \"sgd\" (with momentum) or \"adafactor\""),
+        Param("eval", .optional(.oneOf([.object("Dataset"), .object("TokenizedDataset")])), default: .nil, doc: "a validation set"),
+        Param("eval_every", .int, default: .number(0), doc: "steps between validation losses (0: only at the end)"),
+        Param("save_dir", .optional(.string), default: .nil, doc: "where checkpoints go (checkpoint-N; best/ with keep_best)"),
+        Param("save_every", .int, default: .number(0), doc: "steps between checkpoints (0: at the end only)"),
+        Param("keep_best", .bool, default: .bool(false), doc: "keep the checkpoint with the lowest validation loss in save_dir/best"),
+        Param("early_stop", .int, default: .number(0), doc: "stop after this many validations without improvement (0: never)"),
+        Param("mask_prompt", .bool, default: .bool(true), doc: "take the loss on the answer only (when tokenising a Dataset)"),
+        Param("seed", .int, default: .number(0), doc: "seed of the data order"),
+        Param("log", .optional(.string), default: .nil, doc: "a .csv or .jsonl file the history is written to as training goes"),
+        Param("resume", .optional(.string), default: .nil, doc: "a checkpoint (or save_dir) to continue from"),
+        Param("print_every", .optional(.int), default: .nil, doc: "steps between progress lines outside a terminal (default: about 20 lines)"),
+        Param("sample_every", .int, default: .number(0), doc: "steps between sample generations (0: none)"),
+        Param("sample_prompts", .optional(.list), default: .nil, doc: "prompts to continue (greedy, 40 tokens) every sample_every steps"),
+    ]
+
+    static func tokenized(_ v: Value, _ m: LanguageModel, maxLength: Int?, maskPrompt: Bool, _ a: Arguments, _ what: String) throws -> TokenizedDataset {
+        if let box = a.object(0, as: LanguageModel.self).flatMap({ _ in (try? objectValue(v)) as? TokenizedBox }) { return box.data }
+        guard let ds = (try objectValue(v)) as? DatasetBox else { throw a.error("\(what) must be a Dataset or a TokenizedDataset") }
+        guard let tok = m.tokenizer else { throw a.error("the model has no tokenizer to tokenise \(what) with; pass a TokenizedDataset") }
+        let data = ds.dataset
+        guard data.count > 0 else { throw a.error("the \(what == "data" ? "training data" : "validation set") is empty") }
+        if data.kind == .text {
+            let length = maxLength ?? min(256, m.config.context)
+            return try data.tokenized(tok, maxLength: nil, maskPrompt: false).packed(length: length).dataset
+        }
+        let t = try data.tokenized(tok, maxLength: maxLength.map { min($0, m.config.context) } ?? m.config.context, maskPrompt: maskPrompt)
+        return t
+    }
+
+    static func objectValue(_ v: Value) throws -> AnyObject? {
+        if case .object(let o) = v { return o.value }
+        return nil
+    }
+
+    static func options(_ a: Arguments, examples: Int) throws -> TrainOptions {
+        var o = TrainOptions()
+        o.lr = Float(a.number(2))
+        o.batch = a.int(5); o.gradAccum = a.int(6)
+        if let steps = a.optionalInt(3) {
+            o.steps = steps
+        } else if let epochs = a.optionalNumber(4) {
+            guard epochs > 0 else { throw a.error("epochs must be positive, got \(Value.format(epochs))") }
+            o.steps = max(1, Int((Double(examples) * epochs / Double(max(1, o.batch * o.gradAccum))).rounded(.up)))
+        } else {
+            o.steps = 100
+        }
+        guard let schedule = LRSchedule.Shape(rawValue: a.string(8)) else { throw a.error("schedule must be \"constant\", \"linear\" or \"cosine\", got \(Value.quote(a.string(8)))") }
+        o.schedule = schedule
+        o.warmup = a.int(9); o.weightDecay = Float(a.number(10)); o.clip = Float(a.number(11))
+        guard let opt = TrainOptions.OptimizerKind(rawValue: a.string(12)) else { throw a.error("optimizer must be \"adamw\", \"sgd\" or \"adafactor\", got \(Value.quote(a.string(12)))") }
+        o.optimizer = opt
+        o.evalEvery = a.int(14)
+        if case .string(let s) = a[15] { o.saveDir = s }
+        o.saveEvery = a.int(16); o.keepBest = a.bool(17); o.earlyStop = a.int(18)
+        o.seed = UInt64(truncatingIfNeeded: a.int(20))
+        if case .string(let s) = a[21] { o.logPath = s }
+        if o.evalEvery > 0 || o.earlyStop > 0, case .nil = a[13] { throw a.error("eval_every and early_stop need an eval set") }
+        do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
+        return o
+    }
+
+    static func train(_ a: Arguments) throws -> Value {
+        let m = a.object(0, as: LanguageModel.self)!
+        let maxLength = a.optionalInt(7)
+        if let ml = maxLength {
+            guard ml > 0 else { throw a.error("max_length must be positive, got \(ml)") }
+            guard ml <= m.config.context else { throw a.error("max_length \(ml) is beyond the model's context of \(m.config.context)") }
+        }
+        let data = try tokenized(a[1], m, maxLength: maxLength, maskPrompt: a.bool(19), a, "data")
+        guard data.count > 0 else { throw a.error("the training data is empty") }
+        let eval: TokenizedDataset? = a[13].isNil ? nil : try tokenized(a[13], m, maxLength: maxLength, maskPrompt: a.bool(19), a, "eval")
+        let o = try options(a, examples: data.count)
+        let prompts: [String] = try a.list(25).map { v in
+            guard case .string(let s) = v else { throw a.error("sample_prompts must be a list of strings") }
+            return s
+        }
+        if a.int(24) > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
+        let trainer = try Trainer(model: m, data: data, eval: eval, options: o)
+        if let path = a.optionalString(22) { try trainer.resume(from: path) }
+        let out = a.interpreter.output
+        for w in trainer.warnings { out("warning: \(w)\n") }
+        let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
+        out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum) examples, \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
+
+        let terminal = isatty(1) != 0 && a.interpreter.outputIsTerminal
+        let every = a.optionalInt(23) ?? max(1, o.steps / 20)
+        var lastVal: Float? = trainer.history.last(where: { $0.valLoss != nil })?.valLoss
+        var recent: [Double] = []
+        Interrupt.clear()
+        try trainer.train(shouldStop: { Interrupt.requested }) { r in
+            if let v = r.valLoss { lastVal = v }
+            recent.append(r.seconds); if recent.count > 10 { recent.removeFirst() }
+            let perStep = recent.reduce(0, +) / Double(recent.count)
+            let line = TrainProgress.line(r, total: o.steps, lastValLoss: lastVal, recentSecondsPerStep: perStep,
+                                          peakMB: ProcessMemory.peakMegabytes, bar: terminal)
+            if terminal {
+                out("\r\u{1B}[2K" + line + (r.step == o.steps ? "\n" : ""))
+            } else if r.step % every == 0 || r.step == o.steps || r.step == 1 || r.valLoss != nil {
+                out(line + "\n")
+            }
+            if a.int(24) > 0, r.step % a.int(24) == 0 {
+                if terminal { out("\n") }
+                for p in prompts {
+                    var g = GenerationOptions()
+                    g.maxTokens = 40
+                    if let text = try? GradMode.noGrad({ try m.generate(p, options: g) }).text {
+                        out("  sample at step \(r.step): \(Value.quote(p)) → \(Value.quote(text))\n")
+                    }
+                }
+            }
+        }
+        if terminal, trainer.stopReason != .finished { out("\n") }
+        switch trainer.stopReason {
+        case .interrupted?:
+            Interrupt.clear()
+            out("stopped by Ctrl-C after step \(trainer.history.count)\(o.saveDir.map { "; checkpoint saved in \($0)/checkpoint-\(trainer.history.count)" } ?? "")\n")
+        case .earlyStopped?, .nonFinite?: out((trainer.stopMessage ?? "") + "\n")
+        default: break
+        }
+        return .object(NativeObject(type: runType, value: RunBox(trainer, model: a[0])))
+    }
+
+    static func historyTable(_ t: Trainer) -> Table {
+        Table(columns: HistoryLog.columns, rows: t.history.map { r in HistoryLog.values(r).map { $0.map(Value.number) ?? .nil } })
+    }
+
+    static func summary(_ t: Trainer) -> String {
+        guard let first = t.history.first, let last = t.history.last else { return "no steps yet" }
+        let tokens = t.history.reduce(0) { $0 + $1.tokens }
+        var lines = ["\(t.history.count) of \(t.options.steps) steps (\(t.stopReason?.rawValue ?? "not run")), \(tokens.formatted()) trained tokens in \(TrainProgress.clock(last.elapsed)) (\(Int(Double(tokens) / max(last.elapsed, 1e-9))) tokens/s)"]
+        let tail = t.history.suffix(min(10, t.history.count))
+        lines.append(String(format: "loss %.4f at step 1 → %.4f (mean of the last %d steps)", first.loss, tail.map(\.loss).reduce(0, +) / Float(tail.count), tail.count))
+        if let b = t.best { lines.append(String(format: "best validation loss %.4f at step %d", b.valLoss, b.step)) }
+        let skipped = t.history.filter(\.skipped).count
+        if skipped > 0 { lines.append("\(skipped) steps skipped for a non-finite loss or gradient") }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func defineRun(_ t: NativeType) {
+        func box(_ o: NativeObject) -> RunBox { o.value as! RunBox }
+        t.property("history", doc: "A table with a row per step: step, loss, val_loss (nil where not measured), lr, grad_norm, tokens_per_s, elapsed.") { o in
+            TableBindings.wrap(historyTable(box(o).trainer))
+        }
+        t.property("best", doc: "The step with the lowest validation loss ({step, val_loss}), or without a validation set the lowest training loss ({step, loss}).") { o in
+            let tr = box(o).trainer
+            if let b = tr.best { return .dict(try DictRef([(.string("step"), .number(Double(b.step))), (.string("val_loss"), .number(HistoryLog.shortest(b.valLoss)))])) }
+            guard let r = tr.history.filter({ !$0.skipped }).min(by: { $0.loss < $1.loss }) else { return .nil }
+            return .dict(try DictRef([(.string("step"), .number(Double(r.step))), (.string("loss"), .number(HistoryLog.shortest(r.loss)))]))
+        }
+        t.property("summary", doc: "Steps, tokens, speed, the loss at the start and end, the best validation loss, as text.") { o in .string(summary(box(o).trainer)) }
+        t.property("model", doc: "The model that was trained.") { o in box(o).modelValue }
+        t.property("steps", doc: "Steps done so far.") { o in .number(Double(box(o).trainer.history.count)) }
+        t.property("stop_reason", doc: "\"finished\", \"interrupted\" (Ctrl-C), \"early_stopped\" or \"non_finite\".") { o in
+            .string(box(o).trainer.stopReason?.rawValue ?? "finished")
+        }
+        t.property("loss", doc: "The last step's training loss.") { o in box(o).trainer.history.last.map { .number(HistoryLog.shortest($0.loss)) } ?? .nil }
+        t.method("evaluate", on: RunBox.self, [Param("data", .optional(.oneOf([.object("Dataset"), .object("TokenizedDataset")])), default: .nil, doc: "default: the run's validation set")],
+                 returns: "number", "The mean loss per trained token on a dataset (or the run's validation set), masked as in training.",
+                 "run.evaluate()") { run, a in
+            let tr = run.trainer
+            let set: TokenizedDataset
+            if a[1].isNil {
+                guard let e = tr.evalData else { throw a.error("this run has no validation set; pass one") }
+                set = e
+            } else {
+                set = try tokenized(a[1], tr.model, maxLength: nil, maskPrompt: true, a, "data")
+            }
+            return .number(Double(try tr.validationLoss(set)))
+        }
+        t.describe = { o in
+            let tr = box(o).trainer
+            let last = tr.history.last.map { String(format: ", loss %.4f", $0.loss) } ?? ""
+            return "<Run: \(tr.history.count)/\(tr.options.steps) steps\(last)\(tr.best.map { String(format: ", best val %.4f at step %d", $0.valLoss, $0.step) } ?? "")>"
+        }
+    }
+
+    private static func defineModelMethods(_ t: NativeType) {
+        func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
+                    _ body: @escaping (LanguageModel, Arguments) throws -> Value) {
+            t.method(name, on: LanguageModel.self, params, returns: returns, doc, example, body)
+        }
+        method("lora", [Param("rank", .int, default: .number(8)), Param("alpha", .number, default: .number(16)),
+                        Param("dropout", .number, default: .number(0), doc: "probability of dropping an adapter input while training"),
+                        Param("targets", .optional(.list), default: .nil, doc: "projections to adapt: q, k, v, o, gate, up, down, or PEFT's q_proj, ... (default: [\"q\", \"v\"])"),
+                        Param("seed", .int, default: .number(0))],
+               returns: "Model", "Adds LoRA adapters (y = Wx + (alpha/rank)·B(Ax), B starting at zero) to the chosen projections of every block and freezes everything else; returns the model.",
+               "m.lora(rank: 8, alpha: 16, targets: [\"q\", \"v\"])") { m, a in
+            let targets = a[4].isNil ? ["q", "v"] : try a.list(4).map { v -> String in
+                guard case .string(let s) = v else { throw a.error("targets must be a list of strings") }
+                return s
+            }
+            guard a.int(1) > 0 else { throw a.error("rank must be positive, got \(a.int(1))") }
+            try m.addLoRA(rank: a.int(1), alpha: Float(a.number(2)), targets: targets, dropout: Float(a.number(3)), seed: UInt64(truncatingIfNeeded: a.int(5)))
+            return a[0]
+        }
+        method("merge", [], returns: "Model", "Folds every LoRA adapter into its weight (W + (alpha/rank)·BA); the model then runs as fast as the base.",
+               "m.merge()") { m, a in
+            guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to merge") }
+            try m.mergeLoRA()
+            return a[0]
+        }
+        method("save_adapter", [Param("path", .string, doc: "a directory")], returns: "nil",
+               "Writes the LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads.",
+               "m.save_adapter(\"my-adapter\")") { m, a in
+            try m.saveAdapter(directory: a.string(1)); return .nil
+        }
+        method("load_adapter", [Param("path", .string, doc: "a directory in PEFT's layout")], returns: "Model",
+               "Reads LoRA adapters saved by save_adapter (or by peft) onto this model, replacing any it has.",
+               "m.load_adapter(\"my-adapter\")") { m, a in
+            try m.loadAdapter(directory: a.string(1)); return a[0]
+        }
+        method("freeze", [Param("pattern", .optional(.string), default: .nil, doc: "a glob over parameter names, e.g. \"model.layers.*\" (default: all)")],
+               returns: "number", "Stops training the matching parameters; returns how many tensors matched.",
+               "m.freeze(\"model.embed_tokens.*\")") { m, a in
+            .number(Double(try m.setTrainable(false, matching: a.optionalString(1))))
+        }
+        method("unfreeze", [Param("pattern", .optional(.string), default: .nil, doc: "a glob over parameter names (default: all)")],
+               returns: "number", "Trains the matching parameters again (partial finetuning: freeze all, then unfreeze some); returns how many matched.",
+               "m.freeze(); m.unfreeze(\"model.layers.2?.*\")") { m, a in
+            .number(Double(try m.setTrainable(true, matching: a.optionalString(1))))
+        }
+        t.property("adapters", doc: "Number of LoRA adapter parameters (0 without LoRA).") { o in
+            .number(Double((o.value as! LanguageModel).loraParameters.reduce(0) { $0 + $1.tensor.count }))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import FinchLang
+import FinchLib
+import Foundation
+import Testing
+
+/// Training from the language: train() on a Dataset, the Run it returns, resuming, LoRA and
+/// freezing methods, and the errors a person meets first.
+@Suite struct TrainBindingTests {
+    static let setup = """
+    tok = bpe_train(["### Question:\\nwhat is finch?\\n\\n### Answer:a lab. what is lora? adapters. what is loss? a number."] * 20, vocab: 300, special: ["<|end|>"])
+    rows = [{"question": "what is finch?", "answer": "a lab."}, {"question": "what is lora?", "answer": "adapters."},
+            {"question": "what is loss?", "answer": "a number."}, {"question": "is finch a lab?", "answer": "yes."}]
+    ds = dataset(rows)
+    m = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 1)
+    """
+
+    func error(_ code: String) -> String {
+        do { _ = try runFinch(Self.setup + "\n" + code); return "no error" } catch { return String(describing: error) }
+    }
+
+    @Test func trainReturnsARunWithHistoryAndResumes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-lib-train-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (out, _) = try runFinch(Self.setup + """
+
+        run = train(m, ds, lr: 1e-2, steps: 12, batch: 2, schedule: "cosine", warmup: 2, eval: ds, eval_every: 4, save_dir: "\(dir)", log: "\(dir)/log.csv")
+        print(run.steps, run.stop_reason, len(run.history), run.history.columns)
+        losses = run.history["loss"]
+        print(losses[-1] < losses[0] * 0.7, run.best["step"] <= 12, run.history[3]["val_loss"] != nil, run.history[0]["val_loss"])
+        print(run.summary)
+        m2 = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 1)
+        half = train(m2, ds, lr: 1e-2, steps: 12, batch: 2, schedule: "cosine", warmup: 2, eval: ds, eval_every: 4, save_dir: "\(dir)/half", sample_every: 0)
+        print(half.history["loss"] == losses)
+        """)
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("warning: 4 of the 4 validation examples") })
+        #expect(lines.contains { $0.hasPrefix("training 3") && $0.contains("(full finetuning) on 4 examples: 12 steps of 2 examples, adamw, lr 0.01 cosine after 2 warmup steps") }, "\(lines)")
+        #expect(lines.contains("12 finished 12 [\"step\", \"loss\", \"val_loss\", \"lr\", \"grad_norm\", \"tokens_per_s\", \"elapsed\"]"), "\(lines)")
+        #expect(lines.contains("true true true nil"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("12 of 12 steps (finished)") })
+        #expect(lines.last == "true", "the same settings give the same losses")
+        let log = try String(contentsOfFile: dir + "/log.csv", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 13)
+        #expect(FileManager.default.fileExists(atPath: dir + "/checkpoint-12/trainer.json"))
+
+        // Resume: 6 steps, then 6 more from the checkpoint, equal the 12 straight.
+        let (resumed, _) = try runFinch(Self.setup + """
+
+        m3 = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 1)
+        a = train(m3, ds, lr: 1e-2, steps: 12, batch: 2, schedule: "cosine", warmup: 2, save_dir: "\(dir)/r", save_every: 6)
+        m4 = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 9)
+        b = train(m4, ds, lr: 1e-2, steps: 12, batch: 2, schedule: "cosine", warmup: 2, resume: "\(dir)/r/checkpoint-6")
+        print(b.history["loss"] == a.history["loss"], b.steps)
+        """)
+        #expect(resumed.contains("resuming after step 6"))
+        #expect(resumed.split(separator: "\n").last == "true 12", "\(resumed)")
+    }
+
+    @Test func loraAndFreezingFromTheLanguage() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-lib-lora-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (out, _) = try runFinch(Self.setup + """
+
+        m.lora(rank: 4, alpha: 8, dropout: 0.1, targets: ["q_proj", "v"])
+        print(m.trainable, m.adapters)
+        run = train(m, ds, lr: 2e-2, steps: 8, batch: 4)
+        m.save_adapter("\(dir)")
+        before = m.forward(tok.encode("what is finch?"))
+        m.merge()
+        print(m.adapters, (m.forward(tok.encode("what is finch?")) - before).abs().max().item() < 1e-4)
+        print(m.freeze(), m.trainable, m.unfreeze("model.layers.1.*"), m.trainable > 0)
+        """)
+        let lines = out.split(separator: "\n").map(String.init)
+        // q: A 4·32 + B 32·4, v: A 4·32 + B 32·4 (kv_heads = heads): 512 per layer, two layers.
+        #expect(lines[0] == "1024 1024", "\(lines)")
+        #expect(lines.contains("0 true"), "\(lines)")
+        #expect(lines.last == "20 0 9 true", "\(lines)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/adapter_config.json"))
+    }
+
+    @Test func badArgumentsAreErrorsBeforeAnyWork() {
+        #expect(error("train(m, ds, lr: -1)").contains("lr must be a positive number"))
+        #expect(error("train(m, ds, steps: 0)").contains("steps must be positive"))
+        #expect(error("train(m, ds, batch: 0)").contains("batch must be positive"))
+        #expect(error("train(m, ds, max_length: 100)").contains("max_length 100 is beyond the model's context of 64"))
+        #expect(error("train(m, ds, eval_every: 5)").contains("need an eval set"))
+        #expect(error("train(m, ds, schedule: \"step\")").contains("schedule must be"))
+        #expect(error("train(m, ds, optimiser: \"sgd\")").contains("optimizer"), "did-you-mean for a misspelt argument")
+        #expect(error("train(m, ds.filter(fn(r) { false }))").contains("empty"))
+        #expect(error("train(m, ds, resume: \"/nonexistent/run\")").contains("/nonexistent/run"))
+        let targets = error("m.lora(targets: [\"query\"])")
+        #expect(targets.contains("[\"query\"] match no layer") && targets.contains("q (self_attn.q_proj)"), "\(targets)")
+        #expect(error("m.freeze(\"decoder.*\")").contains("no parameter name matches decoder.*"))
+        #expect(error("m.merge()").contains("no LoRA adapters"))
+    }
+}

@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText"]),
         .testTarget(name: "FinchDataTests", dependencies: ["FinchData"]),
-        .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor", "FinchModel", "FinchData", "FinchText"]),
+        .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor", "FinchModel", "FinchData", "FinchText", "FinchIO"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),

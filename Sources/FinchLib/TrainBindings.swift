@@ -28,6 +28,26 @@ enum TrainBindings {
         r.section("Training")
         r.register(NativeFunction("train", trainParams, returns: "Run", doc: trainDoc,
                                   example: "run = train(m, data, lr: 3e-4, steps: 100, batch: 4)") { a in try train(a) })
+        r.register(NativeFunction("estimate", [
+            Param("params", .oneOf([.number, .object("Model")]), doc: "a parameter count (134.5e6, 7e9), or a Model for its exact shape"),
+            Param("method", .string, default: .string("full"), doc: "\"full\" (AdamW) or \"lora\" (rank 8 on q and v)"),
+            Param("batch", .int, default: .number(4)), Param("seq", .int, default: .number(256), doc: "tokens per example"),
+        ], returns: "dict", doc: "The memory (weights, gradients, optimizer state, activations, in MB) and the work (GFLOP) one training step needs in float32, as Finch trains. For a parameter count the model's shape is guessed from llama's proportions; the bigger the model, the more the weights, gradients and optimizer dominate.",
+        example: "estimate(params: 7e9, method: \"lora\", batch: 1, seq: 512)") { a in
+            guard let method = TrainingEstimate.Method(rawValue: a.string(1)) else { throw a.error("method must be \"full\" or \"lora\", got \(Value.quote(a.string(1)))") }
+            guard a.int(2) > 0, a.int(3) > 0 else { throw a.error("batch and seq must be positive") }
+            let e: TrainingEstimate
+            if let m = a.object(0, as: LanguageModel.self) {
+                e = .of(m, method: method, batch: a.int(2), seq: a.int(3))
+            } else {
+                guard a.number(0) >= 1000 else { throw a.error("params must be a parameter count (at least 1000), got \(Value.format(a.number(0)))") }
+                e = .of(parameters: Int(a.number(0)), method: method, batch: a.int(2), seq: a.int(3))
+            }
+            func mb(_ b: Double) -> Value { .number((b / 1e6).rounded()) }
+            return .dict(try DictRef([(.string("weights_mb"), mb(e.weightsBytes)), (.string("gradients_mb"), mb(e.gradientBytes)),
+                                      (.string("optimizer_mb"), mb(e.optimizerBytes)), (.string("activations_mb"), mb(e.activationBytes)),
+                                      (.string("total_mb"), mb(e.totalBytes)), (.string("gflops_per_step"), .number((e.flopsPerStep / 1e9).rounded()))]))
+        })
         r.register(runType)
         defineModelMethods(ModelBindings.type)
     }

@@ -47,12 +47,12 @@ enum TrainBench {
         }
     }
 
-    /// Peak resident memory of three training steps, weights included.
+    /// Peak resident memory of two training steps, weights included (the second reuses the first's buffers).
     static func memory(_ out: BenchReporter, lora: Bool) throws {
         let (model, data) = try smolLM2()
         if lora { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
         let trainer = try Trainer(model: model, data: data, options: trainOptions())
-        for _ in 0..<3 {
+        for _ in 0..<2 {
             try trainer.step()
             if ProcessInfo.processInfo.environment["FINCH_BENCH_VERBOSE"] != nil {
                 print("live \(TensorMemory.liveBytes >> 20) MB, peak \(TensorMemory.peakLiveBytes >> 20) MB, cached \(TensorMemory.cachedBytes >> 20) MB, rss \(ProcessMemory.peakMegabytes)")

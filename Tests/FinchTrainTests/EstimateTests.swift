@@ -1,0 +1,39 @@
+import FinchIO
+import FinchModel
+import FinchTrain
+import Foundation
+import Testing
+
+/// estimate() against what training SmolLM2-135M really holds (the train benchmark's memory
+/// parts, each in a process of its own), and its arithmetic.
+@Suite struct EstimateTests {
+    static let finch = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/release/finch").path
+
+    func measured(_ part: String) throws -> Double {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("finch-estimate-\(part)-\(getpid()).txt").path
+        defer { unlink(out) }
+        let status = try Spawn.run("/bin/sh", ["-c", "'\(Self.finch)' bench train --part \(part) > '\(out)'"])
+        #expect(status == 0)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let value = text.split(separator: "\n").last.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        return try #require(value, "no figure in \(text)")
+    }
+
+    @Test func estimateMatchesMeasuredPeakMemory() throws {
+        let model = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
+        for (part, method) in [("full-memory", TrainingEstimate.Method.full), ("lora-memory", .lora)] {
+            let mb = try measured(part)
+            let estimate = TrainingEstimate.of(model, method: method, batch: 4, seq: 256).totalBytes / 1e6
+            #expect(abs(estimate - mb) <= 0.2 * mb, "\(method): estimated \(Int(estimate)) MB, measured \(Int(mb)) MB")
+        }
+    }
+
+    @Test func arithmetic() {
+        let e = TrainingEstimate.of(parameters: 1_000_000_000, method: .full, batch: 1, seq: 1024, layers: 16, dim: 2048, ffn: 8192, vocab: 32000, kvDim: 512)
+        #expect(e.weightsBytes == 4e9 && e.gradientBytes == 4e9 && e.optimizerBytes == 8e9)
+        #expect(e.flopsPerStep == 6e9 * 1024)
+        let lora = TrainingEstimate.of(parameters: 1_000_000_000, method: .lora, batch: 1, seq: 1024, layers: 16, dim: 2048, ffn: 8192, vocab: 32000, kvDim: 512)
+        #expect(lora.gradientBytes < 1e-2 * e.gradientBytes && lora.flopsPerStep == 4e9 * 1024 && lora.activationBytes == e.activationBytes)
+    }
+}

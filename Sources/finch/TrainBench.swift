@@ -2,17 +2,19 @@ import FinchData
 import FinchIO
 import FinchModel
 import FinchTensor
+import FinchText
 import FinchTrain
 import Foundation
 
 /// train: SmolLM2-135M at batch 4 × 256 tokens — full finetuning (AdamW) and LoRA (rank 8 on q
 /// and v) against a 1024×576×1536 GEMM measured in the same run, interleaved; the peak memory of
 /// each, measured in a process of its own (a process's peak only grows); and a tiny model
-/// (2 layers, dim 128) trained from scratch.
+/// (2 layers, dim 128, vocabulary 4096) trained from scratch.
 enum TrainBench {
     static let batch = 4, sequence = 256
 
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
+        if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
         if let part = options.part { return try memory(out, lora: part == "lora-memory") }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
@@ -34,17 +36,29 @@ enum TrainBench {
         out.report("train.gemm_gflops", gemm, digits: 1)
         out.report("train.full_mfu", fullTPS * 6 * Double(model.parameterCount) / (gemm * 1e9), digits: 3)
 
-        let tok = model.tokenizer!
-        let tiny = try LanguageModel.random(ModelConfig(vocab: tok.vocabSize, dim: 128, layers: 2, heads: 4, kvHeads: 4, ffn: 352, context: 512), seed: 1)
-        let tinyTrainer = try Trainer(model: tiny, data: data, options: trainOptions(lr: 1e-3))
-        let tinyTime = try BenchTiming.interleaved([{ _ = try tinyTrainer.step() }], seconds: options.seconds * 4, minRounds: 5)[0]
-        out.report("train.tiny_tps", tokens / tinyTime, digits: 0)
+        try tiny(out, seconds: options.seconds)
 
         // Memory, each method in a fresh process of its own.
         for part in ["full-memory", "lora-memory"] {
             let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
             guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
         }
+    }
+
+    /// The tiny model alone (`--part tiny`).
+    static func tiny(_ out: BenchReporter, seconds: Double) throws {
+        let tokens = Double(batch * sequence)
+        // The tiny model of pretraining from scratch has a tokenizer of its own for a small corpus:
+        // vocabulary 4096 (the same text's ids folded into it; speed does not depend on which ids).
+        let tinyVocab = 4096
+        let tiny = try LanguageModel.random(ModelConfig(vocab: tinyVocab, dim: 128, layers: 2, heads: 4, kvHeads: 4, ffn: 352, context: 512), seed: 1)
+        let tinyData = TokenizedDataset(examples: try smolLM2Data().examples.map { e in
+            let ids = e.ids.map { $0 % tinyVocab }
+            return TokenizedExample(ids: ids, labels: ids, promptLength: 0, truncated: false)
+        }, padId: 0, source: "bench")
+        let tinyTrainer = try Trainer(model: tiny, data: tinyData, options: trainOptions(lr: 1e-3))
+        let tinyTime = try BenchTiming.interleaved([{ _ = try tinyTrainer.step() }], seconds: seconds * 4, minRounds: 5)[0]
+        out.report("train.tiny_tps", tokens / tinyTime, digits: 0)
     }
 
     /// Peak resident memory of two training steps, weights included (the second reuses the first's buffers).
@@ -63,9 +77,14 @@ enum TrainBench {
 
     static func smolLM2() throws -> (LanguageModel, TokenizedDataset) {
         let model = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
-        let tok = model.tokenizer!
+        return (model, try smolLM2Data(model.tokenizer!))
+    }
+
+    /// 64 windows of 256 tokens of the machine's text, as SmolLM2's tokenizer reads it.
+    static func smolLM2Data(_ tok: Tokenizer? = nil) throws -> TokenizedDataset {
+        let tok = try tok ?? Tokenizer(gguf: GGUFFile(path: ModelStore.resolve("smollm2-135m")))
         let text = try TokenizerBench.machineText(limit: 1 << 20)
-        return (model, try windows(tok.encode(text, addSpecial: false), length: sequence, count: 64, padId: tok.eosId ?? 0))
+        return try windows(tok.encode(text, addSpecial: false), length: sequence, count: 64, padId: tok.eosId ?? 0)
     }
 
     static func trainOptions(lr: Float = 1e-5) -> TrainOptions {

@@ -93,4 +93,35 @@ import Testing
         #expect(error("m.freeze(\"decoder.*\")").contains("no parameter name matches decoder.*"))
         #expect(error("m.merge()").contains("no LoRA adapters"))
     }
+
+    @Test func finetuneInOneCallPrintsItsDefaults() throws {
+        let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Notebooks/data/finch_docs.jsonl").path
+        let (out, _) = try runFinch("""
+        tok = tokenizer("smollm2-135m")
+        tiny = model(vocab: tok.vocab_size, dim: 32, layers: 1, heads: 2, context: 512, tokenizer: tok)
+        run = finetune(tiny, "\(data)", steps: 2, batch: 2)
+        print(run.steps, run.model.adapters > 0, run.best["val_loss"] > 0)
+        """)
+        #expect(out.contains("finetune: LoRA rank 8, alpha 16, targets [\"q\", \"v\"];") && out.contains("rows of kind question_answer")
+                && out.contains("rows for validation (split with seed 123); 2 steps of batch 2; lr 0.0003, cosine after 1 warmup steps; max_length 512"), "\(out)")
+        #expect(out.split(separator: "\n").last == "2 true true", "\(out)")
+    }
+
+    @Test func pretrainingOnPlainTextPacksTheStream() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-lib-text-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = (0..<40).map { "the cat number \($0 % 7) sat on the mat and looked at the dog." }
+        try lines.joined(separator: "\n").write(toFile: dir + "/corpus.txt", atomically: true, encoding: .utf8)
+        let (out, _) = try runFinch(Self.setup + """
+
+        text = load_dataset("\(dir)/corpus.txt")
+        fresh = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 2)
+        run = train(fresh, text, lr: 1e-2, steps: 25, batch: 4, max_length: 32)
+        losses = run.history["loss"]
+        print(text.kind, losses[-1] < losses[0] * 0.6)
+        """)
+        #expect(out.split(separator: "\n").last == "text true", "\(out)")
+    }
 }

@@ -190,6 +190,26 @@ import Glibc
         #expect(t.exitStatus() == 0)
     }
 
+    @Test func ctrlCStopsTrainingWithACheckpointAndAUsableRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-repl-train-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Terminal(history: historyFile())
+        t.enter("tok = bpe_train([\"the cat sat on the mat\"] * 20, vocab: 270, special: [\"<|end|>\"])")
+        t.enter("m = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok)")
+        t.enter("run = train(m, dataset([{\"question\": \"the cat\", \"answer\": \"sat\"}] * 8), steps: 1000000, save_dir: \"\(dir)\")")
+        #expect(t.wait(for: "/1000000 "), "the live progress line")
+        Thread.sleep(forTimeInterval: 0.5)
+        t.send("\u{3}")
+        #expect(t.wait(for: "stopped by Ctrl-C after step "), "training stops after the current step")
+        #expect(t.wait(for: "checkpoint saved in \(dir)/checkpoint-"))
+        t.enter("print(run.stop_reason, run.steps > 0, run.steps == len(run.history))")
+        #expect(t.wait(for: "interrupted true true"), "the run so far is returned")
+        t.enter(":quit")
+        #expect(t.exitStatus() == 0)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        #expect(names.contains { $0.hasPrefix("checkpoint-") }, "\(names)")
+    }
+
     @Test func historyPersistsAcrossSessions() throws {
         let path = historyFile()
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -84,8 +84,9 @@ enum TrainBindings {
     ]
 
     static func tokenized(_ v: Value, _ m: LanguageModel, maxLength: Int?, maskPrompt: Bool, _ a: Arguments, _ what: String) throws -> TokenizedDataset {
-        if let box = a.object(0, as: LanguageModel.self).flatMap({ _ in (try? objectValue(v)) as? TokenizedBox }) { return box.data }
-        guard let ds = (try objectValue(v)) as? DatasetBox else { throw a.error("\(what) must be a Dataset or a TokenizedDataset") }
+        guard case .object(let o) = v else { throw a.error("\(what) must be a Dataset or a TokenizedDataset") }
+        if let box = o.value as? TokenizedBox { return box.data }
+        guard let ds = o.value as? DatasetBox else { throw a.error("\(what) must be a Dataset or a TokenizedDataset") }
         guard let tok = m.tokenizer else { throw a.error("the model has no tokenizer to tokenise \(what) with; pass a TokenizedDataset") }
         let data = ds.dataset
         guard data.count > 0 else { throw a.error("the \(what == "data" ? "training data" : "validation set") is empty") }
@@ -93,13 +94,7 @@ enum TrainBindings {
             let length = maxLength ?? min(256, m.config.context)
             return try data.tokenized(tok, maxLength: nil, maskPrompt: false).packed(length: length).dataset
         }
-        let t = try data.tokenized(tok, maxLength: maxLength.map { min($0, m.config.context) } ?? m.config.context, maskPrompt: maskPrompt)
-        return t
-    }
-
-    static func objectValue(_ v: Value) throws -> AnyObject? {
-        if case .object(let o) = v { return o.value }
-        return nil
+        return try data.tokenized(tok, maxLength: maxLength.map { min($0, m.config.context) } ?? m.config.context, maskPrompt: maskPrompt)
     }
 
     static func options(_ a: Arguments, examples: Int) throws -> TrainOptions {

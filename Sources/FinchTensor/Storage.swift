@@ -45,13 +45,7 @@ final class BufferCache: Sendable {
         // Addresses rather than pointers: pointers are not Sendable into the lock.
         var free: [Int: [UInt]] = [:]
         var cachedBytes = 0
-        var liveBytes = 0
-        var peakLiveBytes = 0
     }
-
-    /// Bytes held by live tensors, their peak since the last reset, and bytes kept for reuse.
-    var usage: (live: Int, peak: Int, cached: Int) { state.withLock { ($0.liveBytes, $0.peakLiveBytes, $0.cachedBytes) } }
-    func resetPeak() { state.withLock { $0.peakLiveBytes = $0.liveBytes } }
     private let state = Mutex(State())
 
     init() {
@@ -67,10 +61,6 @@ final class BufferCache: Sendable {
             let gb = Double(count) * 4 / 1e9
             throw TensorError.outOfMemory(requestedGB: gb, availableGB: Double(physicalBytes) / 1e9)
         }
-        state.withLock { s in
-            s.liveBytes += count * 4
-            s.peakLiveBytes = max(s.peakLiveBytes, s.liveBytes)
-        }
         if count >= Self.minimumCachedCount {
             let reused: UInt? = state.withLock { s in
                 guard var list = s.free[count], let p = list.popLast() else { return nil }
@@ -85,7 +75,6 @@ final class BufferCache: Sendable {
     }
 
     func release(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
-        state.withLock { $0.liveBytes -= count * 4 }
         if count >= Self.minimumCachedCount {
             let address = UInt(bitPattern: pointer)
             let kept = state.withLock { s -> Bool in
@@ -98,15 +87,4 @@ final class BufferCache: Sendable {
         }
         UnsafeMutableRawPointer(pointer).deallocate()
     }
-}
-
-/// How much memory tensors hold: what training's progress line and the benchmarks report.
-public enum TensorMemory {
-    /// Bytes held by live tensors now.
-    public static var liveBytes: Int { BufferCache.shared.usage.live }
-    /// The most bytes live tensors held at once since `resetPeak()`.
-    public static var peakLiveBytes: Int { BufferCache.shared.usage.peak }
-    /// Bytes of freed buffers kept for reuse.
-    public static var cachedBytes: Int { BufferCache.shared.usage.cached }
-    public static func resetPeak() { BufferCache.shared.resetPeak() }
 }

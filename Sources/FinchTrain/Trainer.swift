@@ -16,6 +16,7 @@ public final class Trainer {
     public let evalData: TokenizedDataset?
     public let options: TrainOptions
     public let optimizer: Optimizer
+    private let schedule: LRSchedule
     public private(set) var history: [StepRecord] = []
     public private(set) var best: BestRecord?
     /// Position in the data order, and the order itself (reshuffled each pass with the seed and pass number).
@@ -53,6 +54,7 @@ public final class Trainer {
         case .sgd: optimizer = SGD(params: params, lr: options.lr, weightDecay: options.weightDecay)
         case .adafactor: optimizer = Adafactor(params: params, lr: options.lr, weightDecay: options.weightDecay)
         }
+        schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
         order = shuffledOrder(pass: 0)
         if let eval {
             let train = Set(data.examples.map(\.ids))
@@ -126,7 +128,6 @@ public final class Trainer {
         defer { model.training = false }
         let start = Date()
         let step = history.count
-        let schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
         optimizer.lr = schedule.lr(at: step)
         for p in optimizer.params { p.zeroGradKeepingBuffer() }
         let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch) }

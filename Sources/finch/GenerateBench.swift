@@ -1,5 +1,6 @@
 import FinchModel
 import FinchTensor
+import FinchTrain
 import Foundation
 
 /// generate: SmolLM2-135M-Instruct — load time, prefill of a 512-token prompt, greedy decoding
@@ -19,9 +20,7 @@ enum GenerateBench {
         // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
         _ = try decode128(model, prompt: Array(prompt.prefix(16)))
         _ = try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peakMB = Double(usage.ru_maxrss) / 1024
+        let peakMB = ProcessMemory.peakMegabytes
 
         let bytes = 256 << 20
         let src = UnsafeMutablePointer<Float>.allocate(capacity: bytes / 4), dst = UnsafeMutablePointer<Float>.allocate(capacity: bytes / 4)

@@ -66,12 +66,7 @@ enum TrainBench {
         let (model, data) = try smolLM2()
         if lora { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
         let trainer = try Trainer(model: model, data: data, options: trainOptions())
-        for _ in 0..<2 {
-            try trainer.step()
-            if ProcessInfo.processInfo.environment["FINCH_BENCH_VERBOSE"] != nil {
-                print("live \(TensorMemory.liveBytes >> 20) MB, peak \(TensorMemory.peakLiveBytes >> 20) MB, cached \(TensorMemory.cachedBytes >> 20) MB, rss \(ProcessMemory.peakMegabytes)")
-            }
-        }
+        for _ in 0..<2 { try trainer.step() }
         out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
     }
 

@@ -15,6 +15,7 @@ enum TrainBench {
 
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
+        if options.part == "lora-varied-memory" { return try variedMemory(out) }
         if let part = options.part { return try memory(out, lora: part == "lora-memory") }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
@@ -39,7 +40,7 @@ enum TrainBench {
         try tiny(out, seconds: options.seconds)
 
         // Memory, each method in a fresh process of its own.
-        for part in ["full-memory", "lora-memory"] {
+        for part in ["full-memory", "lora-memory", "lora-varied-memory"] {
             let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
             guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
         }
@@ -68,6 +69,24 @@ enum TrainBench {
         let trainer = try Trainer(model: model, data: data, options: trainOptions())
         for _ in 0..<2 { try trainer.step() }
         out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
+    }
+
+    /// Peak resident memory of LoRA over examples of every length from 16 to 256 tokens, as real
+    /// question/answer data has: each batch width is new, so a cache of freed buffers that kept
+    /// every width would grow step after step.
+    static func variedMemory(_ out: BenchReporter) throws {
+        let (model, windows) = try smolLM2()
+        try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
+        var rng = RNG(seed: 7)
+        let examples = windows.examples.map { e in
+            let n = 16 + Int(rng.next() % UInt64(sequence - 15))
+            let ids = Array(e.ids.prefix(n))
+            return TokenizedExample(ids: ids, labels: ids, promptLength: 0, truncated: false)
+        }
+        let data = TokenizedDataset(examples: examples, padId: windows.padId, source: "bench")
+        let trainer = try Trainer(model: model, data: data, options: trainOptions())
+        for _ in 0..<16 { try trainer.step() }
+        out.report("train.lora_varied_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
     }
 
     static func smolLM2() throws -> (LanguageModel, TokenizedDataset) {

@@ -40,7 +40,7 @@ let package = Package(
             ]
         ),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
-        .target(name: "FinchPlot", dependencies: ["CGnuplot"]),
+        .target(name: "FinchPlot", dependencies: ["CGnuplot", "FinchIO"]),
         .target(name: "FinchIO"),
         .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),

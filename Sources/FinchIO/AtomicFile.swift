@@ -55,4 +55,26 @@ public enum AtomicFile {
             throw FileWriteError(path: path, reason: why)
         }
     }
+
+    /// Has `body` make the file at a temporary path in the same directory (for files another
+    /// program writes, such as gnuplot's figures), then moves it into place; on failure the
+    /// temporary file is removed and `path` is untouched.
+    public static func produce(at path: String, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        do {
+            try body(temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        guard access(temp, F_OK) == 0 else { throw FileWriteError(path: path, reason: "nothing was written") }
+        let fd = open(temp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temp)
+            throw FileWriteError(path: path, reason: why)
+        }
+    }
 }

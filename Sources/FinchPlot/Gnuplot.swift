@@ -2,8 +2,9 @@
 
 /// A failure reported by gnuplot or by the pipe to it.
 public struct PlotError: Error, CustomStringConvertible, Equatable {
-    /// What kind of failure (see CGnuplot.h): gnuplot missing, cannot start, write failed, gnuplot reported an error.
-    public enum Kind: Int32, Sendable { case missing = 1, spawn = 2, write = 3, gnuplot = 4, other = 99 }
+    /// What kind of failure (see CGnuplot.h): gnuplot missing, cannot start, write failed, gnuplot
+    /// reported an error; or, before gnuplot starts, a figure with nothing to draw.
+    public enum Kind: Int32, Sendable { case missing = 1, spawn = 2, write = 3, gnuplot = 4, empty = 5, other = 99 }
     public let kind: Kind
     public let message: String
     public var description: String { message }
@@ -58,5 +59,12 @@ public final class Gnuplot {
         let rc = finch_gnuplot_finish(handle, &error)
         if rc != 0 { throw PlotError(error) }
         return String(cString: finch_gnuplot_stdout(handle))
+    }
+}
+
+extension PlotError {
+    init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
     }
 }

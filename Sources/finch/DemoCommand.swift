@@ -72,11 +72,10 @@ struct Demo: ParsableCommand {
             print(String(format: "  x = %5.2f   sin(x) = %7.4f   model = %7.4f", xi, sinf(xi), yi))
         }
 
-        var figure = LineFigure(title: "Training loss (log scale)", xlabel: "step", ylabel: "MSE")
-        figure.logScaleY = true
-        figure.series = [.init(name: "loss", x: history.indices.map { Double($0 + 1) }, y: history)]
+        var figure = Figure(title: "Training loss (log scale)", xlabel: "step", ylabel: "MSE", series: [.init(name: "loss", y: history)])
+        figure.logY = true
         do {
-            print(try figure.render(to: .dumb(width: 78, height: 22)))
+            print(try figure.render(to: .dumb(width: 78, height: 22)).text)
         } catch let error as PlotError {
             print("(no plot: \(error))")
         }

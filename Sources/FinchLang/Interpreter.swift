@@ -1,5 +1,14 @@
 import Foundation
 
+/// Where a session's plots go.
+public enum FigureDestination: Sendable, Equatable {
+    /// Drawn as text in the output, sized to the terminal when there is one.
+    case text
+    /// Each figure a PNG (and its CSV) in `directory`, named `prefix-N.png`, and an image link
+    /// in the output: `linkDirectory/prefix-N.png`, relative to the document that shows it.
+    case files(directory: String, linkDirectory: String, prefix: String)
+}
+
 /// Runs Finch code: owns the globals, the value stack of call frames and the
 /// registry of natives. One interpreter is one session (a REPL, a notebook).
 public final class Interpreter {
@@ -13,6 +22,10 @@ public final class Interpreter {
     /// Whether `output` reaches a terminal (live progress redraws its line there); the REPL and
     /// `finch run` set it when standard output is one.
     public var outputIsTerminal = false
+    /// Where plots go: text in the output (the default), or image files beside a notebook.
+    public var figureDestination: FigureDestination = .text
+    /// Figures written to files so far under the current `.files` prefix (the notebook resets it per cell).
+    public var figuresWritten = 0
     /// Deepest Finch call nesting before "stack overflow".
     public var maxDepth = 5000
 

@@ -13,6 +13,7 @@ public enum FinchLibrary {
         DataBindings.register(in: registry)
         TrainBindings.register(in: registry)
         FileBindings.register(in: registry)
+        PlotBindings.register(in: registry)
         return registry
     }
 

@@ -81,6 +81,7 @@ enum TrainBindings {
         Param("print_every", .optional(.int), default: .nil, doc: "steps between progress lines outside a terminal (default: about 20 lines)"),
         Param("sample_every", .int, default: .number(0), doc: "steps between sample generations (0: none)"),
         Param("sample_prompts", .optional(.list), default: .nil, doc: "prompts to continue (greedy, 40 tokens) every sample_every steps"),
+        Param("plot_every", .int, default: .number(0), doc: "steps between redrawing the loss curve (in a terminal, above the progress line; in a notebook, its image); 0: none"),
     ]
 
     static func tokenized(_ v: Value, _ m: LanguageModel, maxLength: Int?, maskPrompt: Bool, _ a: Arguments, _ what: String) throws -> TokenizedDataset {
@@ -151,6 +152,9 @@ enum TrainBindings {
         let every = a.optionalInt(23) ?? max(1, o.steps / 20)
         var lastVal: Float? = trainer.history.last(where: { $0.valLoss != nil })?.valLoss
         var recent: [Double] = []
+        let plotEvery = a.int(26)
+        guard plotEvery >= 0 else { throw a.error("plot_every must be 0 or more, got \(plotEvery)") }
+        let live = plotEvery > 0 ? LivePlot(a.interpreter, terminal: terminal) : nil
         Interrupt.clear()
         try trainer.train(shouldStop: { Interrupt.requested }) { r in
             if let v = r.valLoss { lastVal = v }
@@ -158,13 +162,18 @@ enum TrainBindings {
             let perStep = recent.reduce(0, +) / Double(recent.count)
             let line = TrainProgress.line(r, total: o.steps, lastValLoss: lastVal, recentSecondsPerStep: perStep,
                                           peakMB: ProcessMemory.peakMegabytes, bar: terminal)
+            if let live, r.step % plotEvery == 0, r.step < o.steps { live.tryUpdate(trainer.history) }
             if terminal {
-                out("\r\u{1B}[2K" + line + (r.step == o.steps ? "\n" : ""))
+                // Cut to the window: a wrapped line could not be redrawn in place.
+                let width = PlotBindings.terminalSize(a.interpreter).width
+                out("\r\u{1B}[2K" + String(line.prefix(width)) + (r.step == o.steps ? "\n" : ""))
+                if r.step == o.steps { live?.keepScreen() }
             } else if r.step % every == 0 || r.step == o.steps || r.step == 1 || r.valLoss != nil {
                 out(line + "\n")
             }
             if a.int(24) > 0, r.step % a.int(24) == 0 {
                 if terminal { out("\n") }
+                live?.keepScreen()
                 for p in prompts {
                     var g = GenerationOptions()
                     g.maxTokens = 40
@@ -174,7 +183,8 @@ enum TrainBindings {
                 }
             }
         }
-        if terminal, trainer.stopReason != .finished { out("\n") }
+        if terminal, trainer.stopReason != .finished { out("\n"); live?.keepScreen() }
+        live?.tryUpdate(trainer.history, final: true)
         switch trainer.stopReason {
         case .interrupted?:
             Interrupt.clear()

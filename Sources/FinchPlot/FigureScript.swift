@@ -24,7 +24,9 @@ struct FigureScript {
         if !f.xlabel.isEmpty { l.append("set xlabel \(quote(f.xlabel))") }
         if !f.ylabel.isEmpty { l.append("set ylabel \(quote(f.ylabel))") }
         let named = p.drawn.filter { !$0.x.isEmpty }
-        if f.legend ?? (named.count > 1) { l.append("set key top right") } else { l.append("unset key") }
+        let boxes = named.contains { if case .boxes = $0.style { return true }; return false }
+        // Bars reach the top of the chart, so their legend goes above it; falling curves leave the top right free.
+        if f.legend ?? (named.count > 1) { l.append(boxes ? "set key outside top center horizontal" : "set key top right") } else { l.append("unset key") }
         if f.logX { l.append("set logscale x") }
         if f.logY { l.append("set logscale y") }
         if files { l.append("set grid lc rgb \"#dddddd\"") }

@@ -53,4 +53,14 @@ public final class KVCache {
     }
 
     func advance(by t: Int) { length += t }
+    func rewind(to n: Int) { length = n }
+}
+
+extension KVCache {
+    /// Forgets the positions after the first `n`, so the cached prefix can be continued differently
+    /// (multiple-choice scoring: one context, several continuations).
+    public func truncate(to n: Int) {
+        precondition(n >= 0 && n <= length, "cannot keep \(n) of \(length) cached positions")
+        rewind(to: n)
+    }
 }

@@ -14,6 +14,7 @@ public enum FinchLibrary {
         TrainBindings.register(in: registry)
         FileBindings.register(in: registry)
         PlotBindings.register(in: registry)
+        EvalBindings.register(in: registry)
         return registry
     }
 

@@ -1,0 +1,121 @@
+import FinchData
+import FinchLang
+import FinchModel
+import FinchTrain
+import Foundation
+
+/// A finished evaluation: its score and the per-example table it came from.
+final class EvaluationBox {
+    let summary: String
+    let scores: [(name: String, score: MeanScore)]
+    let table: Table
+    init(summary: String, scores: [(name: String, score: MeanScore)], table: Table) {
+        self.summary = summary
+        self.scores = scores
+        self.table = table
+    }
+}
+
+/// evaluate() (generation scored by a metric) and multiple_choice() (log-likelihood scoring).
+enum EvalBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "Evaluation", doc: "The result of evaluate() or multiple_choice(): scores with standard errors, and a table of every example.")
+        define(t)
+        return t
+    }()
+
+    static func register(in r: Registry) {
+        r.section("Evaluation")
+        r.register(type)
+        r.register(NativeFunction("evaluate", [
+            Param("model", .object("Model")),
+            Param("data", .object("Dataset"), doc: "question/answer rows (or any kind with a template)"),
+            Param("metric", .string, default: .string("exact_match"), doc: AnswerMetric.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")),
+            Param("max_tokens", .int, default: .number(64), doc: "new tokens per answer (greedy)"),
+            DataBindings.templateParam,
+        ], returns: "Evaluation", doc: "Generates an answer to every row's prompt (greedy, the data's template) and scores it against the row's answer: exact_match compares after stripping whitespace (the course's), contains looks for the answer in the prediction, normalized_match ignores case, punctuation and articles, token_f1 gives partial credit for shared words. Ctrl-C stops after the current example and keeps those done.",
+        example: "ev = evaluate(m, parts[\"test\"], metric: \"exact_match\")") { a in
+            let m = a.object(0, as: LanguageModel.self)!
+            let ds = a.object(1, as: DatasetBox.self)!.dataset
+            guard let metric = AnswerMetric(rawValue: a.string(2)) else {
+                throw a.error("metric must be one of \(AnswerMetric.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string(2)))")
+            }
+            guard a.int(3) > 0 else { throw a.error("max_tokens must be positive, got \(a.int(3))") }
+            guard ds.count > 0 else { throw a.error("the data set is empty") }
+            let template = try DataBindings.template(a, 4, ds, chat: nil)
+            let out = a.interpreter.output, terminal = a.interpreter.outputIsTerminal
+            Interrupt.clear()
+            let examples: [AnswerEvaluation.Example]
+            do {
+                examples = try AnswerEvaluation.run(m, ds, template: template, metric: metric, maxTokens: a.int(3),
+                                                    shouldStop: { Interrupt.requested }) { n in
+                    if terminal { out("\r\u{1B}[2Kevaluating \(n)/\(ds.count)" + (n == ds.count ? "\r\u{1B}[2K" : "")) }
+                }
+            } catch let e as DataError { throw a.error(e.description) }
+            if Interrupt.requested { Interrupt.clear(); out("\nstopped by Ctrl-C after \(ds.count) examples\n") }
+            let score = MeanScore(examples.map(\.score))
+            let question = ds.columns.contains("question") ? ds.rows.map { $0[field: "question"]?.text ?? "" } : examples.map(\.prompt)
+            let rows: [[Value]] = examples.enumerated().map { i, e in
+                [.string(question[i]), .string(e.predicted), .string(e.target.trimmingCharacters(in: .whitespacesAndNewlines)),
+                 metric == .tokenF1 ? .number(e.score) : .bool(e.score == 1)]
+            }
+            let table = Table(columns: ["question", "predicted", "target", metric == .tokenF1 ? "f1" : "correct"], rows: rows)
+            let summary = "\(metric.rawValue): \(format(score)) over \(examples.count) examples"
+            return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: [(metric.rawValue, score)], table: table)))
+        })
+        r.register(NativeFunction("multiple_choice", [
+            Param("model", .object("Model")),
+            Param("data", .oneOf([.string, .object("Dataset")]), doc: "a JSONL file or a Dataset in the ARC schema: question, choices {text, label}, answerKey"),
+            Param("on_error", .string, default: .string("raise"), doc: "\"raise\" stops at a bad row (naming file and line); \"skip\" leaves it out and counts it"),
+        ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness scores ARC: context \"Question: {question}\\nAnswer:\", each continuation \" {choice}\"; acc picks the choice with the highest summed log-probability, acc_norm the highest per byte of the choice.",
+        example: "mc = multiple_choice(m, \"Notebooks/data/science_mc.jsonl\")") { a in
+            let m = a.object(0, as: LanguageModel.self)!
+            guard a.string(2) == "raise" || a.string(2) == "skip" else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(2)))") }
+            let skip = a.string(2) == "skip"
+            var items: [ChoiceItem] = [], skipped: [String] = []
+            do {
+                if case .string(let path) = a[1] {
+                    (items, skipped) = try ChoiceItem.load(path, skipBad: skip)
+                } else {
+                    let ds = a.object(1, as: DatasetBox.self)!.dataset
+                    for (i, row) in ds.rows.enumerated() {
+                        do { items.append(try ChoiceItem.from(row, origin: "\(ds.source) row \(i)")) } catch let e as DataError where skip {
+                            skipped.append(e.description)
+                        }
+                    }
+                }
+            } catch let e as DataError { throw a.error(e.description) }
+            let out = a.interpreter.output
+            if !skipped.isEmpty { out("skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"), the first: \(skipped[0])\n") }
+            guard !items.isEmpty else { throw a.error("no questions to score") }
+            let result: MultipleChoice.Result
+            do { result = try MultipleChoice.score(m, items) } catch let e as ModelError { throw a.error(e.description) }
+            let rows: [[Value]] = result.scores.map { s in
+                [.string(s.item.question), .string(s.item.labels[s.item.answer]), .string(s.item.labels[s.predicted]),
+                 .string(s.item.labels[s.predictedNorm]), .bool(s.predicted == s.item.answer), .bool(s.predictedNorm == s.item.answer)]
+            }
+            let table = Table(columns: ["question", "answer", "predicted", "predicted_norm", "correct", "correct_norm"], rows: rows)
+            let summary = "acc \(format(result.acc)), acc_norm \(format(result.accNorm)) over \(items.count) questions"
+            return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: [("acc", result.acc), ("acc_norm", result.accNorm)], table: table)))
+        })
+    }
+
+    static func format(_ s: MeanScore) -> String { String(format: "%.3f ± %.3f", s.mean, s.stderr) }
+
+    private static func define(_ t: NativeType) {
+        func box(_ o: NativeObject) -> EvaluationBox { o.value as! EvaluationBox }
+        t.property("score", doc: "The main score: the metric's mean (evaluate) or acc (multiple_choice).") { o in .number(box(o).scores[0].score.mean) }
+        t.property("scores", doc: "Every score with its standard error: {name: {mean, stderr}}.") { o in
+            .dict(try DictRef(try box(o).scores.map { (.string($0.name), .dict(try DictRef([(.string("mean"), .number($0.score.mean)), (.string("stderr"), .number($0.score.stderr))]))) }))
+        }
+        t.property("results", doc: "A table with a row per example.") { o in TableBindings.wrap(box(o).table) }
+        t.property("summary", doc: "The scores as a line of text.") { o in .string(box(o).summary) }
+        t.method("to_jsonl", on: EvaluationBox.self, [Param("path", .string)], returns: "nil", "Writes one JSON object per example, atomically.",
+                 "ev.to_jsonl(\"runs/eval.jsonl\")") { ev, a in
+            let rows: [Row] = try ev.table.rows.map { r in try zip(ev.table.columns, r).map { DataValue.Field($0, try DataBindings.dataValue($1, $0)) } }
+            do { try Dataset(rows: rows, source: "evaluation").writeJSONL(a.string(1)) } catch { throw a.error("\(error)") }
+            return .nil
+        }
+        t.describe = { o in box(o).summary + "\n" + box(o).table.rendered }
+    }
+}

@@ -50,6 +50,7 @@ enum Benchmarks {
         Entry(name: "generate", run: GenerateBench.run),
         Entry(name: "data", run: DataBench.run),
         Entry(name: "train", run: TrainBench.run),
+        Entry(name: "eval", run: EvalBench.run),
     ]
 }
 

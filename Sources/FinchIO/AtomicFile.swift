@@ -22,13 +22,7 @@ public enum AtomicFile {
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
             throw FileWriteError(path: path, reason: "cannot create a file in \(dir)")
         }
-        let fd = open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(temp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temp)
-            throw FileWriteError(path: path, reason: why)
-        }
+        try commit(temp, to: path)
     }
 
     /// Writes a file piece by piece (for files too big to build in memory first): `body`
@@ -49,11 +43,7 @@ public enum AtomicFile {
             unlink(temp)
             throw error
         }
-        guard rename(temp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temp)
-            throw FileWriteError(path: path, reason: why)
-        }
+        try commit(temp, to: path, sync: false)
     }
 
     /// Has `body` make the file at a temporary path in the same directory (for files another
@@ -69,8 +59,16 @@ public enum AtomicFile {
             throw error
         }
         guard access(temp, F_OK) == 0 else { throw FileWriteError(path: path, reason: "nothing was written") }
-        let fd = open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
+        try commit(temp, to: path)
+    }
+
+    /// Flushes the finished temporary file to disk and renames it over `path` (rename is atomic
+    /// within a directory); on failure the temporary file is removed.
+    private static func commit(_ temp: String, to path: String, sync: Bool = true) throws {
+        if sync {
+            let fd = open(temp, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+        }
         guard rename(temp, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temp)

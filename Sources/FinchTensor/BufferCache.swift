@@ -114,11 +114,18 @@ final class BufferCache: Sendable {
         state.withLock { s in (s.cachedBytes, s.liveBytes, s.highWater) }
     }
 
-    // Buffers of the cached sizes are mapped from the kernel directly rather than taken from
-    // malloc: glibc raises its mmap threshold to the largest block freed, after which such
-    // blocks come from the heap, and a fragmented heap never shrinks (measured: the process
-    // grew by a gigabyte over 30 steps of varying width with nothing in use or cached).
+    /// Buffers of at least this many floats (1 MB) are mapped from the kernel directly.
+    static let mappedCount = 256 * 1024
+
+    // Large buffers are mapped from the kernel directly rather than taken from malloc: glibc
+    // raises its mmap threshold to the largest block freed, after which such blocks come from
+    // the heap, and a fragmented heap never shrinks (measured: the process grew by a gigabyte
+    // over 30 steps of varying width with nothing in use or cached). Smaller ones stay with
+    // malloc: a process may hold only 65530 mappings, and a cache of 64 KB buffers could pass that.
     private static func map(_ count: Int) throws -> UnsafeMutablePointer<Float> {
+        guard count >= mappedCount else {
+            return UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        }
         let p = mmap(nil, count * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else {
             throw TensorError.outOfMemory(requestedGB: Double(count) * 4 / 1e9, availableGB: Double(shared.physicalBytes) / 1e9)
@@ -127,7 +134,11 @@ final class BufferCache: Sendable {
     }
 
     private static func unmap(_ address: UInt, _ count: Int) {
-        munmap(UnsafeMutableRawPointer(bitPattern: address), count * 4)
+        if count >= mappedCount {
+            munmap(UnsafeMutableRawPointer(bitPattern: address), count * 4)
+        } else {
+            UnsafeMutableRawPointer(bitPattern: address)?.deallocate()
+        }
     }
 
     private static func deallocate(_ evicted: [(address: UInt, count: Int)]) {

@@ -116,7 +116,7 @@ enum Builtins {
             args.interpreter.output(args.interpreter.helpText(for: args.values.first ?? .nil) + "\n")
             return .nil
         })
-        r.register(NativeFunction("call", [Param("f", .function), Param("args", .list, default: .nil)], returns: "any",
+        r.register(NativeFunction("call", [Param("f", .function), Param("args", .optional(.list), default: .nil)], returns: "any",
                                   doc: "Calls f with the items of args as its arguments.", example: "call(max, [1, 5, 2])") { args in
             try args.interpreter.call(args[0], args.list(1))
         })

@@ -113,6 +113,10 @@ public final class NativeFunction: @unchecked Sendable {
 
     public init(_ name: String, _ params: [Param] = [], variadic: Bool = false, returns: String = "",
                 doc: String, example: String = "", _ body: @escaping (Arguments) throws -> Value) {
+        // A default its own type refuses would make every call that leaves the argument out an error.
+        for p in params {
+            if let d = p.defaultValue { precondition(p.type.accepts(d.value), "\(name)(): the default of '\(p.name)' is not \(article(p.type.name))") }
+        }
         self.name = name
         self.params = params
         self.variadic = variadic

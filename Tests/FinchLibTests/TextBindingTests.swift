@@ -4,6 +4,16 @@ import Testing
 
 /// Tokenizers from the language, on the real SmolLM2 vocabulary (`make model`).
 @Suite struct TextBindingTests {
+    /// Optional arguments left out take their documented defaults.
+    @Test func bpeTrainWithoutSpecialTokensAndCallWithoutArgs() throws {
+        let (out, _) = try runFinch("""
+        small = bpe_train(["the cat sat on the mat"] * 20, vocab: 270)
+        print(small.vocab_size > 256 and small.vocab_size <= 270, small.decode(small.encode("the cat")))
+        print(call(time) > 0)
+        """)
+        #expect(out == "true the cat\ntrue\n", "\(out)")
+    }
+
     @Test func encodeDecodeBatchAndChat() throws {
         let (out, interpreter) = try runFinch("""
         tok = tokenizer("smollm2-135m")

@@ -63,6 +63,21 @@ enum EvalBindings {
             let summary = "\(metric.rawValue): \(format(score)) over \(examples.count) examples"
             return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: [(metric.rawValue, score)], table: table)))
         })
+        r.register(NativeFunction("perplexity", [
+            Param("model", .object("Model")),
+            Param("data", .oneOf([.object("Dataset"), .object("TokenizedDataset")]), doc: "text (packed into windows) or question/answer rows (loss on the answers only)"),
+            Param("max_length", .optional(.int), default: .nil, doc: "window of packed text, longest example otherwise (as in train)"),
+            Param("batch", .int, default: .number(4)),
+        ], returns: "dict", doc: "The model's mean loss per predicted token on a data set, masked as in training, and its perplexity exp(loss): how many tokens the model is, on average, as unsure between as if choosing uniformly.",
+        example: "perplexity(m, parts[\"test\"])") { a in
+            let m = a.object(0, as: LanguageModel.self)!
+            guard a.int(3) > 0 else { throw a.error("batch must be positive, got \(a.int(3))") }
+            if let ml = a.optionalInt(2), ml <= 1 || ml > m.config.context { throw a.error("max_length must be in 2...\(m.config.context), got \(ml)") }
+            let set = try TrainBindings.tokenized(a[1], m, maxLength: a.optionalInt(2), maskPrompt: true, a, "data")
+            let (loss, tokens) = try Trainer.meanLoss(m, set, batch: a.int(3))
+            guard tokens > 0 else { throw a.error("the data has no tokens to predict") }
+            return .dict(try DictRef([(.string("loss"), .number(loss)), (.string("perplexity"), .number(Foundation.exp(loss))), (.string("tokens"), .number(Double(tokens)))]))
+        })
         r.register(NativeFunction("multiple_choice", [
             Param("model", .object("Model")),
             Param("data", .oneOf([.string, .object("Dataset")]), doc: "a JSONL file or a Dataset in the ARC schema: question, choices {text, label}, answerKey"),

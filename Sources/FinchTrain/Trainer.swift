@@ -155,13 +155,17 @@ public final class Trainer {
 
     /// A batch as tensors, and how many of its positions are trained (position 0 predicts nothing).
     private func tensors(_ set: TokenizedDataset, _ indices: [Int]) throws -> (ids: Tensor, labels: Tensor, tokens: Int) {
+        try Self.tensors(set, indices, context: model.config.context)
+    }
+
+    static func tensors(_ set: TokenizedDataset, _ indices: [Int], context: Int) throws -> (ids: Tensor, labels: Tensor, tokens: Int) {
         let b = set.batch(indices)
         let longest = b.ids.first?.count ?? 0
         // Widths rounded up to a multiple of 32: batches of a few distinct shapes reuse the same
         // buffers step after step, where every distinct length would keep buffers of its own
         // (measured: LoRA on finch_docs grew to 5.2 GB). The extra positions come after the
         // text, take no loss and, attention being causal, change nothing before them.
-        let width = min(max(longest, (longest + 31) / 32 * 32), max(longest, model.config.context))
+        let width = min(max(longest, (longest + 31) / 32 * 32), max(longest, context))
         var tokens = 0
         for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
         let extra = width - longest
@@ -172,15 +176,21 @@ public final class Trainer {
 
     /// The mean loss per trained token over a whole dataset (masking as in training), without gradients.
     public func validationLoss(_ set: TokenizedDataset) throws -> Float {
+        Float(try Self.meanLoss(model, set, batch: options.batch).loss)
+    }
+
+    /// The mean loss per trained token of `model` over `set` in batches of `batch`, masked as
+    /// in training, without gradients; and how many tokens it was taken over.
+    public static func meanLoss(_ model: LanguageModel, _ set: TokenizedDataset, batch: Int) throws -> (loss: Double, tokens: Int) {
         try GradMode.noGrad {
             var sum: Double = 0, tokens = 0
-            for start in stride(from: 0, to: set.count, by: options.batch) {
-                let b = try tensors(set, Array(start..<min(set.count, start + options.batch)))
+            for start in stride(from: 0, to: set.count, by: max(1, batch)) {
+                let b = try tensors(set, Array(start..<min(set.count, start + batch)), context: model.config.context)
                 guard b.ids.shape[1] >= 2 else { continue }
                 let (loss, count) = try model.loss(ids: b.ids, labels: b.labels)
                 sum += Double(try loss.item()); tokens += count
             }
-            return Float(sum / Double(max(tokens, 1)))
+            return (sum / Double(max(tokens, 1)), tokens)
         }
     }
 

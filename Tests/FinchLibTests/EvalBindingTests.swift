@@ -46,6 +46,18 @@ import Testing
         #expect(out.hasSuffix("2 true true\n"), "\(out)")
     }
 
+    /// perplexity is exp of the loss train's own validation reports on the same set.
+    @Test func perplexityIsTheExpOfTheValidationLoss() throws {
+        let (out, _) = try runFinch(TrainBindingTests.setup + """
+
+        run = train(m, ds, lr: 1e-2, steps: 3, batch: 2, print_every: 100)
+        p = perplexity(m, ds)
+        v = run.evaluate(ds)
+        print(abs(p["loss"] - v) < 1e-4, abs(p["perplexity"] - exp(p["loss"])) < 1e-9, p["tokens"] > 0)
+        """)
+        #expect(out.hasSuffix("true true true\n"), "\(out)")
+    }
+
     @Test func badArgumentsAreErrors() {
         #expect(error("evaluate(m, ds, metric: \"bleu\")").contains("metric must be one of \"exact_match\", \"contains\", \"normalized_match\", \"token_f1\""))
         #expect(error("evaluate(m, ds.take(0))").contains("the data set is empty"))

@@ -52,7 +52,7 @@ enum EvalBindings {
                     if terminal { out("\r\u{1B}[2Kevaluating \(n)/\(ds.count)" + (n == ds.count ? "\r\u{1B}[2K" : "")) }
                 }
             } catch let e as DataError { throw a.error(e.description) }
-            if Interrupt.requested { Interrupt.clear(); out("\nstopped by Ctrl-C after \(ds.count) examples\n") }
+            if Interrupt.requested { Interrupt.clear(); out("\nstopped by Ctrl-C after \(examples.count) of \(ds.count) examples\n") }
             let score = MeanScore(examples.map(\.score))
             let question = ds.columns.contains("question") ? ds.rows.map { $0[field: "question"]?.text ?? "" } : examples.map(\.prompt)
             let rows: [[Value]] = examples.enumerated().map { i, e in

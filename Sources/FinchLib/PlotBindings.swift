@@ -67,17 +67,18 @@ enum PlotBindings {
         Param("height", .optional(.int), default: .nil, doc: "characters in text, pixels in files (default: fits the terminal, or 500)"),
     ]
 
+    /// Where one of the common parameters sits in this function's arguments.
+    static func index(_ a: Arguments, _ name: String) -> Int { a.function.params.firstIndex { $0.name == name }! }
+
     /// The value of one of the common parameters, by name.
-    static func common(_ a: Arguments, _ name: String) -> Value {
-        a[a.function.params.firstIndex { $0.name == name }!]
-    }
+    static func common(_ a: Arguments, _ name: String) -> Value { a[index(a, name)] }
 
     /// Applies the common options and shows the figure where the session shows figures.
     static func show(_ figure: Figure, _ a: Arguments, xlabel: String, ylabel: String) throws -> Value {
         var f = figure
-        f.title = common(a, "title").isNil ? "" : common(a, "title").description
-        f.xlabel = common(a, "xlabel").isNil ? xlabel : common(a, "xlabel").description
-        f.ylabel = common(a, "ylabel").isNil ? ylabel : common(a, "ylabel").description
+        f.title = a.string(index(a, "title"))
+        f.xlabel = a.optionalString(index(a, "xlabel")) ?? xlabel
+        f.ylabel = a.optionalString(index(a, "ylabel")) ?? ylabel
         switch common(a, "log") {
         case .bool(let b): f.logY = b
         case .string(let s):
@@ -86,12 +87,11 @@ enum PlotBindings {
         default: break
         }
         if case .bool(let b) = common(a, "legend") { f.legend = b }
-        let width = common(a, "width").isNil ? nil : Int(common(a, "width").description)
-        let height = common(a, "height").isNil ? nil : Int(common(a, "height").description)
+        let width = a.optionalInt(index(a, "width")), height = a.optionalInt(index(a, "height"))
         if let w = width, w < 20 || w > 10000 { throw a.error("width must be between 20 and 10000, got \(w)") }
         if let h = height, h < 8 || h > 10000 { throw a.error("height must be between 8 and 10000, got \(h)") }
         let save: Figure.Output?
-        if let path = common(a, "save").isNil ? nil : common(a, "save").description {
+        if let path = a.optionalString(index(a, "save")) {
             guard let o = Figure.Output.file(path, width: width ?? 800, height: height ?? 500) else {
                 throw a.error("save: \(Value.quote(path)) must end in .png or .svg")
             }
@@ -123,12 +123,10 @@ enum PlotBindings {
                 let r = try f.render(to: .dumb(width: width ?? size.width, height: height ?? size.height))
                 out(r.text + "\n")
                 notes = r.notes
-            case let .files(directory, linkDirectory, prefix):
-                interp.figuresWritten += 1
-                let name = "\(prefix)-\(interp.figuresWritten).png"
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let r = try f.render(to: .png(path: directory + "/" + name, width: width ?? 800, height: height ?? 500))
-                out("![\(f.title.isEmpty ? "figure" : f.title)](\(linkDirectory)/\(name))\n")
+            case .files:
+                let file = try nextFigureFile(interp)
+                let r = try f.render(to: .png(path: file.path, width: width ?? 800, height: height ?? 500))
+                out("![\(f.title.isEmpty ? "figure" : f.title)](\(file.link))\n")
                 notes = r.notes
             }
             if let save {
@@ -139,6 +137,18 @@ enum PlotBindings {
         } catch let e as PlotError where e.kind == .empty {
             out(e.message + "\n")
         }
+    }
+
+    /// The next figure's file beside a notebook (`directory/prefix-N.png`, made if missing) and
+    /// its link relative to the notebook; nil outside `.files`.
+    static func nextFigureFile(_ interp: Interpreter) throws -> (path: String, link: String) {
+        guard case let .files(directory, linkDirectory, prefix) = interp.figureDestination else {
+            preconditionFailure("figures go to files only in .files")
+        }
+        interp.figuresWritten += 1
+        let name = "\(prefix)-\(interp.figuresWritten).png"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return (directory + "/" + name, linkDirectory + "/" + name)
     }
 
     /// The dumb terminal's size: the window's, less room for the prompt, or 80 × 24 outside a terminal.
@@ -205,13 +215,8 @@ final class LivePlot {
             }
             out(text + "\n")
             linesOnScreen = text.split(separator: "\n", omittingEmptySubsequences: false).count
-        case let .files(directory, linkDirectory, prefix):
-            if file == nil {
-                interp.figuresWritten += 1
-                let name = "\(prefix)-\(interp.figuresWritten).png"
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                file = (directory + "/" + name, linkDirectory + "/" + name)
-            }
+        case .files:
+            if file == nil { file = try PlotBindings.nextFigureFile(interp) }
             guard let file, history.contains(where: { !$0.skipped }) else { return }
             try f.render(to: .png(path: file.path, width: 800, height: 500))
             if final { interp.output("![\(f.title)](\(file.link))\n") }

@@ -16,6 +16,7 @@ enum TrainBench {
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
+        if options.part == "full" { return try fullAlone(out, seconds: options.seconds) }
         if let part = options.part { return try memory(out, lora: part == "lora-memory") }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
@@ -44,6 +45,14 @@ enum TrainBench {
             let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
             guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
         }
+    }
+
+    /// Full finetuning steps alone (`--part full`), for profiling a step without the other cases.
+    static func fullAlone(_ out: BenchReporter, seconds: Double) throws {
+        let (model, data) = try smolLM2()
+        let full = try Trainer(model: model, data: data, options: trainOptions())
+        let time = try BenchTiming.interleaved([{ _ = try full.step() }], seconds: seconds * 10, minRounds: 3)[0]
+        out.report("train.full_tps", Double(batch * sequence) / time, digits: 1)
     }
 
     /// The tiny model alone (`--part tiny`).

@@ -72,7 +72,7 @@ import Testing
         }
         func grads(_ p: [Tensor], _ step: Int) throws {
             p[0].grad = try Tensor([Float(step) * 0.3 - 0.2, 0.7, -0.4, 0.1], shape: [2, 2])
-            p[1].grad = try Tensor([0.25 * Float(step), -0.5])
+            p[1].grad = Tensor([0.25 * Float(step), -0.5])
         }
         let straight = [try param([1, 2, 3, 4], shape: [2, 2], grad: [0, 0, 0, 0]), try param([1, -1], grad: [0, 0])]
         let opt = make(straight)

@@ -33,6 +33,7 @@ enum EvalBindings {
             Param("metric", .string, default: .string("exact_match"), doc: AnswerMetric.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")),
             Param("max_tokens", .int, default: .number(64), doc: "new tokens per answer (greedy)"),
             DataBindings.templateParam,
+            onErrorParam,
         ], returns: "Evaluation", doc: "Generates an answer to every row's prompt (greedy, the data's template) and scores it against the row's answer: exact_match compares after stripping whitespace (the course's), contains looks for the answer in the prediction, normalized_match ignores case, punctuation and articles, token_f1 gives partial credit for shared words. Ctrl-C stops after the current example and keeps those done.",
         example: "ev = evaluate(m, parts[\"test\"], metric: \"exact_match\")") { a in
             let m = a.object(0, as: LanguageModel.self)!
@@ -43,20 +44,17 @@ enum EvalBindings {
             guard a.int(3) > 0 else { throw a.error("max_tokens must be positive, got \(a.int(3))") }
             guard ds.count > 0 else { throw a.error("the data set is empty") }
             let template = try DataBindings.template(a, 4, ds, chat: nil)
-            let out = a.interpreter.output, terminal = a.interpreter.outputIsTerminal
-            Interrupt.clear()
+            let skip = try skipBad(a, 5)
+            var skipped: [String] = []
             let examples: [AnswerEvaluation.Example]
             do {
-                examples = try AnswerEvaluation.run(m, ds, template: template, metric: metric, maxTokens: a.int(3),
-                                                    shouldStop: { Interrupt.requested }) { n in
-                    if terminal { out("\r\u{1B}[2Kevaluating \(n)/\(ds.count)" + (n == ds.count ? "\r\u{1B}[2K" : "")) }
-                }
+                examples = try answers(m, ds, template: template, metric: metric, maxTokens: a.int(3), skipBad: skip, skipped: &skipped, a)
             } catch let e as DataError { throw a.error(e.description) }
-            if Interrupt.requested { Interrupt.clear(); out("\nstopped by Ctrl-C after \(examples.count) of \(ds.count) examples\n") }
+            reportSkipped(skipped, a)
+            guard !examples.isEmpty else { throw a.error("no examples were evaluated") }
             let score = MeanScore(examples.map(\.score))
-            let question = ds.columns.contains("question") ? ds.rows.map { $0[field: "question"]?.text ?? "" } : examples.map(\.prompt)
-            let rows: [[Value]] = examples.enumerated().map { i, e in
-                [.string(question[i]), .string(e.predicted), .string(e.target.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let rows: [[Value]] = examples.map { e in
+                [.string(question(ds, e)), .string(e.predicted), .string(e.target.trimmingCharacters(in: .whitespacesAndNewlines)),
                  metric == .tokenF1 ? .number(e.score) : .bool(e.score == 1)]
             }
             let table = Table(columns: ["question", "predicted", "target", metric == .tokenF1 ? "f1" : "correct"], rows: rows)
@@ -81,38 +79,80 @@ enum EvalBindings {
         r.register(NativeFunction("multiple_choice", [
             Param("model", .object("Model")),
             Param("data", .oneOf([.string, .object("Dataset")]), doc: "a JSONL file or a Dataset in the ARC schema: question, choices {text, label}, answerKey"),
-            Param("on_error", .string, default: .string("raise"), doc: "\"raise\" stops at a bad row (naming file and line); \"skip\" leaves it out and counts it"),
-        ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness scores ARC: context \"Question: {question}\\nAnswer:\", each continuation \" {choice}\"; acc picks the choice with the highest summed log-probability, acc_norm the highest per byte of the choice.",
+            Param("format", .string, default: .string("auto"), doc: "\"arc\", \"hellaswag\", \"mmlu\", \"truthfulqa_mc1\", or \"auto\" (from the first row's fields)"),
+            onErrorParam,
+        ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness does: ARC's context \"Question: {question}\\nAnswer:\" with continuations \" {choice}\"; HellaSwag's \"{activity_label}: {ctx}\" with its endings; MMLU's question with lettered choices, the letter scored; TruthfulQA MC1's six example answers before \"Q: {question}\\nA:\". acc picks the choice with the highest summed log-probability, acc_norm the highest per byte of the choice (HellaSwag's main score).",
         example: "mc = multiple_choice(m, \"Notebooks/data/science_mc.jsonl\")") { a in
             let m = a.object(0, as: LanguageModel.self)!
-            guard a.string(2) == "raise" || a.string(2) == "skip" else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(2)))") }
-            let skip = a.string(2) == "skip"
-            var items: [ChoiceItem] = [], skipped: [String] = []
+            var format: ChoiceFormat? = nil
+            if a.string(2) != "auto" {
+                guard let f = ChoiceFormat(rawValue: a.string(2)) else {
+                    throw a.error("format must be \"auto\" or one of \(ChoiceFormat.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string(2)))")
+                }
+                format = f
+            }
+            let skip = try skipBad(a, 3)
+            var items: [ChoiceItem] = [], skipped: [String] = [], found = ChoiceFormat.arc
             do {
                 if case .string(let path) = a[1] {
-                    (items, skipped) = try ChoiceItem.load(path, skipBad: skip)
+                    (items, skipped, found) = try ChoiceItem.load(path, format: format, skipBad: skip)
                 } else {
                     let ds = a.object(1, as: DatasetBox.self)!.dataset
-                    for (i, row) in ds.rows.enumerated() {
-                        do { items.append(try ChoiceItem.from(row, origin: "\(ds.source) row \(i)")) } catch let e as DataError where skip {
-                            skipped.append(e.description)
-                        }
-                    }
+                    (items, skipped, found) = try ChoiceItem.from(ds.rows, origins: ds.rows.indices.map { "\(ds.source) row \($0)" }, format: format, skipBad: skip)
                 }
             } catch let e as DataError { throw a.error(e.description) }
-            let out = a.interpreter.output
-            if !skipped.isEmpty { out("skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"), the first: \(skipped[0])\n") }
+            reportSkipped(skipped, a)
             guard !items.isEmpty else { throw a.error("no questions to score") }
+            let out = a.interpreter.output, terminal = a.interpreter.outputIsTerminal
             let result: MultipleChoice.Result
-            do { result = try MultipleChoice.score(m, items) } catch let e as ModelError { throw a.error(e.description) }
+            do {
+                result = try MultipleChoice.score(m, items) { n in
+                    if terminal { out("\r\u{1B}[2Kscoring \(n)/\(items.count)" + (n == items.count ? "\r\u{1B}[2K" : "")) }
+                }
+            } catch let e as ModelError { throw a.error(e.description) }
             let rows: [[Value]] = result.scores.map { s in
                 [.string(s.item.question), .string(s.item.labels[s.item.answer]), .string(s.item.labels[s.predicted]),
                  .string(s.item.labels[s.predictedNorm]), .bool(s.predicted == s.item.answer), .bool(s.predictedNorm == s.item.answer)]
             }
             let table = Table(columns: ["question", "answer", "predicted", "predicted_norm", "correct", "correct_norm"], rows: rows)
-            let summary = "acc \(format(result.acc)), acc_norm \(format(result.accNorm)) over \(items.count) questions"
-            return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: [("acc", result.acc), ("acc_norm", result.accNorm)], table: table)))
+            var scores = [("acc", result.acc), ("acc_norm", result.accNorm)]
+            if found.mainScore == "acc_norm" { scores.reverse() }
+            let summary = "\(found.rawValue): " + scores.map { "\($0.0) \(Self.format($0.1))" }.joined(separator: ", ") + " over \(items.count) questions"
+            return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: scores, table: table)))
         })
+    }
+
+    static let onErrorParam = Param("on_error", .string, default: .string("raise"),
+                                    doc: "\"raise\" stops at a bad row (naming file and line); \"skip\" leaves it out and counts it")
+
+    /// Whether on_error (argument i) says skip; anything but "raise" or "skip" is an error.
+    static func skipBad(_ a: Arguments, _ i: Int) throws -> Bool {
+        guard a.string(i) == "raise" || a.string(i) == "skip" else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(i)))") }
+        return a.string(i) == "skip"
+    }
+
+    static func reportSkipped(_ skipped: [String], _ a: Arguments) {
+        guard !skipped.isEmpty else { return }
+        a.interpreter.output("skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"), the first: \(skipped[0])\n")
+    }
+
+    /// The question column of the example's row, or the prompt when the data has none.
+    static func question(_ ds: Dataset, _ e: AnswerEvaluation.Example) -> String {
+        ds.rows[e.row][field: "question"]?.text ?? e.prompt
+    }
+
+    /// Greedy answers to every row, with a progress line in a terminal; Ctrl-C stops after the
+    /// current example and keeps those done (said on the output).
+    static func answers(_ m: LanguageModel, _ ds: Dataset, template: PromptTemplate, metric: AnswerMetric, maxTokens: Int,
+                        skipBad: Bool, skipped: inout [String], _ a: Arguments, label: String = "evaluating") throws -> [AnswerEvaluation.Example] {
+        let out = a.interpreter.output, terminal = a.interpreter.outputIsTerminal
+        Interrupt.clear()
+        let examples = try AnswerEvaluation.run(m, ds, template: template, metric: metric, maxTokens: maxTokens, skipBad: skipBad,
+                                                skipped: &skipped, shouldStop: { Interrupt.requested }) { n in
+            if terminal { out("\r\u{1B}[2K\(label) \(n)/\(ds.count)" + (n == ds.count ? "\r\u{1B}[2K" : "")) }
+        }
+        if Interrupt.requested { Interrupt.clear(); out("\nstopped by Ctrl-C after \(examples.count) of \(ds.count) examples\n") }
+        return examples
     }
 
     static func format(_ s: MeanScore) -> String { String(format: "%.3f ± %.3f", s.mean, s.stderr) }

@@ -15,6 +15,7 @@ public enum FinchLibrary {
         FileBindings.register(in: registry)
         PlotBindings.register(in: registry)
         EvalBindings.register(in: registry)
+        AnalysisBindings.register(in: registry)
         return registry
     }
 

@@ -4,11 +4,11 @@ import FinchTensor
 /// token attends to them without recomputing them. Storage grows by doubling.
 public final class KVCache {
     /// Positions held.
-    public private(set) var length = 0
+    public fileprivate(set) var length = 0
     public let batch: Int
-    private var keys: [Tensor] = []
-    private var values: [Tensor] = []
-    private var capacity = 0
+    fileprivate var keys: [Tensor] = []
+    fileprivate var values: [Tensor] = []
+    fileprivate var capacity = 0
 
     public init(batch: Int = 1) { self.batch = batch }
 
@@ -62,5 +62,28 @@ extension KVCache {
     public func truncate(to n: Int) {
         precondition(n >= 0 && n <= length, "cannot keep \(n) of \(length) cached positions")
         rewind(to: n)
+    }
+}
+
+extension KVCache {
+    /// A cache of `batch` rows, each a copy of this single-row cache, with room for `room` more
+    /// positions: one context continued several ways in one batched forward pass.
+    public func repeated(batch b: Int, room: Int) throws -> KVCache {
+        precondition(batch == 1, "only a single-row cache can be repeated")
+        let out = KVCache(batch: b)
+        guard let first = keys.first else { return out }
+        let (heads, d) = (first.shape[2], first.shape[3]), row = heads * d
+        let cap = length + room
+        for l in keys.indices {
+            let nk = try Tensor.zeros([b, cap, heads, d]), nv = try Tensor.zeros([b, cap, heads, d])
+            for i in 0..<b {
+                (nk.unsafePointer + i * cap * row).update(from: keys[l].unsafePointer, count: length * row)
+                (nv.unsafePointer + i * cap * row).update(from: values[l].unsafePointer, count: length * row)
+            }
+            out.keys.append(nk); out.values.append(nv)
+        }
+        out.capacity = cap
+        out.length = length
+        return out
     }
 }

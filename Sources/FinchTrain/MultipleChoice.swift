@@ -3,58 +3,75 @@ import FinchModel
 import FinchTensor
 import Foundation
 
-/// One multiple-choice question in the ARC schema: `question`, `choices: {text, label}`, `answerKey`.
+/// One multiple-choice question, whatever benchmark's format it came in: the context the model
+/// reads and one continuation per choice, whose log-probabilities are compared.
 public struct ChoiceItem: Sendable {
+    /// The question as a person reads it (tables, messages).
     public var question: String
+    public var context: String
+    /// The choices as shown; `continuations` are what is scored after the context.
     public var choices: [String]
+    public var continuations: [String]
     public var labels: [String]
     /// Index of the right choice.
     public var answer: Int
     /// Where it came from ("file.jsonl:12"), for messages.
     public var origin: String
 
-    public init(question: String, choices: [String], labels: [String], answer: Int, origin: String) {
+    public init(question: String, context: String, choices: [String], continuations: [String], labels: [String], answer: Int, origin: String) {
         self.question = question
+        self.context = context
         self.choices = choices
+        self.continuations = continuations
         self.labels = labels
         self.answer = answer
         self.origin = origin
     }
 
-    /// Reads an item from a row, or says what is wrong with it.
-    public static func from(_ row: Row, origin: String) throws -> ChoiceItem {
-        func fail(_ why: String) -> DataError { DataError("\(origin): \(why)") }
-        guard let q = row[field: "question"]?.string else { throw fail("no \"question\" string") }
-        guard let choices = row[field: "choices"], case .array(let texts)? = choices["text"], case .array(let labels)? = choices["label"] else {
-            throw fail("no \"choices\" object with \"text\" and \"label\" lists")
+    /// An item in ARC's format: context `Question: {question}\nAnswer:`, continuations ` {choice}`.
+    public init(question: String, choices: [String], labels: [String], answer: Int, origin: String) {
+        self.init(question: question, context: "Question: \(question)\nAnswer:", choices: choices,
+                  continuations: choices.map { " " + $0 }, labels: labels, answer: answer, origin: origin)
+    }
+
+    /// Reads an item from a row in `format` (found from the row's fields when nil), or says what is wrong with it.
+    public static func from(_ row: Row, format: ChoiceFormat? = nil, origin: String) throws -> ChoiceItem {
+        guard let f = format ?? ChoiceFormat.detect(row) else {
+            throw DataError("\(origin): not a multiple-choice row in a known format (ARC: question, choices {text, label}, answerKey; HellaSwag: ctx, endings, label; MMLU: question, choices list, answer; TruthfulQA: question, mc1_targets)")
         }
-        let t = texts.compactMap(\.string), l = labels.compactMap(\.string)
-        guard t.count == texts.count, l.count == labels.count else { throw fail("choices.text and choices.label must hold strings") }
-        guard !t.isEmpty else { throw fail("the choice list is empty") }
-        guard t.count == l.count else { throw fail("\(t.count) choice texts but \(l.count) labels") }
-        guard let key = row[field: "answerKey"]?.string ?? row[field: "answerKey"].map({ $0.text }) else { throw fail("no \"answerKey\"") }
-        guard let answer = l.firstIndex(of: key) else {
-            throw fail("answerKey \"\(key)\" is not among the labels \(l.joined(separator: ", "))")
-        }
-        return ChoiceItem(question: q, choices: t, labels: l, answer: answer, origin: origin)
+        return try f.item(row, origin: origin)
     }
 
     /// The items of a JSONL file. A bad row is an error naming its line, or with `skipBad`
-    /// left out and counted in `skipped`.
-    public static func load(_ path: String, skipBad: Bool = false) throws -> (items: [ChoiceItem], skipped: [String]) {
+    /// left out and counted in `skipped`. Without a `format`, the first row's fields choose it.
+    public static func load(_ path: String, format: ChoiceFormat? = nil, skipBad: Bool = false) throws -> (items: [ChoiceItem], skipped: [String], format: ChoiceFormat) {
         let data = try Dataset.load(path, format: .jsonl, onError: skipBad ? .skip : .raise)
         // Rows are the file's non-blank lines, in order (less any skipped as unreadable JSON).
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
             .filter { !$0.element.allSatisfy(\.isWhitespace) && !data.skippedLines.contains($0.offset + 1) }.map { $0.offset + 1 }
-        var items: [ChoiceItem] = [], skipped: [String] = data.skippedLines.map { "\(path):\($0): not a JSON object" }
-        for (i, row) in data.rows.enumerated() {
-            let origin = "\(path):\(i < lines.count ? lines[i] : i + 1)"
-            do { items.append(try from(row, origin: origin)) } catch let e as DataError where skipBad {
+        let origins = data.rows.indices.map { i in "\(path):\(i < lines.count ? lines[i] : i + 1)" }
+        var (items, skipped, f) = try from(data.rows, origins: origins, format: format, skipBad: skipBad)
+        skipped.insert(contentsOf: data.skippedLines.map { "\(path):\($0): not a JSON object" }, at: 0)
+        return (items, skipped, f)
+    }
+
+    /// Items from rows, each named by its origin; the format is the first row's when not given.
+    public static func from(_ rows: [Row], origins: [String], format: ChoiceFormat? = nil, skipBad: Bool = false) throws -> (items: [ChoiceItem], skipped: [String], format: ChoiceFormat) {
+        var items: [ChoiceItem] = [], skipped: [String] = []
+        var f = format
+        for (row, origin) in zip(rows, origins) {
+            do {
+                if f == nil {
+                    guard let found = ChoiceFormat.detect(row) else { _ = try from(row, origin: origin); continue }
+                    f = found
+                }
+                items.append(try from(row, format: f, origin: origin))
+            } catch let e as DataError where skipBad {
                 skipped.append(e.description)
             }
         }
-        return (items, skipped)
+        return (items, skipped, f ?? .arc)
     }
 }
 
@@ -69,9 +86,10 @@ public struct ChoiceScore: Sendable {
     public var predictedNorm: Int { logprobs.indices.max { logprobs[$0] / Double(max(1, bytes[$0])) < logprobs[$1] / Double(max(1, bytes[$1])) }! }
 }
 
-/// Multiple choice scored by log-likelihood, the way lm-evaluation-harness scores ARC: the
-/// context `Question: {question}\nAnswer:`, each continuation ` {choice}`; acc takes the choice
-/// of highest summed log-probability, acc_norm divides it by the continuation's length in bytes.
+/// Multiple choice scored by log-likelihood, the way lm-evaluation-harness scores its benchmarks:
+/// each item's context (ARC's `Question: {question}\nAnswer:`, or its format's), each choice's
+/// continuation after it; acc takes the choice of highest summed log-probability, acc_norm
+/// divides it by the continuation's length in bytes.
 public enum MultipleChoice {
     public struct Result: Sendable {
         public let scores: [ChoiceScore]
@@ -79,25 +97,24 @@ public enum MultipleChoice {
         public let accNorm: MeanScore
     }
 
-    public static func context(_ item: ChoiceItem) -> String { "Question: \(item.question)\nAnswer:" }
-    public static func continuation(_ choice: String) -> String { " " + choice }
-
     /// Scores every item; `onItem` hears each as it is done (for progress).
     public static func score(_ model: LanguageModel, _ items: [ChoiceItem], onItem: ((Int) -> Void)? = nil) throws -> Result {
         guard let tok = model.tokenizer else { throw ModelError("the model has no tokenizer to score text with") }
         var scores: [ChoiceScore] = []
         try GradMode.noGrad {
             for (n, item) in items.enumerated() {
-                let ctx = context(item)
-                let ctxIds = tok.encode(ctx, addSpecial: false)
+                let ctxIds = tok.encode(item.context, addSpecial: false)
                 // As lm-evaluation-harness does: the continuation's tokens are those of context +
                 // continuation after the context's, so a merge across the boundary is scored as the model sees it.
-                let conts = item.choices.map { c -> [Int] in
-                    let whole = tok.encode(ctx + continuation(c), addSpecial: false)
-                    return whole.starts(with: ctxIds) ? Array(whole[ctxIds.count...]) : tok.encode(continuation(c), addSpecial: false)
+                let conts = item.continuations.map { c -> [Int] in
+                    let whole = tok.encode(item.context + c, addSpecial: false)
+                    return whole.starts(with: ctxIds) ? Array(whole[ctxIds.count...]) : tok.encode(c, addSpecial: false)
                 }
-                let lp = try logLikelihoods(model, context: ctxIds, continuations: conts)
-                scores.append(ChoiceScore(item: item, logprobs: lp, bytes: item.choices.map { continuation($0).utf8.count }))
+                let lp: [Double]
+                do { lp = try logLikelihoods(model, context: ctxIds, continuations: conts) } catch let e as ModelError {
+                    throw ModelError("\(item.origin): \(e.description)")
+                }
+                scores.append(ChoiceScore(item: item, logprobs: lp, bytes: item.continuations.map { $0.utf8.count }))
                 onItem?(n + 1)
             }
         }
@@ -106,30 +123,44 @@ public enum MultipleChoice {
                       accNorm: MeanScore(scores.map { $0.predictedNorm == $0.item.answer ? 1 : 0 }))
     }
 
+    /// Most positions one batched pass over continuations holds (its logits are this × vocabulary floats).
+    static let batchPositions = 1024
+
     /// log P(continuation | context) summed over the continuation's tokens, for each continuation.
-    /// The context runs through the model once; each continuation then runs on its KV cache,
-    /// cut back to the context before the next.
+    /// The context runs through the model once; its last logits score every continuation's first
+    /// token, and the rest run together as one right-padded batch on copies of the context's KV
+    /// cache (causal attention keeps the padding out of the positions that count).
     public static func logLikelihoods(_ model: LanguageModel, context: [Int], continuations: [[Int]]) throws -> [Double] {
         guard !context.isEmpty else { throw ModelError("the context is empty") }
+        let v = model.config.vocab
+        for cont in continuations where context.count + cont.count > model.config.context {
+            throw ModelError("context and choice are \(context.count + cont.count) tokens, beyond the model's \(model.config.context)")
+        }
         let cache = KVCache()
         let ctxLogits = try model.forward(Tensor(context.map(Float.init), shape: [1, context.count]), cache: cache, lastOnly: true)
-        let first = try ctxLogits.reshape([model.config.vocab]).logSoftmax().scalars
-        var out: [Double] = []
-        for cont in continuations {
-            guard !cont.isEmpty else { out.append(0); continue }
-            guard context.count + cont.count <= model.config.context else {
-                throw ModelError("context and choice are \(context.count + cont.count) tokens, beyond the model's \(model.config.context)")
+        let first = try ctxLogits.reshape([v]).logSoftmax().scalars
+        var out = continuations.map { $0.isEmpty ? 0 : Double(first[$0[0]]) }
+        // The continuations longer than one token, in groups that fit one pass.
+        var pending = continuations.indices.filter { continuations[$0].count > 1 }
+        while !pending.isEmpty {
+            var group: [Int] = [], width = 0
+            for i in pending {
+                let w = max(width, continuations[i].count - 1)
+                if !group.isEmpty && w * (group.count + 1) > batchPositions { break }
+                group.append(i); width = w
             }
-            cache.truncate(to: context.count)
-            var total = Double(first[cont[0]])
-            if cont.count > 1 {
-                let logits = try model.forward(Tensor(cont.dropLast().map(Float.init), shape: [1, cont.count - 1]), cache: cache)
-                let lp = try logits.reshape([cont.count - 1, model.config.vocab]).logSoftmax()
-                let v = model.config.vocab
-                let p = lp.scalars
-                for i in 1..<cont.count { total += Double(p[(i - 1) * v + cont[i]]) }
+            pending.removeFirst(group.count)
+            var ids = [Float](repeating: 0, count: group.count * width)
+            for (r, i) in group.enumerated() {
+                for (t, id) in continuations[i].dropLast().enumerated() { ids[r * width + t] = Float(id) }
             }
-            out.append(total)
+            let batchCache = try cache.repeated(batch: group.count, room: width)
+            let logits = try model.forward(Tensor(ids, shape: [group.count, width]), cache: batchCache)
+            let lp = try logits.reshape([group.count * width, v]).logSoftmax().scalars
+            for (r, i) in group.enumerated() {
+                let cont = continuations[i]
+                for t in 1..<cont.count { out[i] += Double(lp[(r * width + t - 1) * v + cont[t]]) }
+            }
         }
         return out
     }

@@ -86,7 +86,7 @@ import Testing
         } catch let e as DataError {
             #expect(e.description == "\(path):3: answerKey \"E\" is not among the labels A, B")
         }
-        let (items, skipped) = try ChoiceItem.load(path, skipBad: true)
+        let (items, skipped, _) = try ChoiceItem.load(path, skipBad: true)
         #expect(items.map(\.question) == ["q1"] && items[0].answer == 1)
         #expect(skipped == ["\(path):3: answerKey \"E\" is not among the labels A, B", "\(path):4: the choice list is empty", "\(path):5: no \"question\" string"])
     }

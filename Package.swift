@@ -50,11 +50,12 @@ let package = Package(
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO"]),
-        .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchIO", "CEditLine"]),
+        .target(name: "FinchNotebook", dependencies: ["FinchLang", "FinchIO"]),
+        .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,7 +67,8 @@ let package = Package(
         .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor", "FinchModel", "FinchData", "FinchText", "FinchIO"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
-        .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang"]),
+        .testTarget(name: "FinchNotebookTests", dependencies: ["FinchNotebook", "FinchLib", "FinchLang"]),
+        .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -72,6 +72,7 @@ public final class REPL {
         defer { interpreter.output = previous }
         Interrupt.clear()
         interpreter.resultShown = false
+        var failed = false
         do {
             if let value = try interpreter.run(code, name: "<repl>") {
                 if case .nil = value {} else if interpreter.resultShown {
@@ -86,9 +87,10 @@ public final class REPL {
         } catch {
             let text = String(describing: error)
             captured += text + "\n"
+            failed = true
             printError(text)
         }
-        record.append(code: code, output: captured)
+        record.append(code: code, output: captured, failed: failed)
     }
 
     func say(_ text: String) { print(text) }

@@ -1,5 +1,6 @@
 import FinchIO
 import FinchLang
+import FinchNotebook
 import Foundation
 
 /// The REPL's entries and what they printed, written by `:save` as a Markdown
@@ -8,32 +9,28 @@ public struct SessionRecord {
     public struct Cell {
         public var code: String
         public var output: String
+        /// It stopped with an error: saved with the `raises` option, so replay expects the error.
+        public var failed = false
     }
 
     public private(set) var cells: [Cell] = []
 
     public init() {}
 
-    public mutating func append(code: String, output: String) { cells.append(Cell(code: code, output: output)) }
+    public mutating func append(code: String, output: String, failed: Bool = false) {
+        cells.append(Cell(code: code, output: output, failed: failed))
+    }
 
     /// The session as Markdown: a title, then each entry as a finch cell with its output.
     public func markdown(title: String = "Finch session") -> String {
-        var out = "# \(title)\n"
+        var lines = ["# \(title)"]
         for cell in cells {
-            out += "\n" + fenced(cell.code, tag: "finch") + "\n"
-            if !cell.output.isEmpty {
-                out += "<!-- output -->\n" + fenced(cell.output.hasSuffix("\n") ? String(cell.output.dropLast()) : cell.output, tag: "") + "\n"
-            }
+            lines.append("")
+            if cell.failed { lines.append("<!-- cell: raises -->") }
+            lines += Notebook.fenced(cell.code, tag: "finch")
+            lines += Output(printed: cell.output, assetsDirectory: nil).markdownLines
         }
-        return out
-    }
-
-    /// A fenced block whose fence is longer than any backtick run inside it.
-    func fenced(_ text: String, tag: String) -> String {
-        var longest = 0, run = 0
-        for ch in text { if ch == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
-        let fence = String(repeating: "`", count: max(3, longest + 1))
-        return fence + tag + "\n" + text + "\n" + fence
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Writes the notebook atomically.

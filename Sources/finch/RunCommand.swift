@@ -3,15 +3,18 @@ import FinchLang
 import FinchLib
 import Foundation
 
-/// `finch run FILE`: runs a Finch script; `finch run -e CODE` runs a snippet.
+/// `finch run FILE`: runs a Finch script or replays a Markdown notebook; `finch run -e CODE` runs a snippet.
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a Finch script (or -e CODE).")
+    static let configuration = CommandConfiguration(abstract: "Run a Finch script or replay a notebook (.md) cell by cell (or -e CODE).")
 
-    @Argument(help: "The .finch file to run.") var file: String?
+    @Argument(help: "The .finch script, or .md notebook, to run.") var file: String?
     @Option(name: .shortAndLong, help: "Code to run instead of a file; a final expression's value is printed.") var eval: String?
+    @Flag(help: "Notebooks: write the new outputs back into the file (atomically; not when a cell failed).") var write = false
+    @Flag(help: "Notebooks: go on after a cell fails (and with --write, write anyway).") var keepGoing = false
 
     func validate() throws {
         guard (file == nil) != (eval == nil) else { throw ValidationError("give a file to run, or -e CODE") }
+        if (write || keepGoing) && !(file?.hasSuffix(".md") ?? false) { throw ValidationError("--write and --keep-going are for notebooks (.md files)") }
     }
 
     func run() throws {
@@ -22,6 +25,7 @@ struct Run: ParsableCommand {
             }
             return
         }
+        if let path = file, path.hasSuffix(".md") { return try runNotebook(path) }
         guard let path = file, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             FileHandle.standardError.write("finch: cannot read \(file ?? "")\n".data(using: .utf8)!)
             throw ExitCode(2)

@@ -25,14 +25,18 @@ public final class NotebookReplay {
 
     /// The directory of the notebook's figures, as linked from the notebook.
     public var assetsLink: String { (URL(fileURLWithPath: notebook.path).deletingPathExtension().lastPathComponent) + ".assets" }
-    var assetsDirectory: String { URL(fileURLWithPath: notebook.path).deletingLastPathComponent().appendingPathComponent(assetsLink).path }
+    /// The notebook's directory: cells run there, so `load_dataset("data/x.jsonl")` finds the data beside it.
+    public let directory: String
+    /// Where figures are written: beside the notebook, or elsewhere (`finch test` keeps the checked-in images untouched).
+    public lazy var assetsDirectory: String = URL(fileURLWithPath: directory).appendingPathComponent(assetsLink).path
     /// How errors name the notebook: its file name, so recorded messages do not depend on where it was run from.
     var sourceName: String { URL(fileURLWithPath: notebook.path).lastPathComponent }
 
     public init(notebook: Notebook, interpreter: Interpreter) {
         self.notebook = notebook
         self.interpreter = interpreter
-        interpreter.baseDirectory = URL(fileURLWithPath: notebook.path).deletingLastPathComponent().path
+        directory = URL(fileURLWithPath: notebook.path).deletingLastPathComponent().standardizedFileURL.path
+        interpreter.baseDirectory = directory
     }
 
     /// Runs every cell; stops after the first that fails unless `keepGoing` (Ctrl-C always stops).
@@ -73,6 +77,10 @@ public final class NotebookReplay {
             s.resume()
             return s
         }
+        // As Jupyter does: the working directory is the notebook's while its cells run.
+        let previousDirectory = FileManager.default.currentDirectoryPath
+        _ = FileManager.default.changeCurrentDirectoryPath(directory)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previousDirectory) }
         let start = Date()
         var failure: String? = nil, stopped = false
         do {

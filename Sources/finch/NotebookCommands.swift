@@ -14,17 +14,25 @@ enum NotebookSession {
     }
 
     /// Replays a notebook, echoing its output (quietly: only failures are printed, when `quiet`).
-    static func replay(_ nb: Notebook, keepGoing: Bool, quiet: Bool) throws -> [NotebookReplay.CellResult] {
+    static func replay(_ nb: Notebook, keepGoing: Bool, quiet: Bool, figuresIn directory: String? = nil) throws -> [NotebookReplay.CellResult] {
         let interpreter = try Session.makeInterpreter()
         let replay = NotebookReplay(notebook: nb, interpreter: interpreter)
+        if let directory { replay.assetsDirectory = directory }
         let total = nb.cells.count
+        // In a terminal, a long cell that prints nothing for a while says it is still running.
+        let progress = !quiet && isatty(1) != 0 ? CellProgress() : nil
         if !quiet {
             replay.willRun = { cell in
+                progress?.end()
                 NotebookSession.say("── \(nb.path) · cell \(cell.number)/\(total) · line \(cell.fenceLine)")
+                progress?.begin("cell \(cell.number)")
             }
-            replay.echo = { text in FileHandle.standardOutput.write(text.data(using: .utf8)!) }
+            replay.echo = { text in
+                if let progress { progress.write(text) } else { FileHandle.standardOutput.write(text.data(using: .utf8)!) }
+            }
         }
         let results = replay.run(keepGoing: keepGoing)
+        progress?.end()
         if !quiet {
             let ran = results.filter { $0.output != nil }
             let seconds = results.reduce(0) { $0 + $1.seconds }
@@ -90,7 +98,10 @@ struct Test: ParsableCommand {
         for file in files {
             let nb = try NotebookSession.read(file)
             let start = Date()
-            let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: !verbose)
+            // Figures go to a scratch directory: checking a notebook never rewrites its images.
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-test-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: !verbose, figuresIn: scratch)
             let comparison = try OutputComparison(rtol: nb.testSettings.rtol ?? rtol, extraSanitizers: nb.testSettings.sanitizers)
             var problems: [String] = []
             for r in results {

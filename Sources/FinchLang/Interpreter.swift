@@ -268,10 +268,13 @@ public final class Interpreter {
             .deletingLastPathComponent().appendingPathComponent("Stdlib").path
     }
 
-    func loadPrelude() throws {
-        let path = Interpreter.stdlibDirectory + "/prelude.finch"
+    func loadPrelude() throws { try loadLibrary("prelude.finch") }
+
+    /// Runs a file of Stdlib/ (the prelude, or a library the bindings add) into the globals.
+    public func loadLibrary(_ file: String) throws {
+        let path = Interpreter.stdlibDirectory + "/" + file
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw FinchError(.runtime, "cannot read the prelude at \(path) (set FINCH_STDLIB to the Stdlib directory)")
+            throw FinchError(.runtime, "cannot read \(path) (set FINCH_STDLIB to the Stdlib directory)")
         }
         imported.insert(path)
         try run(Source(name: path, text: text))
@@ -306,7 +309,7 @@ extension Interpreter {
     public func helpText(for value: Value) -> String {
         let finch = globals.definedNames.filter { name in
             guard let i = globals.lookup(name), case .function(let c) = globals.values[i] else { return false }
-            return c.decl.source?.name.hasSuffix("prelude.finch") ?? false
+            return c.decl.source?.name.hasPrefix(Interpreter.stdlibDirectory + "/") ?? false
         }
         return Help.text(for: value, registry: registry, finchFunctions: finch)
     }

@@ -57,7 +57,7 @@ enum AnalysisBindings {
         r.register(NativeFunction("compare", [
             Param("model_a", .object("Model")),
             Param("model_b", .object("Model")),
-            Param("data", .object("Dataset"), doc: "question/answer rows (or any kind with a template)"),
+            EvalBindings.answerDataParam,
             Param("names", .optional(.list), default: .nil, doc: "the two answer columns' names; default [\"model_a\", \"model_b\"]"),
             Param("max_tokens", .int, default: .number(64), doc: "new tokens per answer (greedy)"),
             DataBindings.templateParam,

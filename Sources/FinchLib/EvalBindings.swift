@@ -29,7 +29,7 @@ enum EvalBindings {
         r.register(type)
         r.register(NativeFunction("evaluate", [
             Param("model", .object("Model")),
-            Param("data", .object("Dataset"), doc: "question/answer rows (or any kind with a template)"),
+            answerDataParam,
             Param("metric", .string, default: .string("exact_match"), doc: AnswerMetric.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")),
             Param("max_tokens", .int, default: .number(64), doc: "new tokens per answer (greedy)"),
             DataBindings.templateParam,
@@ -121,6 +121,9 @@ enum EvalBindings {
             return .object(NativeObject(type: type, value: EvaluationBox(summary: summary, scores: scores, table: table)))
         })
     }
+
+    /// The rows whose prompts are answered by generation (evaluate, compare).
+    static let answerDataParam = Param("data", .object("Dataset"), doc: "question/answer rows (or any kind with a template)")
 
     static let onErrorParam = Param("on_error", .string, default: .string("raise"),
                                     doc: "\"raise\" stops at a bad row (naming file and line); \"skip\" leaves it out and counts it")

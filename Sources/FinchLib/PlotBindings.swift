@@ -16,7 +16,7 @@ enum PlotBindings {
             Param("smooth", .int, default: .number(1), doc: "draw the moving average over this many points, the raw curve faint behind it"),
         ] + common, returns: "nil", doc: "Draws line charts: loss curves, learning rates, anything by step.",
         example: "plot(run, smooth: 10, title: \"LoRA on finch_docs\")") { a in
-            let (series, x, y) = try PlotData.series(a[0], x: a.optionalString(1), y: a[2], a)
+            let (series, x, y) = try PlotData.series(try PlotData.listed(a[0], a), x: a.optionalString(1), y: try PlotData.listed(a[2], a), a)
             var f = Figure(.lines, series: series)
             guard a.int(3) >= 1 else { throw a.error("smooth must be at least 1, got \(a.int(3))") }
             f.smooth = a.int(3)
@@ -28,7 +28,7 @@ enum PlotBindings {
             Param("x", .optional(.string), default: .nil, doc: "the x column of a table"),
         ] + common, returns: "nil", doc: "Draws points: one value against another (answer length against loss, say).",
         example: "scatter(lengths, losses, xlabel: \"tokens\", ylabel: \"loss\")") { a in
-            let (series, x, y) = try PlotData.series(a[0], x: a.optionalString(2), y: a[1], a)
+            let (series, x, y) = try PlotData.series(try PlotData.listed(a[0], a), x: a.optionalString(2), y: try PlotData.listed(a[1], a), a)
             return try show(Figure(.scatter, series: series), a, xlabel: x, ylabel: y)
         })
         r.register(NativeFunction("hist", [
@@ -38,7 +38,7 @@ enum PlotBindings {
         ] + common, returns: "nil", doc: "Draws a histogram: how many values fall in each of `bins` equal ranges.",
         example: "hist(tokenized, bins: 30, title: \"Tokens per example\")") { a in
             guard a.int(1) >= 1, a.int(1) <= 1000 else { throw a.error("bins must be between 1 and 1000, got \(a.int(1))") }
-            let (series, x) = try PlotData.histogram(a[0], column: a.optionalString(2), a)
+            let (series, x) = try PlotData.histogram(try PlotData.listed(a[0], a), column: a.optionalString(2), a)
             return try show(Figure(.histogram(bins: a.int(1)), series: series), a, xlabel: x, ylabel: "count")
         })
         r.register(NativeFunction("bars", [

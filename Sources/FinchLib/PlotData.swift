@@ -20,6 +20,20 @@ enum PlotData {
     }
 
     /// The numbers of a list, nil items (missing values) left out.
+    /// Ranges (and ranges inside a dict) as the lists of numbers they stand for, so range(0, 50)
+    /// plots like the list it counts.
+    static func listed(_ v: Value, _ a: Arguments) throws -> Value {
+        switch v {
+        case .range(let r):
+            guard r.count <= 10_000_000 else { throw a.error("a range of \(r.count) numbers is too many to plot") }
+            return .list(ListRef((0..<r.count).map { .number(r.start + Double($0) * r.step) }))
+        case .dict(let d):
+            guard d.values.contains(where: { if case .range = $0 { return true }; return false }) else { return v }
+            return .dict(try DictRef(try zip(d.keys, d.values).map { ($0, try listed($1, a)) }))
+        default: return v
+        }
+    }
+
     static func numbers(_ v: Value, _ what: String, _ a: Arguments) throws -> [Double] {
         guard case .list(let l) = v else { throw a.error("\(what) must be a list of numbers, got \(article(v.typeName))") }
         return try l.items.enumerated().compactMap { i, item in

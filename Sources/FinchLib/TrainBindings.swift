@@ -10,6 +10,9 @@ import Foundation
 final class RunBox {
     let trainer: Trainer
     let modelValue: Value
+    /// The process's peak resident memory when the run returned (a peak only grows: of several
+    /// runs in one session, each shows the largest so far).
+    var peakMB = ProcessMemory.peakMegabytes
     init(_ trainer: Trainer, model: Value) {
         self.trainer = trainer
         self.modelValue = model
@@ -224,6 +227,14 @@ enum TrainBindings {
         }
         t.property("summary", doc: "Steps, tokens, speed, the loss at the start and end, the best validation loss, as text.") { o in .string(summary(box(o).trainer)) }
         t.property("model", doc: "The model that was trained.") { o in box(o).modelValue }
+        t.property("peak_memory_mb", doc: "The process's peak resident memory in MB when train() returned (a peak only grows, so run the lighter method first to compare).") { o in
+            .number(box(o).peakMB.rounded())
+        }
+        t.property("tokens_per_s", doc: "Trained tokens per second over the whole run.") { o in
+            let h = box(o).trainer.history
+            guard let last = h.last else { return .nil }
+            return .number((Double(h.reduce(0) { $0 + $1.tokens }) / max(last.elapsed, 1e-9)).rounded())
+        }
         t.property("steps", doc: "Steps done so far.") { o in .number(Double(box(o).trainer.history.count)) }
         t.property("stop_reason", doc: "\"finished\", \"interrupted\" (Ctrl-C), \"early_stopped\" or \"non_finite\".") { o in
             .string(box(o).trainer.stopReason?.rawValue ?? "finished")

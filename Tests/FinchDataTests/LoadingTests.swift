@@ -2,11 +2,21 @@ import FinchData
 import Foundation
 import Testing
 
+/// One scratch directory for the test process, removed when it exits.
+enum DataScratch {
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("finch-data-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: DataScratch.root) }
+        return url
+    }()
+}
+
 /// Reading JSONL, JSON, CSV and text, and every kind of bad input the issue lists.
 @Suite struct LoadingTests {
     /// Writes `bytes` to a fresh temporary file with `name` and returns its path.
     static func file(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-data-\(UUID().uuidString)")
+        let dir = DataScratch.root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -99,4 +99,16 @@ import Testing
         #expect(error("plot([1, 2], smooth: 0)").contains("smooth must be at least 1"))
         #expect(error("plot([1, 2], titel: \"x\")").contains("title"), "unknown arguments suggest the right one")
     }
+
+    /// A range plots as the list of numbers it counts, alone or in a dict; its CSV says so.
+    @Test func rangesPlotAsTheirNumbers() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try runFinch("""
+        plot({"x": range(0, 3), "twice": [0, 2, 4]}, save: "\(dir)/r.png")
+        plot(range(1, 4), save: "\(dir)/s.png")
+        """)
+        #expect(try String(contentsOfFile: dir + "/r.csv", encoding: .utf8) == "series,index,y\nx,1,0\nx,2,1\nx,3,2\ntwice,1,0\ntwice,2,2\ntwice,3,4\n")
+        #expect(try String(contentsOfFile: dir + "/s.csv", encoding: .utf8).hasSuffix("y,1,1\ny,2,2\ny,3,3\n"))
+    }
 }

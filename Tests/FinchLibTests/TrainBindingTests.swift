@@ -124,4 +124,14 @@ import Testing
         """)
         #expect(out.split(separator: "\n").last == "text true", "\(out)")
     }
+
+    /// A run reports its speed and the process's peak memory, for comparing methods side by side.
+    @Test func aRunReportsItsSpeedAndPeakMemory() throws {
+        let (out, _) = try runFinch(Self.setup + """
+
+        r = train(m, ds, lr: 1e-2, steps: 2, batch: 2, print_every: 100)
+        print(r.tokens_per_s > 0, r.peak_memory_mb > 10)
+        """)
+        #expect(out.hasSuffix("true true\n"), "\(out)")
+    }
 }

@@ -114,8 +114,9 @@ import Glibc
         init(_ d: String) { description = d }
     }
 
+    /// A fresh history file in a directory the test process removes when it exits.
     func historyFile() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("finch-history-\(UUID().uuidString)").path
+        HistoryScratch.root.appendingPathComponent(UUID().uuidString).path
     }
 
     @Test func multiLineEntryValuesAndUnderscore() throws {
@@ -256,4 +257,13 @@ import Glibc
         #expect(bad.1.contains("<stdin>:2:7: error: undefined variable 'nope'"))
         #expect(bad.2 == 1)
     }
+}
+
+enum HistoryScratch {
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("finch-history-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: HistoryScratch.root) }
+        return url
+    }()
 }

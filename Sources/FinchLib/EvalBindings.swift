@@ -98,7 +98,7 @@ enum EvalBindings {
                     (items, skipped, found) = try ChoiceItem.load(path, format: format, skipBad: skip)
                 } else {
                     let ds = a.object(1, as: DatasetBox.self)!.dataset
-                    (items, skipped, found) = try ChoiceItem.from(ds.rows, origins: ds.rows.indices.map { "\(ds.source) row \($0)" }, format: format, skipBad: skip)
+                    (items, skipped, found) = try ChoiceItem.from(ds.rows, origins: ds.rows.indices.map { i in ds.lines.count == ds.count ? "\(ds.source):\(ds.lines[i])" : "\(ds.source) row \(i)" }, format: format, skipBad: skip)
                 }
             } catch let e as DataError { throw a.error(e.description) }
             reportSkipped(skipped, a)

@@ -27,8 +27,8 @@ public struct Notebook: Sendable {
         let optionsIndex: Int?
         public let options: CellOptions
         /// What the file records as the cell's output, and the lines it spans.
-        public let recorded: Output?
-        let recordedRange: Range<Int>?
+        public internal(set) var recorded: Output?
+        var recordedRange: Range<Int>?
     }
 
     /// Per-cell options, from `<!-- cell: ... -->` on the line before the cell.

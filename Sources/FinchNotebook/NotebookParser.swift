@@ -17,7 +17,6 @@ extension Notebook {
         var pendingOptions: (options: CellOptions, line: Int)? = nil
         // The cell whose closing fence came last, with only blank lines since: an output may follow it.
         var openCell: Int? = nil
-        var outputs: [Int: (Output, Range<Int>)] = [:]
 
         func fail(_ index: Int, _ message: String) -> NotebookError { NotebookError(path, line: index + 1, message) }
         func noCellAfterOptions() -> NotebookError {
@@ -69,7 +68,8 @@ extension Notebook {
                     } else { break }
                 }
                 guard k > i + 1 else { throw fail(i, "<!-- output --> must be followed by a fenced block (or image links)") }
-                outputs[c] = (Output(parts: parts), i..<k)
+                cells[c].recorded = Output(parts: parts)
+                cells[c].recordedRange = i..<k
                 openCell = nil
                 i = k
                 continue
@@ -95,11 +95,6 @@ extension Notebook {
             i += 1
         }
         if pendingOptions != nil { throw noCellAfterOptions() }
-        for (c, (output, range)) in outputs {
-            let cell = cells[c]
-            cells[c] = Cell(number: cell.number, code: cell.code, codeLine: cell.codeLine, fenceLine: cell.fenceLine,
-                            closingIndex: cell.closingIndex, optionsIndex: cell.optionsIndex, options: cell.options, recorded: output, recordedRange: range)
-        }
         self.path = path
         self.lines = lines
         self.cells = cells

@@ -35,7 +35,13 @@ public struct OutputComparison: Sendable {
     /// Whether two lines agree: the same text around the numbers, the numbers within tolerance.
     /// Trailing whitespace does not count: editors strip it from Markdown files.
     public func matches(_ recorded: String, _ replayed: String) -> Bool {
-        let a = Self.pieces(sanitize(Self.trimmingTrailingSpace(recorded))), b = Self.pieces(sanitize(Self.trimmingTrailingSpace(replayed)))
+        agree(comparable(recorded), comparable(replayed))
+    }
+
+    /// A line as it is compared: trailing space dropped, sanitized, cut into text and numbers.
+    func comparable(_ line: String) -> [Piece] { Self.pieces(sanitize(Self.trimmingTrailingSpace(line))) }
+
+    func agree(_ a: [Piece], _ b: [Piece]) -> Bool {
         guard a.count == b.count else { return false }
         for (x, y) in zip(a, b) {
             switch (x, y) {
@@ -83,17 +89,19 @@ public struct OutputComparison: Sendable {
         var a = recorded.components(separatedBy: "\n"), b = replayed.components(separatedBy: "\n")
         if a.last == "" { a.removeLast() }
         if b.last == "" { b.removeLast() }
+        // Each line is sanitized once; the table below compares every pair.
+        let pa = a.map(comparable), pb = b.map(comparable)
         let n = a.count, m = b.count
         var lcs = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
         for i in stride(from: n - 1, through: 0, by: -1) {
             for j in stride(from: m - 1, through: 0, by: -1) {
-                lcs[i][j] = matches(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+                lcs[i][j] = agree(pa[i], pb[j]) ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
             }
         }
         var ops: [(Character, String)] = []
         var i = 0, j = 0
         while i < n || j < m {
-            if i < n, j < m, matches(a[i], b[j]) { ops.append((" ", b[j])); i += 1; j += 1 }
+            if i < n, j < m, agree(pa[i], pb[j]) { ops.append((" ", b[j])); i += 1; j += 1 }
             else if i < n, j == m || lcs[i + 1][j] >= lcs[i][j + 1] { ops.append(("-", a[i])); i += 1 }
             else { ops.append(("+", b[j])); j += 1 }
         }

@@ -46,11 +46,7 @@ public struct ChoiceItem: Sendable {
     /// left out and counted in `skipped`. Without a `format`, the first row's fields choose it.
     public static func load(_ path: String, format: ChoiceFormat? = nil, skipBad: Bool = false) throws -> (items: [ChoiceItem], skipped: [String], format: ChoiceFormat) {
         let data = try Dataset.load(path, format: .jsonl, onError: skipBad ? .skip : .raise)
-        // Rows are the file's non-blank lines, in order (less any skipped as unreadable JSON).
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .filter { !$0.element.allSatisfy(\.isWhitespace) && !data.skippedLines.contains($0.offset + 1) }.map { $0.offset + 1 }
-        let origins = data.rows.indices.map { i in "\(path):\(i < lines.count ? lines[i] : i + 1)" }
+        let origins = data.rows.indices.map { "\(path):\(data.lines[$0])" }
         var (items, skipped, f) = try from(data.rows, origins: origins, format: format, skipBad: skipBad)
         skipped.insert(contentsOf: data.skippedLines.map { "\(path):\($0): not a JSON object" }, at: 0)
         return (items, skipped, f)

@@ -90,4 +90,18 @@ import Testing
         #expect(items.map(\.question) == ["q1"] && items[0].answer == 1)
         #expect(skipped == ["\(path):3: answerKey \"E\" is not among the labels A, B", "\(path):4: the choice list is empty", "\(path):5: no \"question\" string"])
     }
+
+    /// Rows keep their file lines however many lines before them were skipped (the loader
+    /// lists only the first few skipped lines, so counting from those went wrong past five).
+    @Test func skippedRowsNameTheirLineAfterManyUnreadableLines() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-mc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("mc.jsonl").path
+        let bad = Array(repeating: "{not json", count: 7).joined(separator: "\n")
+        try (bad + "\n{\"question\": \"q\", \"choices\": {\"text\": [\"a\"], \"label\": [\"A\"]}, \"answerKey\": \"Z\"}\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let (items, skipped, _) = try ChoiceItem.load(path, skipBad: true)
+        #expect(items.isEmpty && skipped.last == "\(path):8: answerKey \"Z\" is not among the labels A", "\(skipped)")
+    }
 }

@@ -18,8 +18,7 @@ enum AttentionKernels {
     static func gemm(_ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                      beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        RawGemm.run(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
     }
 
     /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
@@ -93,20 +92,18 @@ extension Tensor {
         // Heads run in parallel on Finch's threads, each product on one BLAS thread; a decoding
         // step's few thousand multiply-adds per head run inline (waking threads would cost more).
         let small = B * T * S * D * H < 1 << 20
-        Threads.withSingleThreadedBLAS(unless: small) {
-            parallelRanges(B * H, grain: small ? B * H : 1) { units in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
-                defer { scores.deallocate() }
-                for unit in units {
-                    let (b, h) = (unit / H, unit % H), g = h / group
-                    for r0 in stride(from: 0, to: T, by: block) {
-                        let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
-                        AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
-                                              K.at(b, g), K.tokenStride, beta: 0, scores, visible)
-                        AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, lse: lp + (b * H + h) * T + r0)
-                        AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores, visible, V.at(b, g), V.tokenStride,
-                                              beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
-                    }
+        parallelRanges(B * H, grain: small ? B * H : 1) { units in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
+            defer { scores.deallocate() }
+            for unit in units {
+                let (b, h) = (unit / H, unit % H), g = h / group
+                for r0 in stride(from: 0, to: T, by: block) {
+                    let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
+                    AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
+                                          K.at(b, g), K.tokenStride, beta: 0, scores, visible)
+                    AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, lse: lp + (b * H + h) * T + r0)
+                    AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores, visible, V.at(b, g), V.tokenStride,
+                                          beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
                 }
             }
         }
@@ -123,41 +120,39 @@ extension Tensor {
             let GO = dO.headView, DQ = dq.headView, DK = dk.headView, DV = dv.headView
             // One unit of work is a key/value head with its group of query heads, so no two
             // threads add into the same dK or dV.
-            Threads.withSingleThreadedBLAS {
-                parallelRanges(B * KH, grain: 1) { units in
-                    let pp = UnsafeMutablePointer<Float>.allocate(capacity: block * S), dpp = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
-                    defer { pp.deallocate(); dpp.deallocate() }
-                    for unit in units {
-                        let (b, kg) = (unit / KH, unit % KH)
-                        for h in (kg * group)..<((kg + 1) * group) {
-                            for r0 in stride(from: 0, to: T, by: block) {
-                                let rows = Swift.min(block, T - r0), n = Swift.min(S, start + r0 + rows)
-                                let q0 = Q.at(b, h) + r0 * Q.tokenStride, go = GO.at(b, h) + r0 * GO.tokenStride, oo = O.at(b, h) + r0 * O.tokenStride
-                                let l = lp + (b * H + h) * T + r0
-                                AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: scale, q0, Q.tokenStride, K.at(b, kg), K.tokenStride,
-                                                      beta: 0, pp, n)
-                                AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: 1, go, GO.tokenStride, V.at(b, kg), V.tokenStride,
-                                                      beta: 0, dpp, n)
-                                let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
-                                for t in 0..<rows {
-                                    let visible = Swift.min(n, first + t + 1)
-                                    var dot: Float = 0
-                                    for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
-                                    let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
-                                    for j in 0..<visible {
-                                        let pj = FastMath.exp(pr[j] - lt)
-                                        pr[j] = pj
-                                        dr[j] = pj * (dr[j] - dot)
-                                    }
-                                    for j in visible..<n { pr[j] = 0; dr[j] = 0 }
+            parallelRanges(B * KH, grain: 1) { units in
+                let pp = UnsafeMutablePointer<Float>.allocate(capacity: block * S), dpp = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
+                defer { pp.deallocate(); dpp.deallocate() }
+                for unit in units {
+                    let (b, kg) = (unit / KH, unit % KH)
+                    for h in (kg * group)..<((kg + 1) * group) {
+                        for r0 in stride(from: 0, to: T, by: block) {
+                            let rows = Swift.min(block, T - r0), n = Swift.min(S, start + r0 + rows)
+                            let q0 = Q.at(b, h) + r0 * Q.tokenStride, go = GO.at(b, h) + r0 * GO.tokenStride, oo = O.at(b, h) + r0 * O.tokenStride
+                            let l = lp + (b * H + h) * T + r0
+                            AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: scale, q0, Q.tokenStride, K.at(b, kg), K.tokenStride,
+                                                  beta: 0, pp, n)
+                            AttentionKernels.gemm(false, true, m: rows, n: n, k: D, alpha: 1, go, GO.tokenStride, V.at(b, kg), V.tokenStride,
+                                                  beta: 0, dpp, n)
+                            let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
+                            for t in 0..<rows {
+                                let visible = Swift.min(n, first + t + 1)
+                                var dot: Float = 0
+                                for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
+                                let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
+                                for j in 0..<visible {
+                                    let pj = FastMath.exp(pr[j] - lt)
+                                    pr[j] = pj
+                                    dr[j] = pj * (dr[j] - dot)
                                 }
-                                AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: 1, pp, n, go, GO.tokenStride,
-                                                      beta: 1, DV.at(b, kg), DV.tokenStride)
-                                AttentionKernels.gemm(false, false, m: rows, n: D, k: n, alpha: scale, dpp, n, K.at(b, kg), K.tokenStride,
-                                                      beta: 0, DQ.at(b, h) + r0 * DQ.tokenStride, DQ.tokenStride)
-                                AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: scale, dpp, n, q0, Q.tokenStride,
-                                                      beta: 1, DK.at(b, kg), DK.tokenStride)
+                                for j in visible..<n { pr[j] = 0; dr[j] = 0 }
                             }
+                            AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: 1, pp, n, go, GO.tokenStride,
+                                                  beta: 1, DV.at(b, kg), DV.tokenStride)
+                            AttentionKernels.gemm(false, false, m: rows, n: D, k: n, alpha: scale, dpp, n, K.at(b, kg), K.tokenStride,
+                                                  beta: 0, DQ.at(b, h) + r0 * DQ.tokenStride, DQ.tokenStride)
+                            AttentionKernels.gemm(true, false, m: n, n: D, k: rows, alpha: scale, dpp, n, q0, Q.tokenStride,
+                                                  beta: 1, DK.at(b, kg), DK.tokenStride)
                         }
                     }
                 }

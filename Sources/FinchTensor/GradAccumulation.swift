@@ -36,7 +36,9 @@ extension Tensor {
             if fresh {
                 if scale == 1 { dst.update(from: src, count: n) } else { for i in 0..<n { dst[i] = scale * src[i] } }
             } else {
-                cblas_saxpy(Int32(n), scale, src, 1, dst, 1)
+                parallelRanges(n, grain: elementwiseGrain) { r in
+                    cblas_saxpy(Int32(r.count), scale, src + r.lowerBound, 1, dst + r.lowerBound, 1)
+                }
             }
         }
     }
@@ -53,7 +55,8 @@ extension Tensor {
     /// Multiplies every element by `s` in place (a contiguous tensor; not recorded for autograd).
     public func scaleInPlace(_ s: Float) {
         precondition(isContiguous, "scaleInPlace needs a contiguous tensor")
-        cblas_sscal(Int32(count), s, pointer, 1)
+        let p = pointer
+        parallelRanges(count, grain: elementwiseGrain) { r in cblas_sscal(Int32(r.count), s, p + r.lowerBound, 1) }
         storage.markWritten()
     }
 }

@@ -1,18 +1,3 @@
-@preconcurrency import COpenBLAS
-
-/// Raw single-precision GEMM on row-major buffers: C = alpha · op(A) · op(B) + beta · C.
-enum RawGemm {
-    @inline(__always)
-    static func run(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if m == 0 || n == 0 { return }
-        _ = Threads.count  // applies FINCH_THREADS to OpenBLAS before the first product
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-}
-
 extension Tensor {
     /// A linear layer as one coarse op: y = x Wᵀ + b for x [..., in], W [out, in], b [out].
     ///   forward:  y  = x · Wᵀ (+ b)                 one GEMM over all rows

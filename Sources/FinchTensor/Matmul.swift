@@ -1,6 +1,4 @@
-@preconcurrency import COpenBLAS
-
-/// Matrix products, every one through cblas_sgemm. Operands whose last two axes
+/// Matrix products, every one through RawGemm. Operands whose last two axes
 /// are row-major or transposed row-major are passed as they are (with
 /// CblasTrans for the latter); only other layouts are copied.
 enum Gemm {
@@ -28,21 +26,13 @@ enum Gemm {
         if m == 0 || n == 0 { return }
         if k == 0 { c.update(repeating: 0, count: m * n); return }
         if m == 1 {
-            // One row (a decoding step): GEMV reads B once; OpenBLAS's GEMM would first pack all of it.
-            // c = a · B  is  Bᵀ · a  in column terms: for row-major B[K,N], y = op(B)ᵀ a.
-            let aStride = a.transposed ? a.ld : 1
-            cblas_sgemv(CblasRowMajor, b.transposed ? CblasNoTrans : CblasTrans,
-                        Int32(b.transposed ? n : k), Int32(b.transposed ? k : n), 1,
-                        b.tensor.pointer + bOffset, Int32(b.ld), a.tensor.pointer + aOffset, Int32(aStride), 0, c, 1)
+            // One row (a decoding step): GEMV reads B once; a GEMM would first pack all of it.
+            RawGemm.rowTimes(transB: b.transposed, n: n, k: k, a.tensor.pointer + aOffset, incX: a.transposed ? a.ld : 1,
+                             b.tensor.pointer + bOffset, ldb: b.ld, c)
             return
         }
-        cblas_sgemm(CblasRowMajor,
-                    a.transposed ? CblasTrans : CblasNoTrans,
-                    b.transposed ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1,
-                    a.tensor.pointer + aOffset, Int32(a.ld),
-                    b.tensor.pointer + bOffset, Int32(b.ld),
-                    0, c, Int32(n))
+        RawGemm.run(transA: a.transposed, transB: b.transposed, m: m, n: n, k: k,
+                    a.tensor.pointer + aOffset, lda: a.ld, b.tensor.pointer + bOffset, ldb: b.ld, c, ldc: n)
     }
 }
 
@@ -75,7 +65,6 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: "matmul", shapes.0.shapeText, shapes.1.shapeText)
         }
         let out = try Tensor.empty(batch + [m, n], op: "matmul")
-        _ = Threads.count  // applies FINCH_THREADS to OpenBLAS before the first product
 
         if batchB.allSatisfy({ $0 == 1 }), isContiguous, batchA.count == batch.count || batchB.isEmpty {
             // A stack of rows times one matrix (a linear layer): one GEMM over all rows.

@@ -90,10 +90,11 @@ public final class Q8Matrix: @unchecked Sendable {
                         chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
                     }
                 }
-                SpinTeam.shared.run(chunks: chunks.count) { c in
+                func run(_ c: Int) {
                     let (j, rows) = chunks[c]
                     jobs[j].matrix.multiplyRows(xqp, xdp, into: jobs[j].y, rows)
                 }
+                if !WorkerTeam.shared.run(chunks: chunks.count, run) { for c in chunks.indices { run(c) } }
             }
         }
     }

@@ -5,49 +5,68 @@ import Synchronization
 import Glibc
 #endif
 
-/// The one thread setting for OpenBLAS and Finch's own kernels, so the two never
-/// oversubscribe the cores. Read from FINCH_THREADS (default: all cores).
+/// The one thread setting for Finch's kernels and matrix products, read from FINCH_THREADS
+/// (default: all cores). OpenBLAS always runs on the calling thread: Finch splits each large
+/// product across its own WorkerTeam, which was faster on every shape of a training step than
+/// OpenBLAS's threads (1024×576 by 576ᵀ: 200 against 166 GFLOP/s on 2 cores) and leaves no second
+/// set of threads spinning while Finch's kernels run.
 public enum Threads {
     private static let current = Atomic<Int>(0)
 
     /// Threads used by matrix products and parallel kernels.
     public static var count: Int {
         let n = current.load(ordering: .relaxed)
-        if n > 0 { return n }
-        return configureFromEnvironment()
+        return n > 0 ? n : initial
     }
 
-    /// Sets the thread count for OpenBLAS and Finch kernels alike.
+    /// Sets the thread count for Finch's kernels and matrix products.
     public static func set(_ n: Int) {
-        let n = max(1, n)
-        current.store(n, ordering: .relaxed)
-        openblas_set_num_threads(Int32(n))
+        _ = initial
+        current.store(max(1, n), ordering: .relaxed)
     }
 
-    /// Runs `body` with OpenBLAS on one thread, for kernels that split work across Finch's own
-    /// threads and call BLAS from each: many small products in parallel beat each one split in two
-    /// (OpenBLAS's idle workers spin, taking the cores Finch's threads need).
-    static func withSingleThreadedBLAS<T>(unless keep: Bool = false, _ body: () throws -> T) rethrows -> T {
-        let n = count
-        guard n > 1, !keep else { return try body() }
+    /// The first use sets OpenBLAS up, once (a static's initialiser runs once however many threads
+    /// arrive together): its kernels chosen before any product, its own threads off.
+    private static let initial: Int = {
+        BLASKernels.pin()
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(n)) }
-        return try body()
-    }
+        var n = available
+        if let text = getenv("FINCH_THREADS").map({ String(cString: $0) }), let v = Int(text), v > 0 { n = v }
+        _ = current.compareExchange(expected: 0, desired: n, ordering: .relaxed)
+        return n
+    }()
 
     /// Cores the machine reports.
     public static var available: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}
 
-    private static func configureFromEnvironment() -> Int {
-        var n = available
-        if let text = getenv("FINCH_THREADS").map({ String(cString: $0) }), let v = Int(text), v > 0 { n = v }
-        set(n)
-        return n
+/// Which of OpenBLAS's kernel sets runs Finch's products. OpenBLAS picks one per CPU model, and
+/// kernel sets round differently: a lesson's greedy answers, recorded on a Skylake-class CPU, came
+/// out as other words on a Cooper Lake-class one (same AVX-512 instructions, other blocking). So
+/// Finch asks for one set per instruction level — SkylakeX wherever AVX-512F exists, Haswell where
+/// AVX2 does — and the same notebook replays to the same text on every such machine, at the same
+/// speed (measured: 202 GFLOP/s either way on this project's machine). OPENBLAS_CORETYPE, when set,
+/// is left as the user chose.
+public enum BLASKernels {
+    /// The kernel set Finch asked OpenBLAS for, or nil when it left OpenBLAS's own choice.
+    public private(set) nonisolated(unsafe) static var pinned: String?
+
+    static func pin() {
+        guard getenv("OPENBLAS_CORETYPE") == nil else { return }
+        let name: String
+        switch finch_cpu_vector_level() {
+        case 2: name = "SkylakeX"
+        case 1: name = "Haswell"
+        default: return
+        }
+        if finch_openblas_use_core(name) != 0 { pinned = name }
     }
 }
 
-/// Splits 0..<count into contiguous chunks run on up to Threads.count threads;
-/// small jobs (below `grain` items per thread) run inline.
+/// Splits 0..<count into contiguous chunks, one per thread (up to Threads.count), run on the
+/// WorkerTeam; small jobs (below `grain` items per thread) run inline. The chunks depend only on
+/// count, grain and Threads.count, never on timing, so reductions over them are deterministic; when
+/// the team is busy (a loop nested in another) the same chunks run in order on the caller.
 @inline(__always)
 func parallelRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
     let threads = min(Threads.count, max(1, count / max(grain, 1)))
@@ -56,13 +75,13 @@ func parallelRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     let chunk = (count + threads - 1) / threads
-    withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let start = t * chunk
-            let end = min(count, start + chunk)
-            if start < end { box.value(start..<end) }
-        }
+    func run(_ t: Int) {
+        let start = t * chunk
+        let end = min(count, start + chunk)
+        if start < end { body(start..<end) }
+    }
+    if !WorkerTeam.shared.run(chunks: threads, run) {
+        for t in 0..<threads { run(t) }
     }
 }
 

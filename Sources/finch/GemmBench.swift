@@ -24,6 +24,9 @@ enum GemmBench {
                 let times = try BenchTiming.interleaved([
                     { _ = try a.matmul(b) },
                     {
+                        // OpenBLAS on its own threads, as a program calling it directly would run it.
+                        openblas_set_num_threads(Int32(threads))
+                        defer { openblas_set_num_threads(1) }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
                                     a.storage.base, Int32(k), b.storage.base, Int32(n), 0, c, Int32(n))
                     },

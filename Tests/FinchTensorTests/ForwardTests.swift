@@ -1,3 +1,4 @@
+@preconcurrency import COpenBLAS
 import Foundation
 import FinchTensor
 import Testing
@@ -158,5 +159,40 @@ import Testing
         let two = try run()
         Threads.set(before)
         for (p, q) in zip(one, two) { #expect(abs(p - q) <= 1e-4 * max(1, abs(p))) }
+    }
+
+    /// Large products are split across the worker threads in blocks of rows or columns; a block too
+    /// small would take OpenBLAS's small-matrix kernel and round differently, so every shape must
+    /// give the same bits on one thread and on two — including the last block's remainder.
+    @Test func splitProductsEqualTheWholeProductBitForBit() throws {
+        var rng = RNG(seed: 11)
+        // (rows, inner, columns): even splits, a one-row and a four-row remainder, a wide head, one row.
+        let shapes = [(1024, 576, 192), (33, 576, 576), (20, 576, 192), (257, 576, 1536), (8, 576, 49152), (1, 576, 49152), (1, 576, 576)]
+        for (m, k, n) in shapes {
+            let x = try Tensor.normal([m, k], rng: &rng), w = try Tensor.normal([n, k], rng: &rng)
+            func products() throws -> [[Float]] {
+                [try x.matmul(w.transpose()).scalars,           // x · Wᵀ (a linear layer)
+                 try x.transpose().matmul(x).scalars,           // Aᵀ · B (a weight gradient)
+                 try x.linear(w).scalars]
+            }
+            let before = Threads.count
+            Threads.set(1)
+            let one = try products()
+            Threads.set(2)
+            let two = try products()
+            Threads.set(before)
+            for (p, q) in zip(one, two) { #expect(p == q, "\(m)x\(k)x\(n)") }
+        }
+    }
+
+    /// Lessons replay to the same words only if every machine of an instruction level runs the same
+    /// OpenBLAS kernels: Finch must have asked for them, and OpenBLAS must be running them.
+    @Test func openBLASRunsTheKernelsFinchPinned() throws {
+        _ = Threads.count
+        let level = finch_cpu_vector_level()
+        guard level > 0 else { return }  // no x86 vector level Finch pins: OpenBLAS's own choice stands
+        let wanted = try #require(BLASKernels.pinned ?? getenv("OPENBLAS_CORETYPE").map { String(cString: $0) })
+        if BLASKernels.pinned != nil { #expect(wanted == (level == 2 ? "SkylakeX" : "Haswell")) }
+        #expect(String(cString: openblas_get_corename()).lowercased() == wanted.lowercased())
     }
 }

@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Finch's one set of worker threads: the caller plus Threads.count − 1 helpers, shared by every
+/// parallel kernel and every split matrix product (OpenBLAS itself runs on one thread).
+/// A helper spins briefly between jobs instead of sleeping: a training step is hundreds of jobs of
+/// 10 µs–50 ms and a decoding step ~200 of 50–600 µs, and waking a sleeping thread for each (as
+/// DispatchQueue does) costs more than the second core gains (measured: decoding at 56 tokens/s on
+/// two threads that way, 67 on one). After about 200 µs without work a helper sleeps, so it never
+/// holds a core for long. With one set of threads nothing oversubscribes the cores: OpenBLAS's own
+/// workers used to spin in sched_yield while Finch's kernels ran, taking ~10% of a step.
+final class WorkerTeam: @unchecked Sendable {
+    static let shared = WorkerTeam()
+
+    /// The job: ticket (high bits) | chunk count | next chunk to claim, swapped as one word so a
+    /// helper that wakes late can never claim a chunk of a later job.
+    private let state = Atomic<Int>(0)
+    private let completed = Atomic<Int>(0)
+    private let oneJobAtATime = Mutex(())
+    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    nonisolated(unsafe) private var helpers: [Helper] = []
+    nonisolated(unsafe) private var ticket = 0
+
+    private static let chunkBits = 18, chunkMask = (1 << chunkBits) - 1
+    /// Most chunks one job can have.
+    static let maxChunks = chunkMask
+
+    private final class Helper: @unchecked Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wake = DispatchSemaphore(value: 0)
+    }
+
+    private init() {}
+
+    /// Runs body(0) ... body(chunks − 1) across the caller and the helpers, each taking the next
+    /// chunk as it finishes one; returns when all are done. Returns false, running nothing, when the
+    /// team is busy: a call from inside a job (a kernel nested in a parallel loop) or from another
+    /// thread at the same time — the caller then does the work itself.
+    func run(chunks: Int, _ body: (Int) -> Void) -> Bool {
+        precondition(chunks <= Self.maxChunks, "too many chunks for one job")
+        return oneJobAtATime.withLockIfAvailable { _ -> Bool in
+            let threads = Threads.count
+            if helpers.count < threads - 1 { startHelpers(threads - 1) }
+            withoutActuallyEscaping(body) { body in
+                job = body
+                completed.store(0, ordering: .relaxed)
+                ticket = (ticket + 1) & ((1 << (62 - 2 * Self.chunkBits)) - 1)
+                let word = (ticket << (2 * Self.chunkBits)) | (chunks << Self.chunkBits)
+                state.store(word, ordering: .sequentiallyConsistent)
+                for h in helpers where h.sleeping.load(ordering: .sequentiallyConsistent) { h.wake.signal() }
+                work(ticket: ticket)
+                while completed.load(ordering: .acquiring) != chunks {}
+                job = nil
+            }
+            return true
+        } ?? false
+    }
+
+    /// Claims and runs chunks of job `ticket` until none are left (or a later job replaced it).
+    private func work(ticket: Int) {
+        while true {
+            let s = state.load(ordering: .acquiring)
+            let chunks = (s >> Self.chunkBits) & Self.chunkMask, next = s & Self.chunkMask
+            guard s >> (2 * Self.chunkBits) == ticket, next < chunks else { return }
+            guard state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
+            job?(next)
+            completed.add(1, ordering: .releasing)
+        }
+    }
+
+    private func startHelpers(_ n: Int) {
+        while helpers.count < n {
+            let h = Helper()
+            helpers.append(h)
+            let thread = Thread { [unowned self] in self.helperLoop(h) }
+            thread.name = "finch-worker-\(helpers.count)"
+            thread.start()
+        }
+    }
+
+    private func helperLoop(_ h: Helper) {
+        var seen = state.load(ordering: .acquiring) >> (2 * Self.chunkBits)
+        while true {
+            var spins = 0
+            var current = state.load(ordering: .acquiring) >> (2 * Self.chunkBits)
+            while current == seen {
+                spins += 1
+                if spins > 50_000 {
+                    h.sleeping.store(true, ordering: .sequentiallyConsistent)
+                    // Either the poster sees `sleeping` and signals, or this sees the new job.
+                    if state.load(ordering: .sequentiallyConsistent) >> (2 * Self.chunkBits) == seen { h.wake.wait() }
+                    h.sleeping.store(false, ordering: .relaxed)
+                    spins = 0
+                }
+                current = state.load(ordering: .acquiring) >> (2 * Self.chunkBits)
+            }
+            seen = current
+            work(ticket: current)
+        }
+    }
+}

@@ -81,7 +81,10 @@ import Testing
         let m = try Self.model.get()
         var agreeing = 0, total = 0
         for p in try Self.prompts() {
-            // One decoding step both ways after the same prompt: logits within 1 (they reach ±30), same best token.
+            // One decoding step both ways after the same prompt: logits within 2 (they reach ±35), same best token.
+            // Quantising the activations is discontinuous, so which logit errs most, and by how much, moves with
+            // any last-bit change upstream: OpenBLAS's Cooperlake, Haswell and SkylakeX kernels gave a largest
+            // error of 0.91, 0.96 and 1.72 on the same prompts (typical: 0.4–0.7).
             try GradMode.noGrad {
                 let cache32 = KVCache(), cache8 = KVCache()
                 let prompt = try Tensor(p.ids.map(Float.init), shape: [1, p.ids.count])
@@ -91,7 +94,7 @@ import Testing
                 let a = try m.forward(next, cache: cache32, lastOnly: true).scalars
                 let b = try m.forward(next, cache: cache8, lastOnly: true, int8Weights: true).scalars
                 let diff = zip(a, b).map { abs($0 - $1) }.max()!
-                #expect(diff < 1, "max |logit difference| \(diff) after \(p.text.debugDescription)")
+                #expect(diff < 2, "max |logit difference| \(diff) after \(p.text.debugDescription)")
                 #expect(a.indices.max { a[$0] < a[$1] } == b.indices.max { b[$0] < b[$1] })
             }
             var options = GenerationOptions()
@@ -103,7 +106,7 @@ import Testing
             total += p.greedy.count
         }
         // Greedy decoding with Q8_0 weights and activations follows float32 until a near-tie
-        // (measured: 61 of 128 tokens before the first difference, one prompt identical throughout).
-        #expect(agreeing * 10 >= total * 4, "\(agreeing) of \(total) greedy tokens before the first difference")
+        // (measured: 61 of 128 tokens before the first difference with Cooperlake's kernels, 42 with SkylakeX's).
+        #expect(agreeing * 10 >= total * 3, "\(agreeing) of \(total) greedy tokens before the first difference")
     }
 }

@@ -20,9 +20,8 @@ extension Tensor {
         let out = try Tensor.empty(ids.shape + [d], op: "embedding")
         let src = table.pointer, dst = out.pointer
         rows.withUnsafeBufferPointer { r in
-            let rp = UncheckedBox(r)
             parallelRanges(positions, grain: Swift.max(1, elementwiseGrain / Swift.max(d, 1))) { range in
-                for p in range { (dst + p &* d).update(from: src + rp.value[p] &* d, count: d) }
+                for p in range { (dst + p &* d).update(from: src + r[p] &* d, count: d) }
             }
         }
         let tableShape = shape, table0 = self

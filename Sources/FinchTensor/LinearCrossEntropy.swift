@@ -71,13 +71,13 @@ extension Tensor {
         let dw = wantGrad && weight.requiresGrad ? try Tensor.empty([v, d], op: "linear_cross_entropy") : nil
         let pz = z.pointer, pl = losses.pointer
         ids.withUnsafeBufferPointer { t in
-            let pt = UncheckedBox(t.baseAddress!)
+            let pt = t.baseAddress!
             for start in stride(from: 0, to: m, by: chunk) {
                 let c = Swift.min(chunk, m - start)
                 let hRows = hc.pointer + start &* d
                 RawGemm.run(transB: true, m: c, n: v, k: d, hRows, lda: d, w.pointer, ldb: d, pz, ldc: v)
                 parallelRanges(c, grain: Swift.max(1, elementwiseGrain / v)) { range in
-                    LinearCrossEntropyKernels.rows(pz, pt.value + start, pl + start, range: range, classes: v, gradient: wantGrad)
+                    LinearCrossEntropyKernels.rows(pz, pt + start, pl + start, range: range, classes: v, gradient: wantGrad)
                 }
                 if let dh { RawGemm.run(m: c, n: d, k: v, pz, lda: v, w.pointer, ldb: d, dh.pointer + start &* d, ldc: d) }
                 if let dw {

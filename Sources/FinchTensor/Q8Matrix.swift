@@ -94,7 +94,7 @@ public final class Q8Matrix: @unchecked Sendable {
                     let (j, rows) = chunks[c]
                     jobs[j].matrix.multiplyRows(xqp, xdp, into: jobs[j].y, rows)
                 }
-                if !WorkerTeam.shared.run(chunks: chunks.count, run) { for c in chunks.indices { run(c) } }
+                WorkerTeam.shared.run(chunks: chunks.count, run)
             }
         }
     }

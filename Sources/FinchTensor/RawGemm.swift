@@ -20,37 +20,17 @@ enum RawGemm {
                     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                     beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        let threads = Threads.count
-        if threads > 1, m * n * k >= 2 * minBlockWork {
-            // Columns only when C is far wider than tall: each block then still has all of A's rows.
-            let byColumns = n >= 8 * m
-            let extent = byColumns ? n : m
-            if let (parts, block) = split(extent, threads: threads, workPerUnit: (byColumns ? m : n) * k) {
-                let shared = WorkerTeam.shared.run(chunks: parts) { p in
-                    let lo = p * block, hi = p == parts - 1 ? extent : lo + block
-                    if byColumns {
-                        single(transA, transB, m, hi - lo, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
-                    } else {
-                        single(transA, transB, hi - lo, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
-                    }
-                }
-                if shared { return }
-            }
-        }
+        // Columns only when C is far wider than tall: each block then still has all of A's rows.
+        if n >= 8 * m {
+            if shared(n, workPerUnit: m * k, { r in
+                single(transA, transB, m, r.count, k, alpha, a, lda, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb,
+                       beta, c + r.lowerBound, ldc)
+            }) { return }
+        } else if shared(m, workPerUnit: n * k, { r in
+            single(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda, b, ldb,
+                   beta, c + r.lowerBound * ldc, ldc)
+        }) { return }
         single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-
-    /// How many blocks of `extent` rows or columns to make (at most one per thread) and their size, a
-    /// multiple of `align`; the last block takes the rest. Nil when no two blocks would each reach
-    /// minBlockWork.
-    private static func split(_ extent: Int, threads: Int, workPerUnit: Int) -> (parts: Int, block: Int)? {
-        var parts = Swift.min(threads, extent / align)
-        while parts > 1 {
-            let block = extent / parts / align * align
-            if block * workPerUnit >= minBlockWork { return (parts, block) }
-            parts -= 1
-        }
-        return nil
     }
 
     /// y[N] = alpha · x[K] · op(B) + beta · y for row-major B ([K, N], or [N, K] when transB), x with
@@ -59,14 +39,30 @@ enum RawGemm {
     static func rowTimes(transB: Bool, n: Int, k: Int, alpha: Float = 1, _ x: UnsafePointer<Float>, incX: Int,
                          _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, _ y: UnsafeMutablePointer<Float>) {
         if n == 0 { return }
-        if Threads.count > 1, let (parts, block) = split(n, threads: Threads.count, workPerUnit: 16 * k) {
-            let shared = WorkerTeam.shared.run(chunks: parts) { p in
-                let lo = p * block, hi = p == parts - 1 ? n : lo + block
-                singleRow(transB, hi - lo, k, alpha, x, incX, transB ? b + lo * ldb : b + lo, ldb, beta, y + lo)
-            }
-            if shared { return }
-        }
+        // A matrix-vector element costs memory, not arithmetic: weigh it as 16 multiply-adds.
+        if shared(n, workPerUnit: 16 * k, { r in
+            singleRow(transB, r.count, k, alpha, x, incX, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb, beta, y + r.lowerBound)
+        }) { return }
         singleRow(transB, n, k, alpha, x, incX, b, ldb, beta, y)
+    }
+
+    /// Runs body over blocks of 0..<extent on the WorkerTeam, one per thread, each a multiple of
+    /// `align` long (the last takes the rest) and worth at least minBlockWork. False, having run
+    /// nothing, when no two such blocks fit or the team is busy: the caller then makes the whole product.
+    @inline(__always)
+    private static func shared(_ extent: Int, workPerUnit: Int, _ body: (Range<Int>) -> Void) -> Bool {
+        var parts = Swift.min(Threads.count, extent / align)
+        while parts > 1 {
+            let block = extent / parts / align * align
+            if block * workPerUnit >= minBlockWork {
+                let n = parts
+                return WorkerTeam.shared.tryRun(chunks: n) { p in
+                    body(p * block ..< (p == n - 1 ? extent : (p + 1) * block))
+                }
+            }
+            parts -= 1
+        }
+        return false
     }
 
     @inline(__always)

@@ -77,10 +77,10 @@ extension Tensor {
         let apply = { (src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, direction: Float) in
             cos.withUnsafeBufferPointer { c in
                 sin.withUnsafeBufferPointer { s in
-                    let cp = UncheckedBox(c.baseAddress!), sp = UncheckedBox(s.baseAddress!)
+                    let cp = c.baseAddress!, sp = s.baseAddress!
                     parallelRanges(rows, grain: Swift.max(1, elementwiseGrain / d)) { r in
                         RotaryKernels.rotate(src, dst, rows: r, tokens: tokens, heads: heads, headDim: d, start: start,
-                                             cos: cp.value, sin: sp.value, direction: direction)
+                                             cos: cp, sin: sp, direction: direction)
                     }
                 }
             }

@@ -40,29 +40,6 @@ public enum Threads {
     public static var available: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }
 
-/// Which of OpenBLAS's kernel sets runs Finch's products. OpenBLAS picks one per CPU model, and
-/// kernel sets round differently: a lesson's greedy answers, recorded on a Skylake-class CPU, came
-/// out as other words on a Cooper Lake-class one (same AVX-512 instructions, other blocking). So
-/// Finch asks for one set per instruction level — SkylakeX wherever AVX-512F exists, Haswell where
-/// AVX2 does — and the same notebook replays to the same text on every such machine, at the same
-/// speed (measured: 202 GFLOP/s either way on this project's machine). OPENBLAS_CORETYPE, when set,
-/// is left as the user chose.
-public enum BLASKernels {
-    /// The kernel set Finch asked OpenBLAS for, or nil when it left OpenBLAS's own choice.
-    public private(set) nonisolated(unsafe) static var pinned: String?
-
-    static func pin() {
-        guard getenv("OPENBLAS_CORETYPE") == nil else { return }
-        let name: String
-        switch finch_cpu_vector_level() {
-        case 2: name = "SkylakeX"
-        case 1: name = "Haswell"
-        default: return
-        }
-        if finch_openblas_use_core(name) != 0 { pinned = name }
-    }
-}
-
 /// Splits 0..<count into contiguous chunks, one per thread (up to Threads.count), run on the
 /// WorkerTeam; small jobs (below `grain` items per thread) run inline. The chunks depend only on
 /// count, grain and Threads.count, never on timing, so reductions over them are deterministic; when
@@ -80,15 +57,7 @@ func parallelRanges(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let end = min(count, start + chunk)
         if start < end { body(start..<end) }
     }
-    if !WorkerTeam.shared.run(chunks: threads, run) {
-        for t in 0..<threads { run(t) }
-    }
-}
-
-/// Lets kernels hand raw pointers to worker threads; each worker writes a disjoint range.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+    WorkerTeam.shared.run(chunks: threads, run)
 }
 
 /// Finch's parallel loops, for code outside this module (benchmarks, other kernels).

@@ -33,11 +33,16 @@ final class WorkerTeam: @unchecked Sendable {
 
     private init() {}
 
+    /// Runs body(0) ... body(chunks − 1): across the team when it is free, else on the caller in order.
+    func run(chunks: Int, _ body: (Int) -> Void) {
+        if !tryRun(chunks: chunks, body) { for c in 0..<chunks { body(c) } }
+    }
+
     /// Runs body(0) ... body(chunks − 1) across the caller and the helpers, each taking the next
     /// chunk as it finishes one; returns when all are done. Returns false, running nothing, when the
     /// team is busy: a call from inside a job (a kernel nested in a parallel loop) or from another
     /// thread at the same time — the caller then does the work itself.
-    func run(chunks: Int, _ body: (Int) -> Void) -> Bool {
+    func tryRun(chunks: Int, _ body: (Int) -> Void) -> Bool {
         precondition(chunks <= Self.maxChunks, "too many chunks for one job")
         return oneJobAtATime.withLockIfAvailable { _ -> Bool in
             let threads = Threads.count

@@ -16,7 +16,9 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         var rng = RNG(seed: seed)
-        print("Finch \(FinchVersion.string) — tensors on OpenBLAS, \(Threads.count) thread(s)\n")
+        let threads = Threads.count  // first: sets OpenBLAS up
+        let kernels = BLASKernels.pinned.map { " (\($0) kernels)" } ?? ""
+        print("Finch \(FinchVersion.string) — tensors on OpenBLAS\(kernels), \(threads) thread(s)\n")
 
         // Data: 64 points of y = sin(x) on [-3, 3].
         let x = try Tensor.linspace(-3, 3, count: 64).reshape([64, 1])

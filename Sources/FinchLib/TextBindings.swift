@@ -44,10 +44,11 @@ enum TextBindings {
             }
             let big = texts.reduce(0) { $0 + $1.utf8.count } > 1 << 20
             let tok = try BPETrainer.train(texts: texts, vocabSize: a.int(1), special: special, preTokenizer: pre) { done, total in
-                guard big else { return }
-                FileHandle.standardError.write("\rbpe_train: \(done)/\(total) merges".data(using: .utf8)!)
-                if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-                try? Interrupt.check()
+                if big {
+                    FileHandle.standardError.write("\rbpe_train: \(done)/\(total) merges".data(using: .utf8)!)
+                    if done == total || Interrupt.requested { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+                }
+                try Interrupt.check()
             }
             return wrap(tok)
         })

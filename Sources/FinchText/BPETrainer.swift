@@ -7,9 +7,9 @@ import Foundation
 /// deterministic.
 public enum BPETrainer {
     /// Trains a tokenizer with `vocabSize` tokens: the special tokens first, then the 256 bytes, then merges.
-    /// `progress(done, total)` is called every 100 merges.
+    /// `progress(done, total)` is called every 100 merges; an error it throws (Ctrl-C) ends training.
     public static func train(texts: [String], vocabSize: Int, special: [String] = [], preTokenizer: PreTokenizer = .gpt2,
-                             progress: ((Int, Int) -> Void)? = nil) throws -> Tokenizer {
+                             progress: ((Int, Int) throws -> Void)? = nil) throws -> Tokenizer {
         let base = special.count + 256
         guard vocabSize >= base else {
             throw TokenizerError("bpe_train: vocab \(vocabSize) is smaller than the \(special.count) special tokens plus 256 byte tokens")
@@ -81,9 +81,9 @@ public enum BPETrainer {
             }
             pairCounts[best] = nil
             pairWords[best] = nil
-            if merges.count % 100 == 0 { progress?(merges.count, total) }
+            if merges.count % 100 == 0 { try progress?(merges.count, total) }
         }
-        progress?(merges.count, total)
+        try progress?(merges.count, total)
         return try Tokenizer(tokens: tokens, merges: merges, specialIds: Array(0..<special.count), preTokenizer: preTokenizer,
                              eosId: special.isEmpty ? nil : 0, source: "bpe_train")
     }

@@ -18,6 +18,15 @@ import Testing
         #expect(again.tokens == tok.tokens)
     }
 
+    @Test func anErrorFromProgressEndsTraining() {
+        struct Stop: Error {}
+        var calls = 0
+        #expect(throws: Stop.self) {
+            try BPETrainer.train(texts: texts, vocabSize: 280) { _, _ in calls += 1; throw Stop() }
+        }
+        #expect(calls == 1)
+    }
+
     @Test func tooSmallVocabularyIsAnError() {
         #expect(throws: TokenizerError.self) { try BPETrainer.train(texts: texts, vocabSize: 100) }
     }

@@ -68,7 +68,7 @@ public final class NotebookReplay {
         interpreter.figureDestination = .files(directory: assetsDirectory, linkDirectory: assetsLink, prefix: "cell-\(cell.number)")
         interpreter.figuresWritten = 0
         interpreter.resultShown = false
-        Interrupt.clear()
+        Interrupt.reset()
         // A timeout asks the cell to stop the way Ctrl-C does (training finishes its step and returns).
         let timer: DispatchSourceTimer? = cell.options.timeout.map { t in
             let s = DispatchSource.makeTimerSource(queue: .global())
@@ -97,9 +97,9 @@ public final class NotebookReplay {
         }
         let seconds = Date().timeIntervalSince(start)
         timer?.cancel()
-        // A native that handles Ctrl-C itself (training) returns normally with the flag still set.
-        stopped = stopped || Interrupt.requested
-        Interrupt.clear()
+        // A native that handles Ctrl-C itself (training, generation) returns normally and clears the flag.
+        stopped = stopped || Interrupt.requestedSinceReset
+        Interrupt.reset()
         var interrupted = false
         if let t = cell.options.timeout, seconds >= t {
             failure = "cell \(cell.number) ran past its timeout of \(Self.format(t)) s"

@@ -18,11 +18,12 @@ import Glibc
         /// Matches are looked for after the previous match, so each wait sees new output only.
         var mark: String.Index
 
-        init(history: String) throws {
+        /// `finch` with `arguments` (none: the REPL).
+        init(history: String, arguments: [String] = []) throws {
             guard FileManager.default.isExecutableFile(atPath: TerminalSessionTests.finch) else {
                 throw TestFailure("no finch binary at \(TerminalSessionTests.finch): build with `make build` first")
             }
-            let argv: [UnsafeMutablePointer<CChar>?] = [strdup(TerminalSessionTests.finch), nil]
+            let argv: [UnsafeMutablePointer<CChar>?] = ([TerminalSessionTests.finch] + arguments).map { strdup($0) } + [nil]
             var env = ProcessInfo.processInfo.environment
             env["FINCH_HISTORY"] = history
             env["TERM"] = "xterm"
@@ -209,6 +210,34 @@ import Glibc
         #expect(t.exitStatus() == 0)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         #expect(names.contains { $0.hasPrefix("checkpoint-") }, "\(names)")
+    }
+
+    @Test func ctrlCInANotebookStopsTheReplayAfterTheTrainingCell() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-nb-ctrl-c-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("stop.md").path
+        try """
+        ```finch
+        tok = bpe_train(["the cat sat on the mat"] * 20, vocab: 270, special: ["<|end|>"])
+        m = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok)
+        run = train(m, dataset([{"question": "the cat", "answer": "sat"}] * 8), steps: 1000000)
+        ```
+
+        ```finch
+        print("next cell ran", run.stop_reason)
+        ```
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let t = try Terminal(history: historyFile(), arguments: ["run", path])
+        #expect(t.wait(for: "/1000000 "), "the live progress line")
+        Thread.sleep(forTimeInterval: 0.5)
+        t.send("\u{3}")
+        #expect(t.wait(for: "stopped by Ctrl-C after step "), "training returns its run")
+        #expect(t.wait(for: "1 of 2 cells run"), "the replay stops after the interrupted cell")
+        #expect(t.wait(for: "cell 1 failed: stopped by Ctrl-C in cell 1"))
+        #expect(t.exitStatus() == 1)
+        #expect(!t.screen.contains("next cell ran"))
     }
 
     @Test func historyPersistsAcrossSessions() throws {

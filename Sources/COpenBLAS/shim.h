@@ -33,3 +33,13 @@ static inline int finch_cpu_vector_level(void) {
 #endif
     return 0;
 }
+
+/// Tells the CPU this is a spin-wait (x86 `pause`, ARM `yield`): a spinning thread then leaves
+/// more of a shared core to its sibling and uses less power.
+static inline void finch_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

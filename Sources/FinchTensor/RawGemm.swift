@@ -12,6 +12,12 @@ enum RawGemm {
     /// small block would change results; above it, each element is the same sum however the rows
     /// or columns are split (checked bit for bit), and a split product equals the whole one.
     static let minBlockWork = 1 << 21
+    /// No block of a split matrix-vector product reads fewer weights than this (128 KB). Decoding
+    /// streams every weight from memory once per token, and two threads stream nearly twice as
+    /// fast as one, so even the 576x192 key and value products gain from a split; below this
+    /// size waking a helper costs more than it saves. (16 multiply-adds per element, the earlier
+    /// rule, left those two on one thread: decoding with float32 weights was 8% slower.)
+    static let minRowBlockWeights = 1 << 15
     /// Blocks start on multiples of this, the micro-kernel's tile height and width.
     static let align = 16
 
@@ -22,11 +28,11 @@ enum RawGemm {
         if m == 0 || n == 0 { return }
         // Columns only when C is far wider than tall: each block then still has all of A's rows.
         if n >= 8 * m {
-            if shared(n, workPerUnit: m * k, { r in
+            if shared(n, workPerUnit: m * k, atLeast: minBlockWork, { r in
                 single(transA, transB, m, r.count, k, alpha, a, lda, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb,
                        beta, c + r.lowerBound, ldc)
             }) { return }
-        } else if shared(m, workPerUnit: n * k, { r in
+        } else if shared(m, workPerUnit: n * k, atLeast: minBlockWork, { r in
             single(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda, b, ldb,
                    beta, c + r.lowerBound * ldc, ldc)
         }) { return }
@@ -39,22 +45,21 @@ enum RawGemm {
     static func rowTimes(transB: Bool, n: Int, k: Int, alpha: Float = 1, _ x: UnsafePointer<Float>, incX: Int,
                          _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, _ y: UnsafeMutablePointer<Float>) {
         if n == 0 { return }
-        // A matrix-vector element costs memory, not arithmetic: weigh it as 16 multiply-adds.
-        if shared(n, workPerUnit: 16 * k, { r in
+        if shared(n, workPerUnit: k, atLeast: minRowBlockWeights, { r in
             singleRow(transB, r.count, k, alpha, x, incX, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb, beta, y + r.lowerBound)
         }) { return }
         singleRow(transB, n, k, alpha, x, incX, b, ldb, beta, y)
     }
 
     /// Runs body over blocks of 0..<extent on the WorkerTeam, one per thread, each a multiple of
-    /// `align` long (the last takes the rest) and worth at least minBlockWork. False, having run
+    /// `align` long (the last takes the rest) and worth at least `minimum`. False, having run
     /// nothing, when no two such blocks fit or the team is busy: the caller then makes the whole product.
     @inline(__always)
-    private static func shared(_ extent: Int, workPerUnit: Int, _ body: (Range<Int>) -> Void) -> Bool {
+    private static func shared(_ extent: Int, workPerUnit: Int, atLeast minimum: Int, _ body: (Range<Int>) -> Void) -> Bool {
         var parts = Swift.min(Threads.count, extent / align)
         while parts > 1 {
             let block = extent / parts / align * align
-            if block * workPerUnit >= minBlockWork {
+            if block * workPerUnit >= minimum {
                 let n = parts
                 return WorkerTeam.shared.tryRun(chunks: n) { p in
                     body(p * block ..< (p == n - 1 ? extent : (p + 1) * block))

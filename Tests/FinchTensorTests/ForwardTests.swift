@@ -172,7 +172,7 @@ import Testing
     @Test func splitProductsEqualTheWholeProductBitForBit() throws {
         var rng = RNG(seed: 11)
         // (rows, inner, columns): even splits, a one-row and a four-row remainder, a wide head, one row.
-        let shapes = [(1024, 576, 192), (33, 576, 576), (20, 576, 192), (257, 576, 1536), (8, 576, 49152), (1, 576, 49152), (1, 576, 576)]
+        let shapes = [(1024, 576, 192), (33, 576, 576), (20, 576, 192), (257, 576, 1536), (8, 576, 49152), (1, 576, 49152), (1, 576, 576), (1, 576, 192), (1, 1536, 576), (1, 48, 64)]
         for (m, k, n) in shapes {
             let x = try Tensor.normal([m, k], rng: &rng), w = try Tensor.normal([n, k], rng: &rng)
             func products() throws -> [[Float]] {

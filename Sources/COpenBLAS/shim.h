@@ -1,6 +1,6 @@
 // OpenBLAS's CBLAS interface. Debian installs it as cblas-openblas.h (cblas.h is an
 // alternatives link that may point at another BLAS); prefer the OpenBLAS header so
-// openblas_set_num_threads is declared.
+// openblas_set_num_threads is declared. Below it, the few CPU helpers FinchTensor needs from C.
 #if __has_include(<cblas-openblas.h>)
 #include <cblas-openblas.h>
 #else

@@ -39,9 +39,7 @@ public enum Interrupt {
 
     /// Routes SIGINT to the flag instead of killing the process.
     public static func installHandler() {
-        // Both atomics exist before the handler can run: lazy initialisation is not signal-safe.
-        clear()
-        _ = requestedSinceReset
+        reset()  // both atomics exist before the handler can run: lazy initialisation is not signal-safe
         signal(SIGINT) { _ in Interrupt.request() }
         // A parent may have started us with SIGINT blocked (a mask is inherited across exec).
         var set = sigset_t()

@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
     @Argument(help: "The .finch script, or .md notebook, to run.") var file: String?
     @Option(name: .shortAndLong, help: "Code to run instead of a file; a final expression's value is printed.") var eval: String?
     @Flag(help: "Notebooks: write the new outputs back into the file (atomically; not when a cell failed).") var write = false
-    @Flag(help: "Notebooks: go on after a cell fails (and with --write, write anyway).") var keepGoing = false
+    @Flag(help: "Notebooks: go on after a cell fails (and with --write, write anyway); Ctrl-C still stops.") var keepGoing = false
 
     func validate() throws {
         guard (file == nil) != (eval == nil) else { throw ValidationError("give a file to run, or -e CODE") }

@@ -117,7 +117,7 @@ import Glibc
 
     /// A fresh history file in a directory the test process removes when it exits.
     func historyFile() -> String {
-        HistoryScratch.root.appendingPathComponent(UUID().uuidString).path
+        Scratch.root.appendingPathComponent(UUID().uuidString).path
     }
 
     @Test func multiLineEntryValuesAndUnderscore() throws {
@@ -213,10 +213,7 @@ import Glibc
     }
 
     @Test func ctrlCInANotebookStopsTheReplayAfterTheTrainingCell() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-nb-ctrl-c-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("stop.md").path
+        let path = Scratch.root.appendingPathComponent("\(UUID().uuidString).md").path
         try """
         ```finch
         tok = bpe_train(["the cat sat on the mat"] * 20, vocab: 270, special: ["<|end|>"])
@@ -288,11 +285,12 @@ import Glibc
     }
 }
 
-enum HistoryScratch {
+/// One directory for this test process's history files and notebooks, removed when it exits.
+enum Scratch {
     static let root: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("finch-history-tests-\(getpid())")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("finch-repl-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(at: HistoryScratch.root) }
+        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
         return url
     }()
 }

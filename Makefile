@@ -9,7 +9,7 @@ SWIFT ?= swift
 CONFIG := -c release -Xswiftc -enable-testing
 FINCH := .build/release/finch
 
-.PHONY: all setup model data build demo test bench docs repl clean
+.PHONY: all setup model data build demo test fuzz bench docs repl clean
 
 all: build
 
@@ -27,10 +27,17 @@ demo: build model data
 model:
 	@scripts/fetch-model.sh > /dev/null
 
-# Every Swift test, then every lesson notebook replayed against its recorded outputs.
+# Every Swift test, a short fuzzing check of every input Finch reads, then every lesson
+# notebook replayed against its recorded outputs.
 test: build model data
 	@$(SWIFT) test $(CONFIG) --skip-build --disable-xctest
+	@scripts/fuzz.sh --short
 	@$(FINCH) test Notebooks
+
+# Coverage-guided fuzzing (libFuzzer): each target for FUZZ_SECONDS; crashes are kept as regression tests.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The lessons' data sets are made by Finch scripts from committed sources (hand-written rows,
 # the registry of natives, a grammar); they are regenerated, never committed. Each is remade

@@ -51,6 +51,8 @@ let package = Package(
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO"]),
         .target(name: "FinchNotebook", dependencies: ["FinchLang", "FinchIO"]),
+        // What fuzzing runs (one case per input kind), shared by the libFuzzer driver and the crash-regression tests.
+        .target(name: "FinchFuzzing", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchModel", "FinchText", "FinchData", "FinchTensor", "FinchIO"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchIO", "CEditLine"]),
         .executableTarget(
             name: "finch",
@@ -68,8 +70,18 @@ let package = Package(
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchNotebookTests", dependencies: ["FinchNotebook", "FinchLib", "FinchLang"]),
+        .testTarget(name: "FinchFuzzingTests", dependencies: ["FinchFuzzing"], exclude: ["crashes"]),  // read at run time via #filePath
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
 )
+
+// The libFuzzer driver exists only in fuzzing builds (scripts/fuzz.sh): libFuzzer supplies its
+// main, which no ordinary build could link.
+if Context.environment["FINCH_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "finch-fuzz", dependencies: ["FinchFuzzing"], path: "Fuzz/finch-fuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+}

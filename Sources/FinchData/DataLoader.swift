@@ -29,12 +29,17 @@ extension Dataset {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw DataError("\(path): cannot read the file (\(error.localizedDescription))")
         }
-        return try data.withUnsafeBytes { raw in
+        return try load(data: data, path: path, format: format ?? DataFormat.guess(path), onError: onError, wholeText: wholeText)
+    }
+
+    /// Reads a dataset from bytes already in memory; `path` names them in errors.
+    public static func load(data: Data, path: String, format: DataFormat, onError: OnError = .raise, wholeText: Bool = false) throws -> Dataset {
+        try data.withUnsafeBytes { raw in
             let all = raw.bindMemory(to: UInt8.self)
             // A UTF-8 byte-order mark is not part of the data.
             let bom = all.count >= 3 && all[0] == 0xEF && all[1] == 0xBB && all[2] == 0xBF ? 3 : 0
             let bytes = UnsafeBufferPointer(rebasing: all[bom...])
-            switch format ?? DataFormat.guess(path) {
+            switch format {
             case .jsonl: return try loadJSONL(bytes, path: path, onError: onError)
             case .json: return try loadJSON(bytes, path: path)
             case .csv: return try CSVReader.load(bytes, path: path, onError: onError)

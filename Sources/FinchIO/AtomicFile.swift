@@ -11,11 +11,23 @@ public struct FileWriteError: Error, CustomStringConvertible {
 /// temp file in the same directory, fsync, rename. Every module that writes
 /// files uses this one.
 public enum AtomicFile {
+    /// The key of a thread's confinement: when the thread's dictionary holds a directory under it,
+    /// every write from that thread outside the directory is refused (the fuzzer runs arbitrary
+    /// programs as whoever started it, and they must not replace files elsewhere).
+    public static let confinementKey = "finch.atomic-file.confined-to"
+
+    static func checkConfinement(_ path: String) throws {
+        guard let root = Thread.current.threadDictionary[confinementKey] as? String else { return }
+        let full = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard full.hasPrefix(root + "/") else { throw FileWriteError(path: path, reason: "outside \(root), where writing is confined") }
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
 
     public static func write(_ data: Data, to path: String) throws {
+        try checkConfinement(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
@@ -28,6 +40,7 @@ public enum AtomicFile {
     /// Writes a file piece by piece (for files too big to build in memory first): `body`
     /// appends to a temporary file that replaces `path` only when it is complete.
     public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
+        try checkConfinement(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
@@ -50,6 +63,7 @@ public enum AtomicFile {
     /// program writes, such as gnuplot's figures), then moves it into place; on failure the
     /// temporary file is removed and `path` is untouched.
     public static func produce(at path: String, _ body: (String) throws -> Void) throws {
+        try checkConfinement(path)
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         do {

@@ -8,11 +8,16 @@ enum BigStack {
     static let threadName = "finch-interpreter"
 
     static func run<T>(_ body: @escaping () throws -> T) throws -> T {
-        if Thread.current.name == threadName { return try body() }
+        // Marked in the thread's dictionary: Linux cuts thread names to 15 bytes, so the name cannot tell.
+        if Thread.current.threadDictionary[Interpreter.bigStackThreadKey] != nil { return try body() }
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let work = UncheckedSendable(body)
+        // Settings scoped to the calling thread (where files may be written) follow the code.
+        let inherited = UncheckedSendable(Thread.current.threadDictionary.copy() as! NSDictionary)
         let thread = Thread {
+            for case let (k as String, v) in inherited.value { Thread.current.threadDictionary[k] = v }
+            Thread.current.threadDictionary[Interpreter.bigStackThreadKey] = true
             box.result = Result { try work.value() }
             done.signal()
         }
@@ -22,6 +27,12 @@ enum BigStack {
         done.wait()
         return try box.result!.get()
     }
+}
+
+extension Interpreter {
+    /// Marks a thread (in its `threadDictionary`) whose stack is big enough to run Finch code on
+    /// directly: set it on a thread of at least 1 GB of stack to keep `run` from starting another.
+    public static let bigStackThreadKey = "finch.big-stack"
 }
 
 private final class ResultBox<T>: @unchecked Sendable {

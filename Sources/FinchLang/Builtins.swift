@@ -12,7 +12,7 @@ enum Builtins {
         })
         r.register(NativeFunction("len", [Param("x", .any)], returns: "number", doc: "The number of items in a list, dict, string, range or object.",
                                   example: "len([1, 2, 3])") { args in
-            switch args[0] {
+            switch args["x"] {
             case .list(let l): return .number(Double(l.items.count))
             case .dict(let d): return .number(Double(d.count))
             case .string(let s): return .number(Double(s.count))
@@ -20,28 +20,28 @@ enum Builtins {
             case .object(let o):
                 guard let length = o.type.length else { throw args.error("\(article(o.type.name)) has no length") }
                 return .number(Double(try length(o)))
-            default: throw args.error("\(article(args[0].typeName)) has no length")
+            default: throw args.error("\(article(args["x"].typeName)) has no length")
             }
         })
         r.register(NativeFunction("str", [Param("x", .any)], returns: "string", doc: "The value as a string, as print shows it.",
-                                  example: "str(42) + \"!\"") { .string($0[0].description) })
+                                  example: "str(42) + \"!\"") { .string($0["x"].description) })
         r.register(NativeFunction("repr", [Param("x", .any)], returns: "string", doc: "The value as the REPL shows it (strings quoted).",
-                                  example: "repr(\"hi\")") { .string($0[0].repr) })
+                                  example: "repr(\"hi\")") { .string($0["x"].repr) })
         r.register(NativeFunction("type", [Param("x", .any)], returns: "string", doc: "The name of the value's type.",
-                                  example: "type([1])") { .string($0[0].typeName) })
+                                  example: "type([1])") { .string($0["x"].typeName) })
         r.register(NativeFunction("range", [Param("start", .number), Param("end", .optional(.number), default: .nil),
                                             Param("step", .number, default: .number(1))],
                                   returns: "range", doc: "Numbers from start up to (not including) end by step; range(n) counts 0..n-1.",
                                   example: "range(1, 10, 3)") { args in
-            let (start, end) = args.optionalNumber(1).map { (args.number(0), $0) } ?? (0, args.number(0))
-            guard args.number(2) != 0 else { throw args.error("step cannot be zero") }
-            return .range(RangeValue(start: start, end: end, step: args.number(2)))
+            let (start, end) = args.optionalNumber("end").map { (args.number("start"), $0) } ?? (0, args.number("start"))
+            guard args.number("step") != 0 else { throw args.error("step cannot be zero") }
+            return .range(RangeValue(start: start, end: end, step: args.number("step")))
         })
         r.register(NativeFunction("number", [Param("x", .oneOf([.number, .string, .bool]))], returns: "number",
                                   doc: "Converts a string or bool to a number; a string that is not a number is an error.",
                                   example: "number(\"3.5\") + 1") { args in
-            switch args[0] {
-            case .number: return args[0]
+            switch args["x"] {
+            case .number: return args["x"]
             case .bool(let b): return .number(b ? 1 : 0)
             case .string(let s):
                 guard let n = Double(s.trimmingCharacters(in: .whitespaces)) else { throw args.error("\(Value.quote(s)) is not a number") }
@@ -51,11 +51,11 @@ enum Builtins {
         })
         r.register(NativeFunction("int", [Param("x", .oneOf([.number, .string]))], returns: "number",
                                   doc: "Truncates a number (or parses a string) to an integer.", example: "int(3.9)") { args in
-            if case .string(let s) = args[0] {
+            if case .string(let s) = args["x"] {
                 guard let n = Double(s.trimmingCharacters(in: .whitespaces)) else { throw args.error("\(Value.quote(s)) is not a number") }
-                return .number(n.rounded(.towardZero))
+                return .number(Double(try Checked.truncated(n, "int()'s argument")))
             }
-            return .number(args.number(0).rounded(.towardZero))
+            return .number(Double(try Checked.truncated(args.number("x"), "int()'s argument")))
         })
         for (name, doc, f) in [("abs", "Absolute value.", { (x: Double) in Swift.abs(x) }),
                                ("floor", "Largest integer not above x.", { Foundation.floor($0) }),
@@ -63,12 +63,12 @@ enum Builtins {
                                ("sqrt", "Square root.", { $0.squareRoot() }),
                                ("exp", "e to the power x.", { Foundation.exp($0) }),
                                ("log", "Natural logarithm.", { Foundation.log($0) })] as [(String, String, (Double) -> Double)] {
-            r.register(NativeFunction(name, [Param("x", .number)], returns: "number", doc: doc, example: "\(name)(2)") { .number(f($0.number(0))) })
+            r.register(NativeFunction(name, [Param("x", .number)], returns: "number", doc: doc, example: "\(name)(2)") { .number(f($0.number("x"))) })
         }
         r.register(NativeFunction("round", [Param("x", .number), Param("digits", .int, default: .number(0))], returns: "number",
                                   doc: "Rounds to `digits` decimals (halves away from zero).", example: "round(3.14159, digits: 2)") { args in
-            let scale = Foundation.pow(10, args.number(1))
-            return .number((args.number(0) * scale).rounded() / scale)
+            let scale = Foundation.pow(10, args.number("digits"))
+            return .number((args.number("x") * scale).rounded() / scale)
         })
         r.register(NativeFunction("min", [], variadic: true, returns: "any", doc: "The smallest of the arguments, or of one list.",
                                   example: "min(3, 1, 2)") { args in try extreme(args, sign: -1) })
@@ -77,35 +77,35 @@ enum Builtins {
         r.register(NativeFunction("sorted", [Param("items", .oneOf([.list, .range, .dict])), Param("reverse", .bool, default: .bool(false))],
                                   returns: "list", doc: "A sorted copy (numbers, strings or lists, in their natural order). sort_by sorts by a key.",
                                   example: "sorted([3, 1, 2])") { args in
-            var items = try iterate(args[0])
+            var items = try iterate(args["items"])
             var failure: Error?
             items.sort { a, b in
                 do { return try Operators.compare(a, b) < 0 } catch { failure = error; return false }
             }
             if let failure { throw failure }
-            if args.bool(1) { items.reverse() }
+            if args.bool("reverse") { items.reverse() }
             return .list(ListRef(items))
         })
         r.register(NativeFunction("list", [Param("items", .any, default: .nil)], returns: "list",
                                   doc: "A new list: empty, a copy of a list, or the items of a range, string or dict (its keys).",
                                   example: "list(range(3))") { args in
-            if case .nil = args[0] { return .list(ListRef([])) }
-            return .list(ListRef(try iterate(args[0])))
+            if case .nil = args["items"] { return .list(ListRef([])) }
+            return .list(ListRef(try iterate(args["items"])))
         })
         r.register(NativeFunction("dict", [Param("pairs", .optional(.list), default: .nil)], returns: "dict",
                                   doc: "A new dict, empty or from a list of [key, value] pairs.", example: "dict([[\"a\", 1]])") { args in
             let d = DictRef()
-            for p in args.list(0) {
+            for p in args.list("pairs") {
                 guard case .list(let pair) = p, pair.items.count == 2 else { throw args.error("each pair must be a list [key, value], got \(p.repr)") }
                 try d.set(pair.items[0], pair.items[1])
             }
             return .dict(d)
         })
         r.register(NativeFunction("error", [Param("message", .string)], doc: "Stops with a runtime error carrying `message`.",
-                                  example: "error(\"bad input\")") { args in throw FinchError(.runtime, args.string(0)) })
+                                  example: "error(\"bad input\")") { args in throw FinchError(.runtime, args.string("message")) })
         r.register(NativeFunction("assert", [Param("condition", .any), Param("message", .string, default: .string("assertion failed"))],
                                   doc: "Stops with an error when the condition is false.", example: "assert(1 < 2, \"math\")") { args in
-            if !args[0].isTruthy { throw FinchError(.runtime, args.string(1)) }
+            if !args["condition"].isTruthy { throw FinchError(.runtime, args.string("message")) }
             return .nil
         })
         r.register(NativeFunction("time", [], returns: "number", doc: "Seconds since an arbitrary start, for timing code.",
@@ -118,7 +118,7 @@ enum Builtins {
         })
         r.register(NativeFunction("call", [Param("f", .function), Param("args", .optional(.list), default: .nil)], returns: "any",
                                   doc: "Calls f with the items of args as its arguments.", example: "call(max, [1, 5, 2])") { args in
-            try args.interpreter.call(args[0], args.list(1))
+            try args.interpreter.call(args["f"], args.list("args"))
         })
         r.register(NativeFunction("natives", [], returns: "list",
                                   doc: "Every native function, method and property as dicts: name, kind, type, section, signature, doc, params, example (what help and the reference are made from).",

@@ -254,6 +254,7 @@ extension Interpreter {
                 let f = globals.values[call.globalIndex]
                 if case .function(let c) = f {
                     let base = sp
+                    guard base + 1 + positional.count < stackCapacity - 1 else { throw runtimeError("stack overflow at depth \(depth)", call) }
                     stack[base] = object
                     for (i, v) in positional.enumerated() { stack[base + 1 + i] = v }
                     sp = base + 1 + positional.count

@@ -102,7 +102,7 @@ enum Operators {
         case .range(let r):
             guard case .number(let x) = item else { return false }
             let k = (x - r.start) / r.step
-            return k == k.rounded() && k >= 0 && Int(k) < r.count
+            return k == k.rounded() && k >= 0 && k < Double(r.count)
         default: throw FinchError(.runtime, "cannot use 'in' with \(article(container.typeName))")
         }
     }
@@ -117,11 +117,11 @@ enum Operators {
 
     /// Resolves a possibly negative index against a length.
     static func position(_ v: Value, count: Int, what: String) throws -> Int {
-        guard case .number(let x) = v, x == x.rounded(), abs(x) < 1e15 else {
+        guard case .number(let x) = v, let k = Checked.int(x) else {
             throw FinchError(.runtime, "\(what) index must be an integer, got \(v.repr)")
         }
-        let i = Int(x) < 0 ? Int(x) + count : Int(x)
-        guard i >= 0, i < count else { throw FinchError(.runtime, "index \(Int(x)) is out of range for \(article(what)) of length \(count)") }
+        let i = k < 0 ? k + count : k
+        guard i >= 0, i < count else { throw FinchError(.runtime, "index \(k) is out of range for \(article(what)) of length \(count)") }
         return i
     }
 

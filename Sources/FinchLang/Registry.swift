@@ -75,24 +75,32 @@ public enum DefaultValue: Sendable {
     }
 }
 
-/// The bound arguments of a native call, in parameter order.
+/// The bound arguments of a native call, read by parameter name: the declaration's names are
+/// the only way in, so adding or reordering parameters cannot shift what a native reads.
+/// Every value has already been checked against its parameter's type by `bind`.
 public struct Arguments {
+    /// The values in parameter order, then any extra positional ones of a variadic function.
     public let values: [Value]
     public let function: NativeFunction
     public let interpreter: Interpreter
 
-    public subscript(_ i: Int) -> Value { values[i] }
+    /// The argument of parameter `name`.
+    public subscript(_ name: String) -> Value { values[function.index(of: name)] }
 
-    public func number(_ i: Int) -> Double { if case .number(let n) = values[i] { return n }; return 0 }
-    public func int(_ i: Int) -> Int { if case .number(let n) = values[i] { return Int(n) }; return 0 }
-    public func bool(_ i: Int) -> Bool { values[i].isTruthy }
-    public func string(_ i: Int) -> String { if case .string(let s) = values[i] { return s }; return values[i].description }
-    public func optionalNumber(_ i: Int) -> Double? { if case .number(let n) = values[i] { return n }; return nil }
-    public func optionalInt(_ i: Int) -> Int? { optionalNumber(i).map { Int($0) } }
-    public func optionalString(_ i: Int) -> String? { if case .string(let s) = values[i] { return s }; return nil }
-    public func list(_ i: Int) -> [Value] { if case .list(let l) = values[i] { return l.items }; return [] }
-    public func object<T: AnyObject>(_ i: Int, as type: T.Type) -> T? {
-        if case .object(let o) = values[i] { return o.value as? T }
+    /// Positional arguments past the declared parameters (print, min, max).
+    public var extra: ArraySlice<Value> { values[function.params.count...] }
+
+    public func number(_ name: String) -> Double { if case .number(let n) = self[name] { return n }; return 0 }
+    /// An `.int` parameter's value (bind checked it is a whole number within 2^53).
+    public func int(_ name: String) -> Int { if case .number(let n) = self[name] { return Checked.int(n) ?? 0 }; return 0 }
+    public func bool(_ name: String) -> Bool { self[name].isTruthy }
+    public func string(_ name: String) -> String { let v = self[name]; if case .string(let s) = v { return s }; return v.description }
+    public func optionalNumber(_ name: String) -> Double? { if case .number(let n) = self[name] { return n }; return nil }
+    public func optionalInt(_ name: String) -> Int? { optionalNumber(name).flatMap { Checked.int($0) } }
+    public func optionalString(_ name: String) -> String? { if case .string(let s) = self[name] { return s }; return nil }
+    public func list(_ name: String) -> [Value] { if case .list(let l) = self[name] { return l.items }; return [] }
+    public func object<T: AnyObject>(_ name: String, as type: T.Type) -> T? {
+        if case .object(let o) = self[name] { return o.value as? T }
         return nil
     }
 
@@ -124,6 +132,13 @@ public final class NativeFunction: @unchecked Sendable {
         self.example = example
         self.returns = returns
         self.body = body
+    }
+
+    /// The position of parameter `name`. A native reading a name it does not declare is a bug in
+    /// Finch itself, caught the first time any test calls it (TestEveryNative runs them all).
+    @inline(__always) func index(of name: String) -> Int {
+        for i in params.indices where params[i].name == name { return i }
+        preconditionFailure("\(self.name)() reads an argument '\(name)' it does not declare")
     }
 
     /// `name(a: type, b: type = default)` as help() and the reference show it.

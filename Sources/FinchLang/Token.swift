@@ -39,3 +39,10 @@ struct Token {
         }
     }
 }
+
+/// The fixed words of the language (keywords and operator symbols), for tools that generate
+/// Finch code (the fuzzer's dictionary).
+public enum FinchSyntax {
+    public static var keywords: [String] { Keyword.allCases.map(\.rawValue) }
+    public static var symbols: [String] { Lexer.symbols }
+}

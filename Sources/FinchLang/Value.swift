@@ -226,14 +226,17 @@ extension Value: CustomStringConvertible {
     /// A string literal that reads back as `s`.
     public static func quote(_ s: String) -> String {
         var out = "\""
-        for ch in s.unicodeScalars {
+        var scalars = s.unicodeScalars.makeIterator()
+        var next = scalars.next()
+        while let ch = next {
+            next = scalars.next()
             switch ch {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case "\r": out += "\\r"
-            case "$": out += "$"
+            case "$": out += next == "{" ? "\\$" : "$"  // "${" would read back as interpolation
             default:
                 if ch.value < 0x20 { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
             }

@@ -42,10 +42,10 @@ enum AnalysisBindings {
         t.property("results", doc: "The predictions with a category column.") { o in TableBindings.wrap(box(o).table) }
         t.method("examples", on: CategoriesBox.self, [Param("category", .string)], returns: "Table", "The predictions of one category.",
                  "c.examples(\"repetitive\")") { c, a in
-            guard c.order.contains(a.string(1)) else {
-                throw a.error("no category \(Value.quote(a.string(1))) (categories: \(c.order.joined(separator: ", ")))")
+            guard c.order.contains(a.string("category")) else {
+                throw a.error("no category \(Value.quote(a.string("category"))) (categories: \(c.order.joined(separator: ", ")))")
             }
-            return TableBindings.wrap(Table(columns: c.table.columns, rows: c.rows(a.string(1))))
+            return TableBindings.wrap(Table(columns: c.table.columns, rows: c.rows(a.string("category"))))
         }
         t.describe = { box($0).rendered }
         return t
@@ -63,24 +63,24 @@ enum AnalysisBindings {
             DataBindings.templateParam,
         ], returns: "Table", doc: "Both models' greedy answers to every row's prompt beside the target: the course's table of question, model A's answer, model B's answer, target.",
         example: "compare(base, tuned, parts[\"test\"].take(5), names: [\"base\", \"finetuned\"])") { a in
-            let ma = a.object(0, as: LanguageModel.self)!, mb = a.object(1, as: LanguageModel.self)!
-            let ds = a.object(2, as: DatasetBox.self)!.dataset
+            let ma = a.object("model_a", as: LanguageModel.self)!, mb = a.object("model_b", as: LanguageModel.self)!
+            let ds = a.object("data", as: DatasetBox.self)!.dataset
             var names = ["model_a", "model_b"]
-            if case .list(let l) = a[3] {
+            if case .list(let l) = a["names"] {
                 guard l.items.count == 2, case .string(let x) = l.items[0], case .string(let y) = l.items[1], x != y,
                       !["question", "target"].contains(x), !["question", "target"].contains(y) else {
                     throw a.error("names must be two different strings other than \"question\" and \"target\"")
                 }
                 names = [x, y]
             }
-            guard a.int(4) > 0 else { throw a.error("max_tokens must be positive, got \(a.int(4))") }
+            guard a.int("max_tokens") > 0 else { throw a.error("max_tokens must be positive, got \(a.int("max_tokens"))") }
             guard ds.count > 0 else { throw a.error("the data set is empty") }
-            let template = try DataBindings.template(a, 5, ds, chat: nil)
+            let template = try DataBindings.template(a, ds, tokenizer: nil)
             var skipped: [String] = []
             let ea: [AnswerEvaluation.Example], eb: [AnswerEvaluation.Example]
             do {
-                ea = try EvalBindings.answers(ma, ds, template: template, metric: .exactMatch, maxTokens: a.int(4), skipBad: false, skipped: &skipped, a, label: names[0])
-                eb = try EvalBindings.answers(mb, ds.take(ea.count), template: template, metric: .exactMatch, maxTokens: a.int(4), skipBad: false, skipped: &skipped, a, label: names[1])
+                ea = try EvalBindings.answers(ma, ds, template: template, metric: .exactMatch, maxTokens: a.int("max_tokens"), skipBad: false, skipped: &skipped, a, label: names[0])
+                eb = try EvalBindings.answers(mb, ds.take(ea.count), template: template, metric: .exactMatch, maxTokens: a.int("max_tokens"), skipBad: false, skipped: &skipped, a, label: names[1])
             } catch let e as DataError { throw a.error(e.description) }
             let rows: [[Value]] = zip(ea, eb).map { x, y in
                 [.string(EvalBindings.question(ds, x)), .string(x.predicted), .string(y.predicted), .string(x.target.trimmingCharacters(in: .whitespacesAndNewlines))]
@@ -94,8 +94,8 @@ enum AnalysisBindings {
         ], returns: "Categories", doc: "Tags every prediction with the first rule that holds: your rules, then empty, correct, moderated (a refusal or \"keep the discussion relevant\"), repetitive (a 3-word phrase three times, or under 40% distinct words), too_long (over three times the target's words), wrong. Prints counts and examples per category.",
         example: "c = categorize(ev, rules: {\"invents\": fn(r) { r[\"predicted\"].contains(\"plant\") }})") { a in
             let table: Table
-            if let ev = a.object(0, as: EvaluationBox.self) { table = ev.table } else if let t = a.object(0, as: Table.self) { table = t } else {
-                table = try rowsTable(a.list(0), a)
+            if let ev = a.object("results", as: EvaluationBox.self) { table = ev.table } else if let t = a.object("results", as: Table.self) { table = t } else {
+                table = try rowsTable(a.list("results"), a)
             }
             guard let pc = table.columns.firstIndex(of: "predicted"), let tc = table.columns.firstIndex(of: "target") else {
                 throw a.error("the results need predicted and target columns (they have: \(table.columns.joined(separator: ", ")))")
@@ -103,14 +103,14 @@ enum AnalysisBindings {
             guard !table.columns.contains("category") else { throw a.error("the results already have a category column") }
             let correctColumn = table.columns.firstIndex(of: "correct") ?? table.columns.firstIndex(of: "f1")
             var custom: [(String, Value)] = []
-            if case .dict(let d) = a[1] {
+            if case .dict(let d) = a["rules"] {
                 for (k, v) in zip(d.keys, d.values) {
                     guard case .string(let name) = k else { throw a.error("rule names must be strings, got \(article(k.typeName))") }
                     switch v { case .function, .native: break; default: throw a.error("rule \(Value.quote(name)) must be a function of a row, got \(article(v.typeName))") }
                     custom.append((name, v))
                 }
             }
-            guard a.int(2) >= 0 else { throw a.error("examples must not be negative, got \(a.int(2))") }
+            guard a.int("examples") >= 0 else { throw a.error("examples must not be negative, got \(a.int("examples"))") }
             var rows: [[Value]] = []
             for (i, row) in table.rows.enumerated() {
                 var category: String? = nil
@@ -129,7 +129,7 @@ enum AnalysisBindings {
                 rows.append(row + [.string(category!)])
             }
             let order = custom.map(\.0) + ErrorRule.allCases.map(\.rawValue).filter { n in !custom.contains { $0.0 == n } }
-            let box = CategoriesBox(table: Table(columns: table.columns + ["category"], rows: rows), order: order, shown: a.int(2))
+            let box = CategoriesBox(table: Table(columns: table.columns + ["category"], rows: rows), order: order, shown: a.int("examples"))
             return .object(NativeObject(type: categoriesType, value: box))
         })
         r.register(NativeFunction("elo", [
@@ -138,9 +138,9 @@ enum AnalysisBindings {
             Param("initial", .number, default: .number(1000), doc: "every player's starting rating"),
         ], returns: "Table", doc: "Elo ratings from pairwise judgements of models (a person's or a rule's), updated game by game in order: the expected score of a is 1/(1+10^((Rb−Ra)/400)) and both ratings move by k × (result − expected).",
         example: "elo([{a: \"base\", b: \"tuned\", winner: \"tuned\"}, [\"base\", \"tuned\", 0.5]])") { a in
-            guard a.number(1) > 0 else { throw a.error("k must be positive, got \(Value.format(a.number(1)))") }
-            var ratings = EloRatings(k: a.number(1), initial: a.number(2))
-            let games = a.list(0)
+            guard a.number("k") > 0 else { throw a.error("k must be positive, got \(Value.format(a.number("k")))") }
+            var ratings = EloRatings(k: a.number("k"), initial: a.number("initial"))
+            let games = a.list("comparisons")
             guard !games.isEmpty else { throw a.error("there are no comparisons") }
             for (i, game) in games.enumerated() {
                 let (x, y, score) = try eloGame(game, i, a)

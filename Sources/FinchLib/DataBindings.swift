@@ -24,15 +24,15 @@ enum DataBindings {
             Param("whole", .bool, default: .bool(false), doc: "text only: the whole file as one example instead of one per line"),
         ], returns: "Dataset", doc: "Reads a dataset. A malformed line is an error naming file:line:column with the text; blank lines hold no example.",
            example: "ds = load_dataset(\"Notebooks/data/finch_docs.jsonl\")") { a in
-            let formatName: String? = { if case .string(let s) = a[1] { return s }; return nil }()
+            let formatName: String? = { if case .string(let s) = a["format"] { return s }; return nil }()
             let format = try formatName.map { name -> DataFormat in
                 guard let f = DataFormat(rawValue: name.lowercased()) else {
                     throw a.error("format must be one of \(DataFormat.allCases.map(\.rawValue).joined(separator: ", ")), got \(Value.quote(name))")
                 }
                 return f
             }
-            guard let onError = OnError(rawValue: a.string(2)) else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(2)))") }
-            let ds = try Dataset.load(a.string(0), format: format, onError: onError, wholeText: a.bool(3))
+            guard let onError = OnError(rawValue: a.string("on_error")) else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string("on_error")))") }
+            let ds = try Dataset.load(a.string("path"), format: format, onError: onError, wholeText: a.bool("whole"))
             if ds.skipped > 0 {
                 let lines = ds.skippedLines.map(String.init).joined(separator: ", ") + (ds.skipped > ds.skippedLines.count ? ", ..." : "")
                 a.interpreter.output("load_dataset: skipped \(ds.skipped) line\(ds.skipped == 1 ? "" : "s") that could not be read (line \(lines))\n")
@@ -42,7 +42,7 @@ enum DataBindings {
         r.register(NativeFunction("dataset", [Param("rows", .list, doc: "dicts, one per example")], returns: "Dataset",
                                   doc: "A dataset made from a list of dicts.",
                                   example: "ds = dataset([{question: \"What is Finch?\", answer: \"A finetuning lab.\"}])") { a in
-            wrap(Dataset(rows: try a.list(0).enumerated().map { k, v in try row(v, "row \(k)") }, source: "dataset"))
+            wrap(Dataset(rows: try a.list("rows").enumerated().map { k, v in try row(v, "row \(k)") }, source: "dataset"))
         })
         r.register(type)
         TokenizedBindings.register(in: r)
@@ -85,9 +85,9 @@ enum DataBindings {
         return try fields(d, what)
     }
 
-    static func strings(_ a: Arguments, _ i: Int, _ what: String) throws -> [String] {
-        try a.list(i).map { v in
-            guard case .string(let s) = v else { throw a.error("\(what) must be strings, got \(article(v.typeName))") }
+    static func strings(_ a: Arguments, _ name: String) throws -> [String] {
+        try a.list(name).map { v in
+            guard case .string(let s) = v else { throw a.error("\(name) must be strings, got \(article(v.typeName))") }
             return s
         }
     }
@@ -95,9 +95,10 @@ enum DataBindings {
     static let templateParam = Param("template", .optional(.oneOf([.string, .list])), default: .nil,
                                      doc: "a prompt format string, or [prompt, completion]; default: the one for the data's kind")
 
-    /// The template argument at `i`: a prompt string, [prompt, completion], or the kind's default.
-    static func template(_ a: Arguments, _ i: Int, _ ds: Dataset, chat: ChatTemplate?) throws -> PromptTemplate {
-        switch a[i] {
+    /// The `template` argument: a prompt string, [prompt, completion], or the kind's default, which
+    /// for chat rows is the tokenizer's own chat template (an error when it has none or it is not understood).
+    static func template(_ a: Arguments, _ ds: Dataset, tokenizer: Tokenizer?) throws -> PromptTemplate {
+        switch a["template"] {
         case .string(let p): return .format(prompt: p, completion: "")
         case .list(let l):
             guard l.items.count == 2, case .string(let p) = l.items[0], case .string(let c) = l.items[1] else {
@@ -105,6 +106,7 @@ enum DataBindings {
             }
             return .format(prompt: p, completion: c)
         default:
+            let chat = ds.kind == .chat ? try tokenizer?.chatTemplateKind() : nil
             guard let t = PromptTemplate.standard(for: ds.kind, chat: chat) else {
                 throw a.error("no template for \(ds.kind.rawValue) data (columns: \(ds.columns.joined(separator: ", "))); pass template:")
             }
@@ -130,7 +132,7 @@ enum DataBindings {
             out.reserveCapacity(ds.count)
             for (k, r) in ds.rows.enumerated() {
                 if k % 1024 == 0 { try Interrupt.check() }
-                out.append(try row(try a.interpreter.call(a[1], [value(.object(r))]), "map's result for row \(k)"))
+                out.append(try row(try a.interpreter.call(a["f"], [value(.object(r))]), "map's result for row \(k)"))
             }
             return wrap(ds.derived(out))
         }
@@ -139,30 +141,30 @@ enum DataBindings {
             var out: [Row] = []
             for (k, r) in ds.rows.enumerated() {
                 if k % 1024 == 0 { try Interrupt.check() }
-                if try a.interpreter.call(a[1], [value(.object(r))]).isTruthy { out.append(r) }
+                if try a.interpreter.call(a["f"], [value(.object(r))]).isTruthy { out.append(r) }
             }
             return wrap(ds.derived(out))
         }
         method("shuffle", [Param("seed", .int, default: .number(0))], returns: "Dataset",
                "The rows in an order that depends only on the seed.", "ds.shuffle(seed: 42)") { ds, a in
-            wrap(ds.shuffled(seed: UInt64(truncatingIfNeeded: a.int(1))))
+            wrap(ds.shuffled(seed: UInt64(truncatingIfNeeded: a.int("seed"))))
         }
         method("split", [Param("test", .number, default: .number(0.1), doc: "the fraction that goes to the test set"),
                          Param("seed", .int, default: .number(123))], returns: "dict",
                "{train, test}: the rows shuffled with the seed (Fisher–Yates over SplitMix64), the last round(test × len) of them the test set. Same data and seed, same split.",
                "parts = ds.split(test: 0.1, seed: 123)") { ds, a in
-            let (train, test) = try ds.split(test: a.number(1), seed: UInt64(truncatingIfNeeded: a.int(2)))
+            let (train, test) = try ds.split(test: a.number("test"), seed: UInt64(truncatingIfNeeded: a.int("seed")))
             return .dict(try DictRef([(.string("train"), wrap(train)), (.string("test"), wrap(test))]))
         }
-        method("take", [Param("n", .int)], returns: "Dataset", "The first n rows.", "ds.take(5)") { ds, a in wrap(ds.take(a.int(1))) }
-        method("skip", [Param("n", .int)], returns: "Dataset", "All but the first n rows.", "ds.skip(5)") { ds, a in wrap(ds.skip(a.int(1))) }
+        method("take", [Param("n", .int)], returns: "Dataset", "The first n rows.", "ds.take(5)") { ds, a in wrap(ds.take(a.int("n"))) }
+        method("skip", [Param("n", .int)], returns: "Dataset", "All but the first n rows.", "ds.skip(5)") { ds, a in wrap(ds.skip(a.int("n"))) }
         method("concat", [Param("other", .object("Dataset"))], returns: "Dataset", "This dataset's rows, then the other's.",
-               "ds.concat(more)") { ds, a in wrap(ds.concat(a.object(1, as: DatasetBox.self)!.dataset)) }
+               "ds.concat(more)") { ds, a in wrap(ds.concat(a.object("other", as: DatasetBox.self)!.dataset)) }
         method("select", [Param("columns", .list)], returns: "Dataset", "Only these columns, in this order.",
-               "ds.select([\"question\", \"answer\"])") { ds, a in wrap(try ds.select(try strings(a, 1, "columns"))) }
+               "ds.select([\"question\", \"answer\"])") { ds, a in wrap(try ds.select(try strings(a, "columns"))) }
         method("rename", [Param("mapping", .dict, doc: "old name: new name")], returns: "Dataset", "Columns renamed.",
                "ds.rename({prompt: \"question\", response: \"answer\"})") { ds, a in
-            guard case .dict(let d) = a[1] else { return .nil }
+            guard case .dict(let d) = a["mapping"] else { return .nil }
             var mapping: [String: String] = [:]
             for (k, v) in zip(d.keys, d.values) {
                 guard case .string(let old) = k, case .string(let new) = v else { throw a.error("rename needs string names, got \(k.repr): \(v.repr)") }
@@ -172,12 +174,12 @@ enum DataBindings {
         }
         method("dedupe", [Param("by", .optional(.list), default: .nil, doc: "columns to compare (default: whole rows)")], returns: "Dataset",
                "The rows without repeats; the first of equal rows stays.", "ds.dedupe(by: [\"question\"])") { ds, a in
-            if case .nil = a[1] { return wrap(ds.deduplicated()) }
-            return wrap(ds.deduplicated(by: try strings(a, 1, "by")))
+            if case .nil = a["by"] { return wrap(ds.deduplicated()) }
+            return wrap(ds.deduplicated(by: try strings(a, "by")))
         }
         method("to_jsonl", [Param("path", .string)], returns: "nil", "Writes one JSON object per line (atomically).",
                "ds.to_jsonl(\"train.jsonl\")") { ds, a in
-            try ds.writeJSONL(a.string(1))
+            try ds.writeJSONL(a.string("path"))
             return .nil
         }
         method("to_list", [], returns: "list", "The rows as a list of dicts.", "ds.take(2).to_list()") { ds, _ in
@@ -186,9 +188,9 @@ enum DataBindings {
         method("format", [Param("i", .int, doc: "row number"), templateParam],
                returns: "dict", "{prompt, completion} for a row, through the template ({field} is the row's field; {{ and }} are braces).",
                "ds.format(0)") { ds, a in
-            let i = a.int(1) < 0 ? a.int(1) + ds.count : a.int(1)
-            guard i >= 0, i < ds.count else { throw a.error("row \(a.int(1)) is out of range for \(ds.count) rows") }
-            let (p, c) = try template(a, 2, ds, chat: nil).render(ds.rows[i], index: i, source: ds.source)
+            let i = a.int("i") < 0 ? a.int("i") + ds.count : a.int("i")
+            guard i >= 0, i < ds.count else { throw a.error("row \(a.int("i")) is out of range for \(ds.count) rows") }
+            let (p, c) = try template(a, ds, tokenizer: nil).render(ds.rows[i], index: i, source: ds.source)
             return .dict(try DictRef([(.string("prompt"), .string(p)), (.string("completion"), .string(c))]))
         }
         method("tokenize", [Param("tokenizer", .object("Tokenizer")), templateParam,
@@ -198,44 +200,44 @@ enum DataBindings {
                             Param("add_eos", .bool, default: .bool(true), doc: "end every example with the end-of-sequence token")],
                returns: "TokenizedDataset", "Each row's prompt and completion as token ids with labels (−100 where no loss is taken), EOS appended.",
                "data = ds.tokenize(tokenizer(\"smollm2-135m\"), max_length: 256)") { ds, a in
-            let tok = a.object(1, as: Tokenizer.self)!
-            guard let side = SequenceSide(rawValue: a.string(4)) else { throw a.error("truncation_side must be \"left\" or \"right\"") }
-            let t = try ds.tokenized(tok, template: try template(a, 2, ds, chat: try? tok.chatTemplateKind()), maxLength: a.optionalInt(3),
-                                     truncation: side, maskPrompt: a.bool(5), addEOS: a.bool(6))
+            let tok = a.object("tokenizer", as: Tokenizer.self)!
+            guard let side = SequenceSide(rawValue: a.string("truncation_side")) else { throw a.error("truncation_side must be \"left\" or \"right\"") }
+            let t = try ds.tokenized(tok, template: try template(a, ds, tokenizer: tok), maxLength: a.optionalInt("max_length"),
+                                     truncation: side, maskPrompt: a.bool("mask_prompt"), addEOS: a.bool("add_eos"))
             return TokenizedBindings.wrap(TokenizedBox(t, tok))
         }
         method("preview", [Param("i", .int), Param("tokenizer", .object("Tokenizer")), templateParam,
                            Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
                returns: "string", "Row i tokenised as training sees it, the tokens the model learns from marked: [in brackets], or green in a terminal.",
                "print(ds.preview(0, tokenizer(\"smollm2-135m\")))") { ds, a in
-            let i = a.int(1) < 0 ? a.int(1) + ds.count : a.int(1)
-            guard i >= 0, i < ds.count else { throw a.error("row \(a.int(1)) is out of range for \(ds.count) rows") }
-            let tok = a.object(2, as: Tokenizer.self)!
-            let one = try ds.slice(i, i + 1).tokenized(tok, template: try template(a, 3, ds, chat: try? tok.chatTemplateKind()))
-            return .string(one.examples[0].preview(tok, color: TokenizedBindings.color(a[4])))
+            let i = a.int("i") < 0 ? a.int("i") + ds.count : a.int("i")
+            guard i >= 0, i < ds.count else { throw a.error("row \(a.int("i")) is out of range for \(ds.count) rows") }
+            let tok = a.object("tokenizer", as: Tokenizer.self)!
+            let one = try ds.slice(i, i + 1).tokenized(tok, template: try template(a, ds, tokenizer: tok))
+            return .string(one.examples[0].preview(tok, color: TokenizedBindings.color(a["color"])))
         }
         method("stats", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), templateParam,
                          Param("max_length", .optional(.int), default: .nil, doc: "count the examples longer than this")],
                returns: "dict", "Lengths of the formatted examples in characters and (with a tokenizer) tokens: min, median, mean, p95, max; and how many max_length would cut.",
                "ds.stats(tokenizer(\"smollm2-135m\"), max_length: 256)") { ds, a in
-            let tok = a.object(1, as: Tokenizer.self)
-            let tpl = try template(a, 2, ds, chat: try? tok?.chatTemplateKind())
+            let tok = a.object("tokenizer", as: Tokenizer.self)
+            let tpl = try template(a, ds, tokenizer: tok)
             var pairs: [(Value, Value)] = [(.string("rows"), .number(Double(ds.count))),
                                            (.string("chars"), stats(LengthStats(try ds.characterLengths(template: tpl))))]
             if let tok {
                 let lengths = try ds.tokenized(tok, template: tpl).examples.map(\.ids.count)
                 pairs.append((.string("tokens"), stats(LengthStats(lengths))))
-                if let m = a.optionalInt(3) { pairs.append((.string("truncated"), .number(Double(lengths.filter { $0 > m }.count)))) }
+                if let m = a.optionalInt("max_length") { pairs.append((.string("truncated"), .number(Double(lengths.filter { $0 > m }.count)))) }
             }
             return .dict(try DictRef(pairs))
         }
         method("histogram", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), Param("bins", .int, default: .number(20)), templateParam],
                returns: "dict", "{edges, counts}: how many formatted examples have each length, in tokens with a tokenizer, else characters (for plotting).",
                "ds.histogram(tokenizer(\"smollm2-135m\"), bins: 10)") { ds, a in
-            let tok = a.object(1, as: Tokenizer.self)
-            let tpl = try template(a, 3, ds, chat: try? tok?.chatTemplateKind())
+            let tok = a.object("tokenizer", as: Tokenizer.self)
+            let tpl = try template(a, ds, tokenizer: tok)
             let lengths = try tok.map { try ds.tokenized($0, template: tpl).examples.map(\.ids.count) } ?? ds.characterLengths(template: tpl)
-            let h = LengthStats.histogram(lengths, bins: max(1, a.int(2)))
+            let h = LengthStats.histogram(lengths, bins: max(1, a.int("bins")))
             return .dict(try DictRef([(.string("edges"), .list(h.edges.map { .number($0) })), (.string("counts"), .list(h.counts.map { .number(Double($0)) }))]))
         }
         t.property("kind", doc: "question_answer, instruction, input_output, chat, text or unknown, from the columns.") { o in
@@ -254,10 +256,8 @@ enum DataBindings {
                 return wrap(ds.slice(at(start, 0), at(end, ds.count)))
             case .index(.string(let name)):
                 return .list(try ds.column(name).map(value))
-            case .index(.number(let n)):
-                let i = n < 0 ? Int(n) + ds.count : Int(n)
-                guard n == n.rounded(), i >= 0, i < ds.count else { throw FinchError(.runtime, "row \(Value.format(n)) is out of range for \(ds.count) rows") }
-                return value(.object(ds.rows[i]))
+            case .index(let n) where n.typeName == "number":
+                return value(.object(ds.rows[try Checked.position(n, count: ds.count, what: "row")]))
             case .index(let v): throw FinchError(.runtime, "index a dataset with a row number, a slice or a column name, not \(article(v.typeName))")
             }
         }

@@ -36,19 +36,19 @@ enum EvalBindings {
             onErrorParam,
         ], returns: "Evaluation", doc: "Generates an answer to every row's prompt (greedy, the data's template) and scores it against the row's answer: exact_match compares after stripping whitespace (the course's), contains looks for the answer in the prediction, normalized_match ignores case, punctuation and articles, token_f1 gives partial credit for shared words. Ctrl-C stops after the current example and keeps those done.",
         example: "ev = evaluate(m, parts[\"test\"], metric: \"exact_match\")") { a in
-            let m = a.object(0, as: LanguageModel.self)!
-            let ds = a.object(1, as: DatasetBox.self)!.dataset
-            guard let metric = AnswerMetric(rawValue: a.string(2)) else {
-                throw a.error("metric must be one of \(AnswerMetric.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string(2)))")
+            let m = a.object("model", as: LanguageModel.self)!
+            let ds = a.object("data", as: DatasetBox.self)!.dataset
+            guard let metric = AnswerMetric(rawValue: a.string("metric")) else {
+                throw a.error("metric must be one of \(AnswerMetric.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string("metric")))")
             }
-            guard a.int(3) > 0 else { throw a.error("max_tokens must be positive, got \(a.int(3))") }
+            guard a.int("max_tokens") > 0 else { throw a.error("max_tokens must be positive, got \(a.int("max_tokens"))") }
             guard ds.count > 0 else { throw a.error("the data set is empty") }
-            let template = try DataBindings.template(a, 4, ds, chat: nil)
-            let skip = try skipBad(a, 5)
+            let template = try DataBindings.template(a, ds, tokenizer: nil)
+            let skip = try skipBad(a)
             var skipped: [String] = []
             let examples: [AnswerEvaluation.Example]
             do {
-                examples = try answers(m, ds, template: template, metric: metric, maxTokens: a.int(3), skipBad: skip, skipped: &skipped, a)
+                examples = try answers(m, ds, template: template, metric: metric, maxTokens: a.int("max_tokens"), skipBad: skip, skipped: &skipped, a)
             } catch let e as DataError { throw a.error(e.description) }
             reportSkipped(skipped, a)
             guard !examples.isEmpty else { throw a.error("no examples were evaluated") }
@@ -68,11 +68,11 @@ enum EvalBindings {
             Param("batch", .int, default: .number(4)),
         ], returns: "dict", doc: "The model's mean loss per predicted token on a data set, masked as in training, and its perplexity exp(loss): how many tokens the model is, on average, as unsure between as if choosing uniformly.",
         example: "perplexity(m, parts[\"test\"])") { a in
-            let m = a.object(0, as: LanguageModel.self)!
-            guard a.int(3) > 0 else { throw a.error("batch must be positive, got \(a.int(3))") }
-            if let ml = a.optionalInt(2), ml <= 1 || ml > m.config.context { throw a.error("max_length must be in 2...\(m.config.context), got \(ml)") }
-            let set = try TrainBindings.tokenized(a[1], m, maxLength: a.optionalInt(2), maskPrompt: true, a, "data")
-            let (loss, tokens) = try Trainer.meanLoss(m, set, batch: a.int(3))
+            let m = a.object("model", as: LanguageModel.self)!
+            guard a.int("batch") > 0 else { throw a.error("batch must be positive, got \(a.int("batch"))") }
+            if let ml = a.optionalInt("max_length"), ml <= 1 || ml > m.config.context { throw a.error("max_length must be in 2...\(m.config.context), got \(ml)") }
+            let set = try TrainBindings.tokenized(a["data"], m, maxLength: a.optionalInt("max_length"), maskPrompt: true, a, "data")
+            let (loss, tokens) = try Trainer.meanLoss(m, set, batch: a.int("batch"))
             guard tokens > 0 else { throw a.error("the data has no tokens to predict") }
             return .dict(try DictRef([(.string("loss"), .number(loss)), (.string("perplexity"), .number(Foundation.exp(loss))), (.string("tokens"), .number(Double(tokens)))]))
         })
@@ -83,21 +83,21 @@ enum EvalBindings {
             onErrorParam,
         ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness does: ARC's context \"Question: {question}\\nAnswer:\" with continuations \" {choice}\"; HellaSwag's \"{activity_label}: {ctx}\" with its endings; MMLU's question with lettered choices, the letter scored; TruthfulQA MC1's six example answers before \"Q: {question}\\nA:\". acc picks the choice with the highest summed log-probability, acc_norm the highest per byte of the choice (HellaSwag's main score).",
         example: "mc = multiple_choice(m, \"Notebooks/data/science_mc.jsonl\")") { a in
-            let m = a.object(0, as: LanguageModel.self)!
+            let m = a.object("model", as: LanguageModel.self)!
             var format: ChoiceFormat? = nil
-            if a.string(2) != "auto" {
-                guard let f = ChoiceFormat(rawValue: a.string(2)) else {
-                    throw a.error("format must be \"auto\" or one of \(ChoiceFormat.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string(2)))")
+            if a.string("format") != "auto" {
+                guard let f = ChoiceFormat(rawValue: a.string("format")) else {
+                    throw a.error("format must be \"auto\" or one of \(ChoiceFormat.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", ")), got \(Value.quote(a.string("format")))")
                 }
                 format = f
             }
-            let skip = try skipBad(a, 3)
+            let skip = try skipBad(a)
             var items: [ChoiceItem] = [], skipped: [String] = [], found = ChoiceFormat.arc
             do {
-                if case .string(let path) = a[1] {
+                if case .string(let path) = a["data"] {
                     (items, skipped, found) = try ChoiceItem.load(path, format: format, skipBad: skip)
                 } else {
-                    let ds = a.object(1, as: DatasetBox.self)!.dataset
+                    let ds = a.object("data", as: DatasetBox.self)!.dataset
                     (items, skipped, found) = try ChoiceItem.from(ds.rows, origins: ds.rows.indices.map { i in ds.lines.count == ds.count ? "\(ds.source):\(ds.lines[i])" : "\(ds.source) row \(i)" }, format: format, skipBad: skip)
                 }
             } catch let e as DataError { throw a.error(e.description) }
@@ -128,10 +128,11 @@ enum EvalBindings {
     static let onErrorParam = Param("on_error", .string, default: .string("raise"),
                                     doc: "\"raise\" stops at a bad row (naming file and line); \"skip\" leaves it out and counts it")
 
-    /// Whether on_error (argument i) says skip; anything but "raise" or "skip" is an error.
-    static func skipBad(_ a: Arguments, _ i: Int) throws -> Bool {
-        guard a.string(i) == "raise" || a.string(i) == "skip" else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(a.string(i)))") }
-        return a.string(i) == "skip"
+    /// Whether on_error says skip; anything but "raise" or "skip" is an error.
+    static func skipBad(_ a: Arguments) throws -> Bool {
+        let s = a.string("on_error")
+        guard s == "raise" || s == "skip" else { throw a.error("on_error must be \"raise\" or \"skip\", got \(Value.quote(s))") }
+        return s == "skip"
     }
 
     static func reportSkipped(_ skipped: [String], _ a: Arguments) {
@@ -171,7 +172,7 @@ enum EvalBindings {
         t.method("to_jsonl", on: EvaluationBox.self, [Param("path", .string)], returns: "nil", "Writes one JSON object per example, atomically.",
                  "ev.to_jsonl(\"runs/eval.jsonl\")") { ev, a in
             let rows: [Row] = try ev.table.rows.map { r in try zip(ev.table.columns, r).map { DataValue.Field($0, try DataBindings.dataValue($1, $0)) } }
-            do { try Dataset(rows: rows, source: "evaluation").writeJSONL(a.string(1)) } catch { throw a.error("\(error)") }
+            do { try Dataset(rows: rows, source: "evaluation").writeJSONL(a.string("path")) } catch { throw a.error("\(error)") }
             return .nil
         }
         t.describe = { o in box(o).summary + "\n" + box(o).table.rendered }

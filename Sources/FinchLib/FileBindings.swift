@@ -8,7 +8,7 @@ enum FileBindings {
         r.section("Files")
         r.register(NativeFunction("read_text", [Param("path", .string)], returns: "string",
                                   doc: "The contents of a UTF-8 text file.", example: "text = read_text(\"notes.txt\")") { a in
-            let path = a.string(0)
+            let path = a.string("path")
             guard let data = FileManager.default.contents(atPath: path) else { throw a.error("cannot read \(path)") }
             guard let text = String(data: data, encoding: .utf8) else { throw a.error("\(path) is not valid UTF-8 text") }
             return .string(text)
@@ -16,7 +16,7 @@ enum FileBindings {
         r.register(NativeFunction("write_text", [Param("path", .string), Param("text", .string)], returns: "nil",
                                   doc: "Writes text to a file, atomically: a temporary file renamed into place, so an interruption never leaves half a file.",
                                   example: "write_text(\"notes.txt\", \"loss fell\\n\")") { a in
-            do { try AtomicFile.write(a.string(1), to: a.string(0)) } catch { throw a.error("\(error)") }
+            do { try AtomicFile.write(a.string("text"), to: a.string("path")) } catch { throw a.error("\(error)") }
             return .nil
         })
     }

@@ -20,7 +20,7 @@ enum ModelBindings {
                                                        doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a Hugging Face directory (config.json + safetensors)")],
                                   returns: "Model", doc: "Loads a pretrained model and its tokenizer; quantised weights are dequantised to float32.",
                                   example: "m = load_model(\"smollm2-135m\")") { a in
-            wrap(try LanguageModel.load(ModelStore.resolve(a.string(0))))
+            wrap(try LanguageModel.load(ModelStore.resolve(a.string("model"))))
         })
         r.register(NativeFunction("model", [Param("vocab", .int, doc: "vocabulary size (a tokenizer's vocab_size)"),
                                             Param("dim", .int, default: .number(64), doc: "width of the residual stream"),
@@ -33,11 +33,11 @@ enum ModelBindings {
                                             Param("seed", .int, default: .number(0))],
                                   returns: "Model", doc: "A freshly initialised llama-family model (weights normal with std 0.02), for pretraining from scratch and for tests.",
                                   example: "tiny = model(vocab: 300, dim: 64, layers: 2, heads: 4, context: 128)") { a in
-            let dim = a.int(1)
-            let config = ModelConfig(vocab: a.int(0), dim: dim, layers: a.int(2), heads: a.int(3), kvHeads: a.optionalInt(4),
-                                     ffn: a.optionalInt(5) ?? defaultFFN(dim), context: a.int(6), ropeTheta: a.number(7))
+            let dim = a.int("dim")
+            let config = ModelConfig(vocab: a.int("vocab"), dim: dim, layers: a.int("layers"), heads: a.int("heads"), kvHeads: a.optionalInt("kv_heads"),
+                                     ffn: a.optionalInt("ffn") ?? defaultFFN(dim), context: a.int("context"), ropeTheta: a.number("rope_theta"))
             do {
-                return wrap(try LanguageModel.random(config, seed: UInt64(truncatingIfNeeded: a.int(9)), tokenizer: a.object(8, as: Tokenizer.self)))
+                return wrap(try LanguageModel.random(config, seed: UInt64(truncatingIfNeeded: a.int("seed")), tokenizer: a.object("tokenizer", as: Tokenizer.self)))
             } catch let e as ModelError {
                 throw a.error(e.description.replacingOccurrences(of: "model: ", with: ""))
             }
@@ -62,20 +62,20 @@ enum ModelBindings {
         Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast) or \"f32\" (exact)"),
     ]
 
-    static func options(_ a: Arguments, from i: Int) throws -> GenerationOptions {
+    static func options(_ a: Arguments) throws -> GenerationOptions {
         var o = GenerationOptions()
-        o.maxTokens = a.int(i)
-        o.temperature = Float(a.number(i + 1))
-        o.topK = a.int(i + 2)
-        o.topP = Float(a.number(i + 3))
-        o.repetitionPenalty = Float(a.number(i + 4))
-        o.stop = try a.list(i + 5).map { v in
+        o.maxTokens = a.int("max_tokens")
+        o.temperature = Float(a.number("temperature"))
+        o.topK = a.int("top_k")
+        o.topP = Float(a.number("top_p"))
+        o.repetitionPenalty = Float(a.number("repetition_penalty"))
+        o.stop = try a.list("stop").map { v in
             guard case .string(let s) = v else { throw a.error("stop must be a list of strings, got \(article(v.typeName)) in it") }
             return s
         }
-        o.seed = a.optionalInt(i + 6).map { UInt64(truncatingIfNeeded: $0) }
-        guard let weights = DecodeWeights(rawValue: a.string(i + 8).lowercased()) else {
-            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string(i + 8)))")
+        o.seed = a.optionalInt("seed").map { UInt64(truncatingIfNeeded: $0) }
+        guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
+            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
         }
         o.decodeWeights = weights
         do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
@@ -116,24 +116,24 @@ enum ModelBindings {
         method("generate", [Param("prompt", .string)] + generationParams, returns: "string",
                "Continues a prompt, printing the text as it comes; stops at end-of-sequence, a stop string, max_tokens or Ctrl-C (keeping what was produced).",
                "m.generate(\"The capital of France is\", max_tokens: 8)") { m, a in
-            let options = try options(a, from: 2)
-            return try run(a, stream: a.bool(9)) { onText, stop in
-                try m.generate(a.string(1), options: options, onText: onText, shouldStop: stop)
+            let options = try options(a)
+            return try run(a, stream: a.bool("stream")) { onText, stop in
+                try m.generate(a.string("prompt"), options: options, onText: onText, shouldStop: stop)
             }
         }
         method("chat", [Param("messages", .oneOf([.string, .list]), doc: "a question, or a list of {role, content} dicts")] + generationParams,
                returns: "string", "The model's reply to a conversation, formatted with its chat template (ChatML for SmolLM2).",
                "m.chat(\"What is the capital of France?\", max_tokens: 20)") { m, a in
-            let msgs = try messages(a[1], a)
-            let options = try options(a, from: 2)
-            return try run(a, stream: a.bool(9)) { onText, stop in
+            let msgs = try messages(a["messages"], a)
+            let options = try options(a)
+            return try run(a, stream: a.bool("stream")) { onText, stop in
                 try m.chat(msgs, options: options, onText: onText, shouldStop: stop)
             }
         }
         method("forward", [Param("ids", .any, doc: "token ids: a list, or a tensor [tokens] or [batch, tokens]")], returns: "Tensor",
                "The logits for every position: [tokens, vocab] or [batch, tokens, vocab]. Records gradients unless inside no_grad.",
                "m.forward(m.tokenizer.encode(\"Hello\"))") { m, a in
-            let ids = try Convert.tensor(a[1], "ids")
+            let ids = try Convert.tensor(a["ids"], "ids")
             guard ids.rank == 1 || ids.rank == 2 else { throw a.error("ids must be [tokens] or [batch, tokens], got shape \(ids.shape)") }
             let logits = try m.forward(ids.rank == 1 ? ids.unsqueeze(0) : ids)
             return TensorBindings.wrap(ids.rank == 1 ? try logits.squeeze(0) : logits)
@@ -142,7 +142,7 @@ enum ModelBindings {
                         Param("type", .string, default: .string("f32"), doc: "\"f32\" or \"f16\"; for GGUF also \"q8_0\"")],
                returns: "nil", "Writes the model: a GGUF file that llama.cpp reads, or a directory with config.json, model.safetensors and the tokenizer (Hugging Face's layout). Writes are atomic.",
                "m.save(\"my-model.gguf\", type: \"q8_0\")") { m, a in
-            let path = a.string(1), type = a.string(2).lowercased()
+            let path = a.string("path"), type = a.string("type").lowercased()
             if path.hasSuffix(".gguf") {
                 guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0)].first(where: { $0.0 == type })?.1 else {
                     throw a.error("type must be \"f32\", \"f16\" or \"q8_0\" for GGUF, got \(Value.quote(type))")

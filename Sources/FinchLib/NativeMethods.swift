@@ -6,7 +6,7 @@ extension NativeType {
     func method<T: AnyObject>(_ name: String, on _: T.Type, _ params: [Param], returns: String, _ doc: String, _ example: String,
                               _ body: @escaping (T, Arguments) throws -> Value) {
         method(NativeFunction(name, [Param("self", .object(self.name))] + params, returns: returns, doc: doc, example: example) { a in
-            try body(a.object(0, as: T.self)!, a)
+            try body(a.object("self", as: T.self)!, a)
         })
     }
 }

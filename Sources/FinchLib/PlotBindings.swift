@@ -16,10 +16,10 @@ enum PlotBindings {
             Param("smooth", .int, default: .number(1), doc: "draw the moving average over this many points, the raw curve faint behind it"),
         ] + common, returns: "nil", doc: "Draws line charts: loss curves, learning rates, anything by step.",
         example: "plot(run, smooth: 10, title: \"LoRA on finch_docs\")") { a in
-            let (series, x, y) = try PlotData.series(try PlotData.listed(a[0], a), x: a.optionalString(1), y: try PlotData.listed(a[2], a), a)
+            let (series, x, y) = try PlotData.series(try PlotData.listed(a["data"], a), x: a.optionalString("x"), y: try PlotData.listed(a["y"], a), a)
             var f = Figure(.lines, series: series)
-            guard a.int(3) >= 1 else { throw a.error("smooth must be at least 1, got \(a.int(3))") }
-            f.smooth = a.int(3)
+            guard a.int("smooth") >= 1 else { throw a.error("smooth must be at least 1, got \(a.int("smooth"))") }
+            f.smooth = a.int("smooth")
             return try show(f, a, xlabel: x, ylabel: y)
         })
         r.register(NativeFunction("scatter", [
@@ -28,7 +28,7 @@ enum PlotBindings {
             Param("x", .optional(.string), default: .nil, doc: "the x column of a table"),
         ] + common, returns: "nil", doc: "Draws points: one value against another (answer length against loss, say).",
         example: "scatter(lengths, losses, xlabel: \"tokens\", ylabel: \"loss\")") { a in
-            let (series, x, y) = try PlotData.series(try PlotData.listed(a[0], a), x: a.optionalString(2), y: try PlotData.listed(a[1], a), a)
+            let (series, x, y) = try PlotData.series(try PlotData.listed(a["data"], a), x: a.optionalString("x"), y: try PlotData.listed(a["y"], a), a)
             return try show(Figure(.scatter, series: series), a, xlabel: x, ylabel: y)
         })
         r.register(NativeFunction("hist", [
@@ -37,9 +37,9 @@ enum PlotBindings {
             Param("column", .optional(.string), default: .nil, doc: "the column of a table to count"),
         ] + common, returns: "nil", doc: "Draws a histogram: how many values fall in each of `bins` equal ranges.",
         example: "hist(tokenized, bins: 30, title: \"Tokens per example\")") { a in
-            guard a.int(1) >= 1, a.int(1) <= 1000 else { throw a.error("bins must be between 1 and 1000, got \(a.int(1))") }
-            let (series, x) = try PlotData.histogram(try PlotData.listed(a[0], a), column: a.optionalString(2), a)
-            return try show(Figure(.histogram(bins: a.int(1)), series: series), a, xlabel: x, ylabel: "count")
+            guard a.int("bins") >= 1, a.int("bins") <= 1000 else { throw a.error("bins must be between 1 and 1000, got \(a.int("bins"))") }
+            let (series, x) = try PlotData.histogram(try PlotData.listed(a["data"], a), column: a.optionalString("column"), a)
+            return try show(Figure(.histogram(bins: a.int("bins")), series: series), a, xlabel: x, ylabel: "count")
         })
         r.register(NativeFunction("bars", [
             Param("data", doc: "{label: number}, {label: {series: number}} for bars side by side, or a Table with x: and y:"),
@@ -47,7 +47,7 @@ enum PlotBindings {
             Param("y", .optional(.oneOf([.string, .list])), default: .nil, doc: "the value column(s) of a table"),
         ] + common, returns: "nil", doc: "Draws a bar chart: a number per category (exact match of two models, counts of error kinds).",
         example: "bars({\"base\": 0.05, \"finetuned\": 0.6}, title: \"Exact match\")") { a in
-            let (categories, series) = try PlotData.bars(a[0], x: a.optionalString(1), y: a[2], a)
+            let (categories, series) = try PlotData.bars(a["data"], x: a.optionalString("x"), y: a["y"], a)
             var f = Figure(.bars, series: series)
             f.categories = categories
             if series.count == 1, series[0].name.isEmpty { f.legend = false }
@@ -67,31 +67,25 @@ enum PlotBindings {
         Param("height", .optional(.int), default: .nil, doc: "characters in text, pixels in files (default: fits the terminal, or 500)"),
     ]
 
-    /// Where one of the common parameters sits in this function's arguments.
-    static func index(_ a: Arguments, _ name: String) -> Int { a.function.params.firstIndex { $0.name == name }! }
-
-    /// The value of one of the common parameters, by name.
-    static func common(_ a: Arguments, _ name: String) -> Value { a[index(a, name)] }
-
     /// Applies the common options and shows the figure where the session shows figures.
     static func show(_ figure: Figure, _ a: Arguments, xlabel: String, ylabel: String) throws -> Value {
         var f = figure
-        f.title = a.string(index(a, "title"))
-        f.xlabel = a.optionalString(index(a, "xlabel")) ?? xlabel
-        f.ylabel = a.optionalString(index(a, "ylabel")) ?? ylabel
-        switch common(a, "log") {
+        f.title = a.string("title")
+        f.xlabel = a.optionalString("xlabel") ?? xlabel
+        f.ylabel = a.optionalString("ylabel") ?? ylabel
+        switch a["log"] {
         case .bool(let b): f.logY = b
         case .string(let s):
             guard ["x", "y", "xy", "yx"].contains(s) else { throw a.error("log must be true, false, \"x\", \"y\" or \"xy\", got \(Value.quote(s))") }
             f.logX = s.contains("x"); f.logY = s.contains("y")
         default: break
         }
-        if case .bool(let b) = common(a, "legend") { f.legend = b }
-        let width = a.optionalInt(index(a, "width")), height = a.optionalInt(index(a, "height"))
+        if case .bool(let b) = a["legend"] { f.legend = b }
+        let width = a.optionalInt("width"), height = a.optionalInt("height")
         if let w = width, w < 20 || w > 10000 { throw a.error("width must be between 20 and 10000, got \(w)") }
         if let h = height, h < 8 || h > 10000 { throw a.error("height must be between 8 and 10000, got \(h)") }
         let save: Figure.Output?
-        if let path = a.optionalString(index(a, "save")) {
+        if let path = a.optionalString("save") {
             guard let o = Figure.Output.file(path, width: width ?? 800, height: height ?? 500) else {
                 throw a.error("save: \(Value.quote(path)) must end in .png or .svg")
             }

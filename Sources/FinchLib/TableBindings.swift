@@ -67,11 +67,8 @@ enum TableBindings {
             guard idx.count == 1, case .index(let key) = idx[0] else { throw FinchError(.runtime, "index a table with one row number or a column name") }
             switch key {
             case .string(let name): return try table.column(name)
-            case .number(let n):
-                guard n == n.rounded() else { throw FinchError(.runtime, "a row index must be an integer, got \(Value.format(n))") }
-                let i = n < 0 ? Int(n) + table.rows.count : Int(n)
-                guard i >= 0, i < table.rows.count else { throw FinchError(.runtime, "row \(Int(n)) is out of range for a table of \(table.rows.count) rows") }
-                return try table.row(i)
+            case .number:
+                return try table.row(Checked.position(key, count: table.rows.count, what: "row"))
             default: throw FinchError(.runtime, "index a table with a row number or a column name, not \(article(key.typeName))")
             }
         }

@@ -20,7 +20,7 @@ enum TextBindings {
                                                       doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a tokenizer.json")],
                                   returns: "Tokenizer", doc: "The tokenizer of a model, read from its GGUF file or a Hugging Face tokenizer.json.",
                                   example: "tok = tokenizer(\"smollm2-135m\")") { a in
-            let name = a.string(0)
+            let name = a.string("model")
             if name.hasSuffix(".json") { return wrap(try Tokenizer(jsonFile: name)) }
             return wrap(try Tokenizer(gguf: GGUFFile(path: try ModelStore.resolve(name))))
         })
@@ -31,19 +31,19 @@ enum TextBindings {
                                   returns: "Tokenizer",
                                   doc: "Trains a byte-level BPE vocabulary: the most frequent adjacent pair is merged until the vocabulary is full. Shows progress on inputs over 1 MB.",
                                   example: "small = bpe_train([\"the cat sat on the mat\"] * 100, vocab: 300, special: [\"<|end|>\"])") { a in
-            let texts = try a.list(0).map { v -> String in
+            let texts = try a.list("texts").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("texts must be strings, got \(article(v.typeName))") }
                 return s
             }
-            let special = try a.list(2).map { v -> String in
+            let special = try a.list("special").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("special tokens must be strings, got \(article(v.typeName))") }
                 return s
             }
-            guard let pre = PreTokenizer(rawValue: a.string(3)) else {
-                throw a.error("pre must be one of \(PreTokenizer.allCases.map(\.rawValue)), got \(Value.quote(a.string(3)))")
+            guard let pre = PreTokenizer(rawValue: a.string("pre")) else {
+                throw a.error("pre must be one of \(PreTokenizer.allCases.map(\.rawValue)), got \(Value.quote(a.string("pre")))")
             }
             let big = texts.reduce(0) { $0 + $1.utf8.count } > 1 << 20
-            let tok = try BPETrainer.train(texts: texts, vocabSize: a.int(1), special: special, preTokenizer: pre) { done, total in
+            let tok = try BPETrainer.train(texts: texts, vocabSize: a.int("vocab"), special: special, preTokenizer: pre) { done, total in
                 if big {
                     FileHandle.standardError.write("\rbpe_train: \(done)/\(total) merges".data(using: .utf8)!)
                     if done == total || Interrupt.requested { FileHandle.standardError.write("\n".data(using: .utf8)!) }
@@ -64,13 +64,16 @@ enum TextBindings {
             }
         case .object(let o):
             guard let t = o.value as? Tensor else { throw FinchError(.runtime, "token ids must be a list or a tensor") }
-            return t.scalars.map { Int($0) }
+            return try t.scalars.map { x in
+                guard let id = Checked.int(Double(x)) else { throw FinchError(.runtime, "token ids must be integers, got \(x)") }
+                return id
+            }
         default: throw FinchError(.runtime, "token ids must be a list or a tensor, got \(article(v.typeName))")
         }
     }
 
-    private static func side(_ a: Arguments, _ i: Int, _ what: String) throws -> Side {
-        guard let s = Side(rawValue: a.string(i)) else { throw a.error("\(what) must be \"left\" or \"right\", got \(Value.quote(a.string(i)))") }
+    private static func side(_ a: Arguments, _ name: String) throws -> Side {
+        guard let s = Side(rawValue: a.string(name)) else { throw a.error("\(name) must be \"left\" or \"right\", got \(Value.quote(a.string(name)))") }
         return s
     }
 
@@ -81,17 +84,17 @@ enum TextBindings {
         }
         method("encode", [Param("text", .string), Param("add_special", .bool, default: .bool(true), doc: "add BOS/EOS as the model asks")],
                returns: "list", "The token ids of a text.", "tok.encode(\"Hi, how are you?\")") { tok, a in
-            .list(tok.encode(a.string(1), addSpecial: a.bool(2)).map { .number(Double($0)) })
+            .list(tok.encode(a.string("text"), addSpecial: a.bool("add_special")).map { .number(Double($0)) })
         }
         method("decode", [Param("ids", .any, doc: "a list or tensor of ids"), Param("skip_special", .bool, default: .bool(false))],
                returns: "string", "The text of token ids; never fails (invalid UTF-8 becomes U+FFFD).", "tok.decode([19556, 28])") { tok, a in
-            .string(tok.decode(try ids(a[1]), skipSpecial: a.bool(2)))
+            .string(tok.decode(try ids(a["ids"]), skipSpecial: a.bool("skip_special")))
         }
         method("tokens", [Param("text", .string)], returns: "list", "The pieces a text is cut into, one string per token.",
-               "tok.tokens(\"Hi, how are you?\")") { tok, a in .list(tok.pieces(a.string(1)).map { .string($0) }) }
+               "tok.tokens(\"Hi, how are you?\")") { tok, a in .list(tok.pieces(a.string("text")).map { .string($0) }) }
         method("show", [Param("text", .string)], returns: "string", "Each token of a text as piece(id), spaces shown as ·.",
                "print(tok.show(\"Hi, how are you?\"))") { tok, a in
-            let ids = tok.encode(a.string(1), addSpecial: false)
+            let ids = tok.encode(a.string("text"), addSpecial: false)
             return .string(zip(tok.pieces(ids: ids), ids).map { "\($0.replacingSpaces)(\($1))" }.joined(separator: " "))
         }
         method("batch", [Param("texts", .list), Param("padding", .bool, default: .bool(true)),
@@ -100,12 +103,12 @@ enum TextBindings {
                          Param("add_special", .bool, default: .bool(true))],
                returns: "dict", "Encodes texts together: {input_ids, attention_mask} as tensors [texts, length]; padding with the pad (else end-of-sequence) token.",
                "tok.batch([\"Hi, how are you?\", \"I'm good\", \"Yes\"], max_length: 3, truncation: true)") { tok, a in
-            let texts = try a.list(1).map { v -> String in
+            let texts = try a.list("texts").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("texts must be strings, got \(article(v.typeName))") }
                 return s
             }
-            let b = try tok.batch(texts, padding: a.bool(2), paddingSide: side(a, 5, "padding_side"), truncation: a.bool(4),
-                                  maxLength: a.optionalInt(3), truncationSide: side(a, 6, "truncation_side"), addSpecial: a.bool(7))
+            let b = try tok.batch(texts, padding: a.bool("padding"), paddingSide: side(a, "padding_side"), truncation: a.bool("truncation"),
+                                  maxLength: a.optionalInt("max_length"), truncationSide: side(a, "truncation_side"), addSpecial: a.bool("add_special"))
             func tensor(_ rows: [[Int]]) throws -> Value {
                 let width = rows.map(\.count).max() ?? 0
                 guard rows.allSatisfy({ $0.count == width }) else { return .list(rows.map { r in .list(r.map { .number(Double($0)) }) }) }
@@ -116,18 +119,18 @@ enum TextBindings {
         method("chat", [Param("messages", .list, doc: "dicts with role and content"), Param("add_generation_prompt", .bool, default: .bool(false))],
                returns: "string", "The conversation formatted with the model's chat template (ChatML for SmolLM2, with its default system prompt).",
                "tok.chat([{role: \"user\", content: \"Hi\"}], add_generation_prompt: true)") { tok, a in
-            let messages = try a.list(1).map { v -> (role: String, content: String) in
+            let messages = try a.list("messages").map { v -> (role: String, content: String) in
                 guard case .dict(let d) = v, case .string(let role)? = d["role"], case .string(let content)? = d["content"] else {
                     throw a.error("each message must be a dict with string role and content, got \(v.repr)")
                 }
                 return (role, content)
             }
-            return .string(try tok.chatTemplateKind().render(messages, addGenerationPrompt: a.bool(2)))
+            return .string(try tok.chatTemplateKind().render(messages, addGenerationPrompt: a.bool("add_generation_prompt")))
         }
         method("save", [Param("directory", .string)], returns: "nil",
                "Writes tokenizer.json and tokenizer_config.json (Hugging Face's format) into a directory.",
                "tok.save(\"my-tokenizer\")") { tok, a in
-            try tok.save(directory: a.string(1))
+            try tok.save(directory: a.string("directory"))
             return .nil
         }
         t.property("vocab_size", doc: "The number of tokens.") { o in .number(Double((o.value as! Tokenizer).vocabSize)) }

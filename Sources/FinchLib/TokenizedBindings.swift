@@ -39,27 +39,25 @@ enum TokenizedBindings {
                     _ body: @escaping (TokenizedBox, Arguments) throws -> Value) {
             t.method(name, on: TokenizedBox.self, params, returns: returns, doc, example, body)
         }
-        func index(_ box: TokenizedBox, _ a: Arguments, _ i: Int) throws -> Int {
-            let n = a.int(i), k = n < 0 ? n + box.data.count : n
-            guard k >= 0, k < box.data.count else { throw a.error("example \(n) is out of range for \(box.data.count) examples") }
-            return k
+        func index(_ box: TokenizedBox, _ a: Arguments) throws -> Int {
+            try Checked.position(a["i"], count: box.data.count, what: "example")
         }
         method("preview", [Param("i", .int, default: .number(0)),
                            Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
                returns: "string", "Example i's tokens with the ones the model learns from marked: [in brackets], or green in a terminal.",
                "print(data.preview(0))") { box, a in
-            .string(box.data.examples[try index(box, a, 1)].preview(box.tokenizer, color: color(a[2])))
+            .string(box.data.examples[try index(box, a)].preview(box.tokenizer, color: color(a["color"])))
         }
         method("batch", [Param("start", .int, default: .number(0)), Param("size", .int, default: .number(8)),
                          Param("padding_side", .string, default: .string("right")),
                          Param("pad_id", .optional(.int), default: .nil, doc: "the id to pad with (default: the tokenizer's pad token, else its end-of-sequence token)")],
                returns: "dict", "{input_ids, labels, attention_mask}: tensors [size, longest] of examples start ..< start + size, padded (labels −100 and mask 0 on padding).",
                "b = data.batch(0, 4)") { box, a in
-            guard let side = SequenceSide(rawValue: a.string(3)) else { throw a.error("padding_side must be \"left\" or \"right\"") }
-            let start = max(0, a.int(1)), end = min(box.data.count, start + max(0, a.int(2)))
-            guard start < end else { throw a.error("no examples from \(a.int(1)) (there are \(box.data.count))") }
-            if let p = a.optionalInt(4), p < 0 || p >= box.tokenizer.vocabSize { throw a.error("pad_id \(p) is not a token id (0..<\(box.tokenizer.vocabSize))") }
-            let b = box.data.batch(start..<end, side: side, padId: a.optionalInt(4))
+            guard let side = SequenceSide(rawValue: a.string("padding_side")) else { throw a.error("padding_side must be \"left\" or \"right\"") }
+            let start = max(0, a.int("start")), end = min(box.data.count, start + max(0, a.int("size")))
+            guard start < end else { throw a.error("no examples from \(a.int("start")) (there are \(box.data.count))") }
+            if let p = a.optionalInt("pad_id"), p < 0 || p >= box.tokenizer.vocabSize { throw a.error("pad_id \(p) is not a token id (0..<\(box.tokenizer.vocabSize))") }
+            let b = box.data.batch(start..<end, side: side, padId: a.optionalInt("pad_id"))
             func tensor(_ rows: [[Int]]) throws -> Value {
                 TensorBindings.wrap(try Tensor(rows.flatMap { $0.map(Float.init) }, shape: [rows.count, rows.first?.count ?? 0]))
             }
@@ -69,8 +67,8 @@ enum TokenizedBindings {
         method("pack", [Param("length", .int, doc: "tokens per packed sequence")], returns: "TokenizedDataset",
                "The examples end to end (each ends with EOS), cut into sequences of exactly `length`; packed examples can attend to one another.",
                "packed = data.pack(256)") { box, a in
-            let (packed, dropped) = try box.data.packed(length: a.int(1))
-            if dropped > 0 { a.interpreter.output("pack: the last \(dropped) tokens did not fill a sequence of \(a.int(1)) and were left out\n") }
+            let (packed, dropped) = try box.data.packed(length: a.int("length"))
+            if dropped > 0 { a.interpreter.output("pack: the last \(dropped) tokens did not fill a sequence of \(a.int("length")) and were left out\n") }
             return wrap(TokenizedBox(packed, box.tokenizer))
         }
         t.property("truncated", doc: "How many examples max_length cut.") { o in
@@ -80,11 +78,10 @@ enum TokenizedBindings {
         t.length = { ($0.value as! TokenizedBox).data.count }
         t.getIndex = { o, idx in
             let box = o.value as! TokenizedBox
-            guard idx.count == 1, case .index(.number(let n)) = idx[0], n == n.rounded() else {
+            guard idx.count == 1, case .index(let n) = idx[0] else {
                 throw FinchError(.runtime, "index a tokenized dataset with an example number")
             }
-            let k = n < 0 ? Int(n) + box.data.count : Int(n)
-            guard k >= 0, k < box.data.count else { throw FinchError(.runtime, "example \(Int(n)) is out of range for \(box.data.count) examples") }
+            let k = try Checked.position(n, count: box.data.count, what: "example")
             let e = box.data.examples[k]
             return .dict(try DictRef([(.string("input_ids"), ints(e.ids)), (.string("labels"), ints(e.labels))]))
         }

@@ -37,14 +37,14 @@ enum TrainBindings {
             Param("batch", .int, default: .number(4)), Param("seq", .int, default: .number(256), doc: "tokens per example"),
         ], returns: "dict", doc: "The memory (weights, gradients, optimizer state, activations, in MB) and the work (GFLOP) one training step needs in float32, as Finch trains. For a parameter count the model's shape is guessed from llama's proportions; the bigger the model, the more the weights, gradients and optimizer dominate.",
         example: "estimate(params: 7e9, method: \"lora\", batch: 1, seq: 512)") { a in
-            guard let method = TrainingEstimate.Method(rawValue: a.string(1)) else { throw a.error("method must be \"full\" or \"lora\", got \(Value.quote(a.string(1)))") }
-            guard a.int(2) > 0, a.int(3) > 0 else { throw a.error("batch and seq must be positive") }
+            guard let method = TrainingEstimate.Method(rawValue: a.string("method")) else { throw a.error("method must be \"full\" or \"lora\", got \(Value.quote(a.string("method")))") }
+            guard a.int("batch") > 0, a.int("seq") > 0 else { throw a.error("batch and seq must be positive") }
             let e: TrainingEstimate
-            if let m = a.object(0, as: LanguageModel.self) {
-                e = .of(m, method: method, batch: a.int(2), seq: a.int(3))
+            if let m = a.object("params", as: LanguageModel.self) {
+                e = .of(m, method: method, batch: a.int("batch"), seq: a.int("seq"))
             } else {
-                guard a.number(0) >= 1000 else { throw a.error("params must be a parameter count (at least 1000), got \(Value.format(a.number(0)))") }
-                e = .of(parameters: Int(a.number(0)), method: method, batch: a.int(2), seq: a.int(3))
+                guard a.number("params") >= 1000, a.number("params") <= 1e15 else { throw a.error("params must be a parameter count from 1000 to 1e15, got \(Value.format(a.number("params")))") }
+                e = .of(parameters: Int(a.number("params")), method: method, batch: a.int("batch"), seq: a.int("seq"))
             }
             func mb(_ b: Double) -> Value { .number((b / 1e6).rounded()) }
             return .dict(try DictRef([(.string("weights_mb"), mb(e.weightsBytes)), (.string("gradients_mb"), mb(e.gradientBytes)),
@@ -103,59 +103,60 @@ enum TrainBindings {
 
     static func options(_ a: Arguments, examples: Int) throws -> TrainOptions {
         var o = TrainOptions()
-        o.lr = Float(a.number(2))
-        o.batch = a.int(5); o.gradAccum = a.int(6)
-        if let steps = a.optionalInt(3) {
+        o.lr = Float(a.number("lr"))
+        o.batch = a.int("batch"); o.gradAccum = a.int("grad_accum")
+        if let steps = a.optionalInt("steps") {
             o.steps = steps
-        } else if let epochs = a.optionalNumber(4) {
-            guard epochs > 0 else { throw a.error("epochs must be positive, got \(Value.format(epochs))") }
-            o.steps = max(1, Int((Double(examples) * epochs / Double(max(1, o.batch * o.gradAccum))).rounded(.up)))
+        } else if let epochs = a.optionalNumber("epochs") {
+            let steps = (Double(examples) * epochs / (Double(max(1, o.batch)) * Double(max(1, o.gradAccum)))).rounded(.up)
+            guard epochs > 0, steps <= 1e12 else { throw a.error("epochs must be positive and make at most 1e12 steps, got \(Value.format(epochs))") }
+            o.steps = max(1, Int(steps))
         } else {
             o.steps = 100
         }
-        guard let schedule = LRSchedule.Shape(rawValue: a.string(8)) else { throw a.error("schedule must be \"constant\", \"linear\" or \"cosine\", got \(Value.quote(a.string(8)))") }
+        guard let schedule = LRSchedule.Shape(rawValue: a.string("schedule")) else { throw a.error("schedule must be \"constant\", \"linear\" or \"cosine\", got \(Value.quote(a.string("schedule")))") }
         o.schedule = schedule
-        o.warmup = a.int(9); o.weightDecay = Float(a.number(10)); o.clip = Float(a.number(11))
-        guard let opt = TrainOptions.OptimizerKind(rawValue: a.string(12)) else { throw a.error("optimizer must be \"adamw\", \"sgd\" or \"adafactor\", got \(Value.quote(a.string(12)))") }
+        o.warmup = a.int("warmup"); o.weightDecay = Float(a.number("weight_decay")); o.clip = Float(a.number("clip"))
+        guard let opt = TrainOptions.OptimizerKind(rawValue: a.string("optimizer")) else { throw a.error("optimizer must be \"adamw\", \"sgd\" or \"adafactor\", got \(Value.quote(a.string("optimizer")))") }
         o.optimizer = opt
-        o.evalEvery = a.int(14)
-        if case .string(let s) = a[15] { o.saveDir = s }
-        o.saveEvery = a.int(16); o.keepBest = a.bool(17); o.earlyStop = a.int(18)
-        o.seed = UInt64(truncatingIfNeeded: a.int(20))
-        if case .string(let s) = a[21] { o.logPath = s }
-        if o.evalEvery > 0 || o.earlyStop > 0, case .nil = a[13] { throw a.error("eval_every and early_stop need an eval set") }
+        o.evalEvery = a.int("eval_every")
+        if case .string(let s) = a["save_dir"] { o.saveDir = s }
+        o.saveEvery = a.int("save_every"); o.keepBest = a.bool("keep_best"); o.earlyStop = a.int("early_stop")
+        o.seed = UInt64(truncatingIfNeeded: a.int("seed"))
+        if case .string(let s) = a["log"] { o.logPath = s }
+        if o.evalEvery > 0 || o.earlyStop > 0, case .nil = a["eval"] { throw a.error("eval_every and early_stop need an eval set") }
         do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
         return o
     }
 
     static func train(_ a: Arguments) throws -> Value {
-        let m = a.object(0, as: LanguageModel.self)!
-        let maxLength = a.optionalInt(7)
+        let m = a.object("model", as: LanguageModel.self)!
+        let maxLength = a.optionalInt("max_length")
         if let ml = maxLength {
             guard ml > 0 else { throw a.error("max_length must be positive, got \(ml)") }
             guard ml <= m.config.context else { throw a.error("max_length \(ml) is beyond the model's context of \(m.config.context)") }
         }
-        let data = try tokenized(a[1], m, maxLength: maxLength, maskPrompt: a.bool(19), a, "data")
+        let data = try tokenized(a["data"], m, maxLength: maxLength, maskPrompt: a.bool("mask_prompt"), a, "data")
         guard data.count > 0 else { throw a.error("the training data is empty") }
-        let eval: TokenizedDataset? = a[13].isNil ? nil : try tokenized(a[13], m, maxLength: maxLength, maskPrompt: a.bool(19), a, "eval")
+        let eval: TokenizedDataset? = a["eval"].isNil ? nil : try tokenized(a["eval"], m, maxLength: maxLength, maskPrompt: a.bool("mask_prompt"), a, "eval")
         let o = try options(a, examples: data.count)
-        let prompts: [String] = try a.list(25).map { v in
+        let prompts: [String] = try a.list("sample_prompts").map { v in
             guard case .string(let s) = v else { throw a.error("sample_prompts must be a list of strings") }
             return s
         }
-        if a.int(24) > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
+        if a.int("sample_every") > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
         let trainer = try Trainer(model: m, data: data, eval: eval, options: o)
-        if let path = a.optionalString(22) { try trainer.resume(from: path) }
+        if let path = a.optionalString("resume") { try trainer.resume(from: path) }
         let out = a.interpreter.output
         for w in trainer.warnings { out("warning: \(w)\n") }
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
         out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum) examples, \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
         let terminal = isatty(1) != 0 && a.interpreter.outputIsTerminal
-        let every = a.optionalInt(23) ?? max(1, o.steps / 20)
+        let every = a.optionalInt("print_every") ?? max(1, o.steps / 20)
         var lastVal: Float? = trainer.history.last(where: { $0.valLoss != nil })?.valLoss
         var recent: [Double] = []
-        let plotEvery = a.int(26)
+        let plotEvery = a.int("plot_every")
         guard plotEvery >= 0 else { throw a.error("plot_every must be 0 or more, got \(plotEvery)") }
         let live = plotEvery > 0 ? LivePlot(a.interpreter, terminal: terminal) : nil
         Interrupt.clear()
@@ -174,7 +175,7 @@ enum TrainBindings {
             } else if r.step % every == 0 || r.step == o.steps || r.step == 1 || r.valLoss != nil {
                 out(line + "\n")
             }
-            if a.int(24) > 0, r.step % a.int(24) == 0 {
+            if a.int("sample_every") > 0, r.step % a.int("sample_every") == 0 {
                 if terminal { out("\n") }
                 live?.keepScreen()
                 for p in prompts {
@@ -195,7 +196,7 @@ enum TrainBindings {
         case .earlyStopped?, .nonFinite?: out((trainer.stopMessage ?? "") + "\n")
         default: break
         }
-        return .object(NativeObject(type: runType, value: RunBox(trainer, model: a[0])))
+        return .object(NativeObject(type: runType, value: RunBox(trainer, model: a["model"])))
     }
 
     static func historyTable(_ t: Trainer) -> Table {
@@ -245,11 +246,11 @@ enum TrainBindings {
                  "run.evaluate()") { run, a in
             let tr = run.trainer
             let set: TokenizedDataset
-            if a[1].isNil {
+            if a["data"].isNil {
                 guard let e = tr.evalData else { throw a.error("this run has no validation set; pass one") }
                 set = e
             } else {
-                set = try tokenized(a[1], tr.model, maxLength: nil, maskPrompt: true, a, "data")
+                set = try tokenized(a["data"], tr.model, maxLength: nil, maskPrompt: true, a, "data")
             }
             return .number(Double(try tr.validationLoss(set)))
         }
@@ -271,39 +272,39 @@ enum TrainBindings {
                         Param("seed", .int, default: .number(0))],
                returns: "Model", "Adds LoRA adapters (y = Wx + (alpha/rank)·B(Ax), B starting at zero) to the chosen projections of every block and freezes everything else; returns the model.",
                "m.lora(rank: 8, alpha: 16, targets: [\"q\", \"v\"])") { m, a in
-            let targets = a[4].isNil ? ["q", "v"] : try a.list(4).map { v -> String in
+            let targets = a["targets"].isNil ? ["q", "v"] : try a.list("targets").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("targets must be a list of strings") }
                 return s
             }
-            guard a.int(1) > 0 else { throw a.error("rank must be positive, got \(a.int(1))") }
-            try m.addLoRA(rank: a.int(1), alpha: Float(a.number(2)), targets: targets, dropout: Float(a.number(3)), seed: UInt64(truncatingIfNeeded: a.int(5)))
-            return a[0]
+            guard a.int("rank") > 0 else { throw a.error("rank must be positive, got \(a.int("rank"))") }
+            try m.addLoRA(rank: a.int("rank"), alpha: Float(a.number("alpha")), targets: targets, dropout: Float(a.number("dropout")), seed: UInt64(truncatingIfNeeded: a.int("seed")))
+            return a["self"]
         }
         method("merge", [], returns: "Model", "Folds every LoRA adapter into its weight (W + (alpha/rank)·BA); the model then runs as fast as the base.",
                "m.merge()") { m, a in
             guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to merge") }
             try m.mergeLoRA()
-            return a[0]
+            return a["self"]
         }
         method("save_adapter", [Param("path", .string, doc: "a directory")], returns: "nil",
                "Writes the LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads.",
                "m.save_adapter(\"my-adapter\")") { m, a in
-            try m.saveAdapter(directory: a.string(1)); return .nil
+            try m.saveAdapter(directory: a.string("path")); return .nil
         }
         method("load_adapter", [Param("path", .string, doc: "a directory in PEFT's layout")], returns: "Model",
                "Reads LoRA adapters saved by save_adapter (or by peft) onto this model, replacing any it has.",
                "m.load_adapter(\"my-adapter\")") { m, a in
-            try m.loadAdapter(directory: a.string(1)); return a[0]
+            try m.loadAdapter(directory: a.string("path")); return a["self"]
         }
         method("freeze", [Param("pattern", .optional(.string), default: .nil, doc: "a glob over parameter names, e.g. \"model.layers.*\" (default: all)")],
                returns: "number", "Stops training the matching parameters; returns how many tensors matched.",
                "m.freeze(\"model.embed_tokens.*\")") { m, a in
-            .number(Double(try m.setTrainable(false, matching: a.optionalString(1))))
+            .number(Double(try m.setTrainable(false, matching: a.optionalString("pattern"))))
         }
         method("unfreeze", [Param("pattern", .optional(.string), default: .nil, doc: "a glob over parameter names (default: all)")],
                returns: "number", "Trains the matching parameters again (partial finetuning: freeze all, then unfreeze some); returns how many matched.",
                "m.freeze(); m.unfreeze(\"model.layers.2?.*\")") { m, a in
-            .number(Double(try m.setTrainable(true, matching: a.optionalString(1))))
+            .number(Double(try m.setTrainable(true, matching: a.optionalString("pattern"))))
         }
         t.property("adapters", doc: "Number of LoRA adapter parameters (0 without LoRA).") { o in
             .number(Double((o.value as! LanguageModel).loraParameters.reduce(0) { $0 + $1.tensor.count }))

@@ -66,8 +66,18 @@ public final class Tensor {
 
     /// The elements in row-major order.
     public var scalars: [Float] {
-        let c = (try? contiguousNoGrad()) ?? self
-        return Array(UnsafeBufferPointer(start: c.pointer, count: count))
+        if isContiguous { return Array(UnsafeBufferPointer(start: pointer, count: count)) }
+        // A view is gathered straight into the array: no temporary tensor that could fail to allocate.
+        let shape = shape, strides = strides, src = pointer, n = shape.last ?? 1, step = strides.last ?? 1
+        let rows = Strided.rowCount(shape)
+        return [Float](unsafeUninitializedCapacity: count) { out, filled in
+            guard let dst = out.baseAddress else { filled = 0; return }
+            Strided.rows2(shape, strides, strides, rows: 0..<rows) { row, offset, _ in
+                let s = src + offset, d = dst + row &* n
+                for i in 0..<n { d[i] = s[i &* step] }
+            }
+            filled = count
+        }
     }
 
     /// The single value of a one-element tensor.

@@ -7,8 +7,13 @@ import Foundation
 extension Tokenizer {
     /// Reads tokenizer.json, and tokenizer_config.json beside it when present (chat template, BOS/EOS flags).
     public convenience init(jsonFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw TokenizerError("\(path): cannot read the file") }
+        try self.init(json: data, config: Tokenizer.config(besides: path), path: path)
+    }
+
+    /// Reads tokenizer.json's bytes; `config` is tokenizer_config.json's object, `path` names the file in errors.
+    public convenience init(json data: Data, config: [String: Any] = [:], path: String) throws {
         func fail(_ why: String) -> TokenizerError { TokenizerError("\(path): \(why)") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw fail("not a JSON object") }
         guard let model = root["model"] as? [String: Any] else { throw fail("no \"model\"") }
         guard (model["type"] as? String ?? "BPE") == "BPE" else { throw fail("model type \(model["type"] ?? "?") is not supported (only BPE)") }
@@ -35,7 +40,6 @@ extension Tokenizer {
             throw fail("merge \(i) is neither \"a b\" nor [a, b]")
         }
         let pre = try Tokenizer.preTokenizer(from: root["pre_tokenizer"], fail: fail)
-        let config = Tokenizer.config(besides: path)
         func specialId(_ key: String) -> Int? {
             let content = (config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String)
             return content.flatMap { c in tokens.firstIndex(of: c) }

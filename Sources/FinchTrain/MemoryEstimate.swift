@@ -31,9 +31,9 @@ public struct TrainingEstimate: Sendable, Equatable {
         let l = Double(layers ?? max(1, Int(((p - Double(vocab) * d) / (12 * d * d)).rounded())))
         let f = Double(ffn ?? Int(d * 8 / 3))
         let kv = Double(kvDim ?? Int(d / 3))
-        let tokens = Double(batch * seq)
+        let tokens = Double(batch) * Double(seq)
         let perTokenLayer = 8 * d + 2 * kv + 3 * f
-        let headChunk = Double(min(256, batch * seq)) * Double(vocab)
+        let headChunk = min(256, tokens) * Double(vocab)
         let activations = 4 * (tokens * l * perTokenLayer + headChunk + tokens * d * 4)
         let weights = 4 * p
         switch method {

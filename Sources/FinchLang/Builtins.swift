@@ -67,8 +67,14 @@ enum Builtins {
         }
         r.register(NativeFunction("round", [Param("x", .number), Param("digits", .int, default: .number(0))], returns: "number",
                                   doc: "Rounds to `digits` decimals (halves away from zero).", example: "round(3.14159, digits: 2)") { args in
-            let scale = Foundation.pow(10, args.number("digits"))
-            return .number((args.number("x") * scale).rounded() / scale)
+            let x = args.number("x"), digits = args.number("digits")
+            // A double has about 17 significant digits: more decimals change nothing, and 10^digits
+            // beyond ±308 would make inf / inf.
+            if digits > 20 || !x.isFinite { return .number(x) }
+            if digits < -308 { return .number(0) }
+            let scale = Foundation.pow(10, digits)
+            let scaled = x * scale
+            return .number(scaled.isFinite ? scaled.rounded() / scale : x)
         })
         r.register(NativeFunction("min", [], variadic: true, returns: "any", doc: "The smallest of the arguments, or of one list.",
                                   example: "min(3, 1, 2)") { args in try extreme(args, sign: -1) })

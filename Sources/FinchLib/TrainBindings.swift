@@ -147,12 +147,12 @@ enum TrainBindings {
         if a.int("sample_every") > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
         let trainer = try Trainer(model: m, data: data, eval: eval, options: o)
         if let path = a.optionalString("resume") { try trainer.resume(from: path) }
+        let watchers = try TrainWatchers(a, trainer: trainer, model: m, prompts: prompts)
         let out = a.interpreter.output
         for w in trainer.warnings { out("warning: \(w)\n") }
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
         out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum) examples, \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
-        let watchers = try TrainWatchers(a, trainer: trainer, model: m, prompts: prompts)
         Interrupt.clear()
         try trainer.train(shouldStop: { Interrupt.requested }) { r in watchers.step(r, history: trainer.history) }
         watchers.finish(trainer)

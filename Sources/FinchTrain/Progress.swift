@@ -39,4 +39,10 @@ public enum ProcessMemory {
               let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
         return kb / 1024
     }
+
+    /// The machine's memory in bytes.
+    public static var physicalBytes: Double {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && size > 0 ? Double(pages) * Double(size) : .infinity
+    }
 }

@@ -44,7 +44,7 @@ public struct TrainOptions: Sendable {
         guard batch <= 1 << 24, gradAccum <= 1 << 24 else { throw ModelError("batch and grad_accum must be at most \(1 << 24), got \(batch) and \(gradAccum)") }
         guard steps <= 1 << 40 else { throw ModelError("steps must be at most \(1 << 40), got \(steps)") }
         guard warmup >= 0 else { throw ModelError("warmup must not be negative, got \(warmup)") }
-        guard weightDecay >= 0 else { throw ModelError("weight_decay must not be negative, got \(weightDecay)") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw ModelError("weight_decay must be a finite number ≥ 0, got \(weightDecay)") }
         guard clip >= 0 else { throw ModelError("clip must not be negative (0 turns clipping off), got \(clip)") }
         guard evalEvery >= 0, saveEvery >= 0, earlyStop >= 0 else { throw ModelError("eval_every, save_every and early_stop must not be negative") }
         if saveEvery > 0 || keepBest, saveDir == nil { throw ModelError("save_every and keep_best need a save_dir") }

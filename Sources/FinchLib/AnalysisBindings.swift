@@ -138,7 +138,8 @@ enum AnalysisBindings {
             Param("initial", .number, default: .number(1000), doc: "every player's starting rating"),
         ], returns: "Table", doc: "Elo ratings from pairwise judgements of models (a person's or a rule's), updated game by game in order: the expected score of a is 1/(1+10^((Rb−Ra)/400)) and both ratings move by k × (result − expected).",
         example: "elo([{a: \"base\", b: \"tuned\", winner: \"tuned\"}, [\"base\", \"tuned\", 0.5]])") { a in
-            guard a.number("k") > 0 else { throw a.error("k must be positive, got \(Value.format(a.number("k")))") }
+            guard a.number("k") > 0, a.number("k").isFinite else { throw a.error("k must be a finite positive number, got \(Value.format(a.number("k")))") }
+            guard a.number("initial").isFinite else { throw a.error("initial must be a finite number, got \(Value.format(a.number("initial")))") }
             var ratings = EloRatings(k: a.number("k"), initial: a.number("initial"))
             let games = a.list("comparisons")
             guard !games.isEmpty else { throw a.error("there are no comparisons") }

@@ -234,10 +234,11 @@ enum DataBindings {
         method("histogram", [Param("tokenizer", .optional(.object("Tokenizer")), default: .nil), Param("bins", .int, default: .number(20)), templateParam],
                returns: "dict", "{edges, counts}: how many formatted examples have each length, in tokens with a tokenizer, else characters (for plotting).",
                "ds.histogram(tokenizer(\"smollm2-135m\"), bins: 10)") { ds, a in
+            let bins = try PlotBindings.bins(a)
             let tok = a.object("tokenizer", as: Tokenizer.self)
             let tpl = try template(a, ds, tokenizer: tok)
             let lengths = try tok.map { try ds.tokenized($0, template: tpl).examples.map(\.ids.count) } ?? ds.characterLengths(template: tpl)
-            let h = LengthStats.histogram(lengths, bins: max(1, a.int("bins")))
+            let h = LengthStats.histogram(lengths, bins: bins)
             return .dict(try DictRef([(.string("edges"), .list(h.edges.map { .number($0) })), (.string("counts"), .list(h.counts.map { .number(Double($0)) }))]))
         }
         t.property("kind", doc: "question_answer, instruction, input_output, chat, text or unknown, from the columns.") { o in

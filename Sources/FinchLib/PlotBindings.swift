@@ -37,9 +37,9 @@ enum PlotBindings {
             Param("column", .optional(.string), default: .nil, doc: "the column of a table to count"),
         ] + common, returns: "nil", doc: "Draws a histogram: how many values fall in each of `bins` equal ranges.",
         example: "hist(tokenized, bins: 30, title: \"Tokens per example\")") { a in
-            guard a.int("bins") >= 1, a.int("bins") <= 1000 else { throw a.error("bins must be between 1 and 1000, got \(a.int("bins"))") }
+            let bins = try Self.bins(a)
             let (series, x) = try PlotData.histogram(try PlotData.listed(a["data"], a), column: a.optionalString("column"), a)
-            return try show(Figure(.histogram(bins: a.int("bins")), series: series), a, xlabel: x, ylabel: "count")
+            return try show(Figure(.histogram(bins: bins), series: series), a, xlabel: x, ylabel: "count")
         })
         r.register(NativeFunction("bars", [
             Param("data", doc: "{label: number}, {label: {series: number}} for bars side by side, or a Table with x: and y:"),
@@ -66,6 +66,13 @@ enum PlotBindings {
         Param("width", .optional(.int), default: .nil, doc: "characters in text, pixels in files (default: the terminal's width, or 800)"),
         Param("height", .optional(.int), default: .nil, doc: "characters in text, pixels in files (default: fits the terminal, or 500)"),
     ]
+
+    /// The `bins` argument of a histogram, 1 to 1000 (each bin is a bar someone has to read).
+    static func bins(_ a: Arguments) throws -> Int {
+        let bins = a.int("bins")
+        guard bins >= 1, bins <= 1000 else { throw a.error("bins must be between 1 and 1000, got \(bins)") }
+        return bins
+    }
 
     /// Applies the common options and shows the figure where the session shows figures.
     static func show(_ figure: Figure, _ a: Arguments, xlabel: String, ylabel: String) throws -> Value {

@@ -40,9 +40,8 @@ public struct TrainOptions: Sendable {
         guard steps > 0 else { throw ModelError("steps must be positive, got \(steps)") }
         guard batch > 0 else { throw ModelError("batch must be positive, got \(batch)") }
         guard gradAccum > 0 else { throw ModelError("grad_accum must be positive, got \(gradAccum)") }
-        // Far beyond any real run, and small enough that batch × grad_accum and step counts never overflow.
+        // Far beyond any real run, and small enough that batch × grad_accum never overflows.
         guard batch <= 1 << 24, gradAccum <= 1 << 24 else { throw ModelError("batch and grad_accum must be at most \(1 << 24), got \(batch) and \(gradAccum)") }
-        guard steps <= 1 << 40 else { throw ModelError("steps must be at most \(1 << 40), got \(steps)") }
         guard warmup >= 0 else { throw ModelError("warmup must not be negative, got \(warmup)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw ModelError("weight_decay must be a finite number ≥ 0, got \(weightDecay)") }
         guard clip >= 0 else { throw ModelError("clip must not be negative (0 turns clipping off), got \(clip)") }

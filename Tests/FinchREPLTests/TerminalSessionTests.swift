@@ -237,6 +237,32 @@ import Glibc
         #expect(!t.screen.contains("next cell ran"))
     }
 
+    /// A session that dies (here: SIGKILL, as a trap would end it) leaves every line in the
+    /// history and every finished entry, with its output, in .finch_session.md beside it.
+    @Test func aKilledSessionLeavesItsHistoryAndNotebook() throws {
+        let dir = Scratch.root.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let history = dir.appendingPathComponent("history").path
+        do {
+            let t = try Terminal(history: history)
+            t.enter("kept = 40 + 2")
+            t.enter("t = tensor([1, 2, 3]); t[1e19]")
+            #expect(t.wait(for: "a tensor index must be an integer, got 1e+19"), "an error, not a trap")
+            t.enter("kept")
+            #expect(t.wait(for: "42"))
+            t.enter("while true { }")
+            Thread.sleep(forTimeInterval: 0.3)
+            kill(t.pid, SIGKILL)
+        }
+        // libedit writes a space in its history file as \040.
+        let lines = ((try? String(contentsOfFile: history, encoding: .utf8)) ?? "").replacingOccurrences(of: "\\040", with: " ")
+        #expect(lines.contains("kept = 40 + 2") && lines.contains("while true { }"), "history: \(lines)")
+        let notebook = (try? String(contentsOfFile: dir.appendingPathComponent(".finch_session.md").path, encoding: .utf8)) ?? ""
+        #expect(notebook.contains("```finch\nkept = 40 + 2\n```"), "\(notebook)")
+        #expect(notebook.contains("got 1e+19"), "\(notebook)")
+        #expect(notebook.contains("```finch\nkept\n```\n<!-- output -->\n```\n42\n```"), "\(notebook)")
+    }
+
     @Test func historyPersistsAcrossSessions() throws {
         let path = historyFile()
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -40,7 +40,7 @@ enum Operators {
             }
         case let (.string(s), .number(n)) where op == .mul:
             let times = try count(n)
-            guard s.utf8.count * times <= maxElements * 8 else { throw tooBig(s.utf8.count * times, "characters") }
+            guard s.utf8.count * times <= maxElements * 8 else { throw tooBig(s.utf8.count * times, "bytes of text", limit: maxElements * 8) }
             return .string(String(repeating: s, count: times))
         case let (.list(a), .list(b)) where op == .add:
             return .list(ListRef(a.items + b.items))
@@ -64,8 +64,8 @@ enum Operators {
     /// The most items a list built in one step may have (about 2.4 GB of values).
     static let maxElements = 100_000_000
 
-    static func tooBig(_ n: Int, _ what: String) -> FinchError {
-        FinchError(.runtime, "that would make \(n) \(what), more than the \(maxElements) allowed at once")
+    static func tooBig(_ n: Int, _ what: String, limit: Int = maxElements) -> FinchError {
+        FinchError(.runtime, "that would make \(n) \(what), more than the \(limit) allowed at once")
     }
 
     private static func count(_ n: Double) throws -> Int {

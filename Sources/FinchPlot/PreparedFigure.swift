@@ -62,7 +62,12 @@ struct PreparedFigure {
             let k = Double(max(1, clean.count))
             for (j, s) in clean.enumerated() {
                 var counts = [Double](repeating: 0, count: n)
-                for v in s.y { counts[min(n - 1, Int((v - lo) / width))] += 1 }
+                for v in s.y {
+                    // Clamped before it becomes an Int: for values near ±1.8e308, hi - lo overflows to inf
+                    // and the position is inf / inf.
+                    let position = (v - lo) / width
+                    counts[position.isNaN ? n - 1 : Int(min(Double(n - 1), max(0, position)))] += 1
+                }
                 let centers = (0..<n).map { lo + width * (Double($0) + (Double(j) + 0.5) / k) }
                 drawn.append(Drawn(name: s.name, x: centers, y: counts, style: .boxes(width: width / k)))
                 for i in 0..<n {

@@ -46,7 +46,7 @@ public enum ChoiceFormat: String, CaseIterable, Sendable {
         func index(_ v: DataValue?, _ what: String, count: Int) throws -> Int {
             let n: Int?
             switch v {
-            case .number(let x)?: n = x == x.rounded() ? Int(x) : nil
+            case .number(let x)?: n = x == x.rounded() && abs(x) < 1e15 ? Int(x) : nil
             case .string(let s)?: n = Int(s)
             default: throw fail("no \"\(what)\"")
             }

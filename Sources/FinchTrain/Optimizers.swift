@@ -34,6 +34,15 @@ func withValues(_ p: Tensor, _ body: (UnsafeMutablePointer<Float>, UnsafePointer
     return true
 }
 
+/// The optimizer's step count from a saved state: a whole number, never NaN or infinite.
+func savedStep(_ state: [String: [Float]]) throws -> Int {
+    let t = try checkedState(state, "t", count: 1)[0]
+    guard t >= 0, t < 1e15, t == t.rounded() else {
+        throw TensorError.invalidArgument(op: "optimizer", "the saved step count t is \(t), not a whole number of steps")
+    }
+    return Int(t)
+}
+
 func checkedState(_ state: [String: [Float]], _ key: String, count: Int) throws -> [Float] {
     guard let v = state[key] else { throw TensorError.invalidArgument(op: "optimizer", "the saved state has no \(key)") }
     guard v.count == count else { throw TensorError.invalidArgument(op: "optimizer", "the saved \(key) has \(v.count) values, the parameter \(count)") }
@@ -85,7 +94,7 @@ public final class AdamW: Optimizer {
     }
 
     public func load(state s: [String: [Float]]) throws {
-        t = Int(try checkedState(s, "t", count: 1)[0])
+        t = try savedStep(s)
         for (k, p) in params.enumerated() {
             m[k] = try checkedState(s, "m.\(k)", count: p.count)
             v[k] = try checkedState(s, "v.\(k)", count: p.count)
@@ -248,7 +257,7 @@ public final class Adafactor: Optimizer {
     }
 
     public func load(state s: [String: [Float]]) throws {
-        t = Int(try checkedState(s, "t", count: 1)[0])
+        t = try savedStep(s)
         for k in params.indices {
             rows[k] = try checkedState(s, "row.\(k)", count: rows[k].count)
             cols[k] = try checkedState(s, "col.\(k)", count: cols[k].count)

@@ -96,6 +96,13 @@ import Testing
         #expect(script.lines.last?.contains("lc rgb \"#c8c8c8\"") == true)
     }
 
+    /// Values at both ends of a double's range make hi - lo overflow to inf: still counted, no trap (issue [10]).
+    @Test func histogramOfTheWholeDoubleRange() throws {
+        let f = Figure(.histogram(bins: 2), series: [.init(name: "x", y: [-1e308, 0, 1e308])])
+        let p = PreparedFigure(f)
+        #expect(p.drawn.first?.y.reduce(0, +) == 3)
+    }
+
     @Test func histogramCountsEachBin() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -53,6 +53,7 @@ import Testing
             do { _ = try ChoiceItem.from(try row(json), format: format, origin: "f.jsonl:4"); return "accepted" } catch { return "\(error)" }
         }
         #expect(message(#"{"ctx": "c", "endings": ["a", "b"], "label": 2}"#) == "f.jsonl:4: \"label\" 2 is not the index of one of the 2 choices")
+        #expect(message(#"{"ctx": "c", "endings": ["a", "b"], "label": 1e300}"#) == "f.jsonl:4: \"label\" 1e+300 is not the index of one of the 2 choices")
         #expect(message(#"{"question": "q", "choices": [], "answer": 0}"#) == "f.jsonl:4: the choice list is empty")
         #expect(message(#"{"question": "q", "mc1_targets": {"choices": ["a", "b"], "labels": [1, 1]}}"#) == "f.jsonl:4: mc1_targets.labels must mark exactly one choice with 1, found 2")
         #expect(message(#"{"text": "hello"}"#).hasPrefix("f.jsonl:4: not a multiple-choice row in a known format"))

@@ -87,6 +87,12 @@ import Testing
         for s in 2...3 { try grads(resumed, s); try second.step() }
         #expect(resumed[0].scalars == straight[0].scalars && resumed[1].scalars == straight[1].scalars)
         #expect(throws: TensorError.self) { try second.load(state: [:]) }
+        // A corrupt step count in a checkpoint is an error, not a trap converting it (issue [10]).
+        for t: Float in [.nan, .infinity, -1, 2.5] where name != "sgd" {  // SGD keeps no step count
+            var bad = saved
+            bad["t"] = [t]
+            #expect(throws: TensorError.self) { try make(resumed).load(state: bad) }
+        }
     }
 
     @Test func stepsMarkTheWeightsWritten() throws {

@@ -178,7 +178,7 @@ extension LanguageModel {
         let total = parameterCount, trainable = trainableCount
         var lines = ["\(c.architecture) model from \(source)"]
         lines.append("  layers \(c.layers), dim \(c.dim), heads \(c.heads) (key/value heads \(c.kvHeads), head size \(c.headDim)), MLP \(c.ffn)")
-        lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(Int(c.ropeTheta)), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
+        lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(c.ropeTheta == c.ropeTheta.rounded() && c.ropeTheta < 1e15 ? String(Int(c.ropeTheta)) : "\(c.ropeTheta)"), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
         lines.append("  parameters \(total.formatted()) (\(LanguageModel.millions(total))), trainable \(trainable.formatted()) (\(LanguageModel.millions(trainable)))")
         lines.append("  memory \(String(format: "%.1f", Double(total * 4) / 1e6)) MB of float32 weights")
         return lines.joined(separator: "\n")

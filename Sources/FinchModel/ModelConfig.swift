@@ -49,7 +49,7 @@ public struct ModelConfig: Sendable, Equatable {
         guard dim % heads == 0 else { throw fail("dim \(dim) is not a multiple of heads \(heads)") }
         guard heads % kvHeads == 0 else { throw fail("heads \(heads) is not a multiple of kv_heads \(kvHeads)") }
         guard headDim % 2 == 0 else { throw fail("the head size \(headDim) (dim / heads) must be even for rotary embeddings") }
-        guard ropeTheta > 0, rmsEps > 0 else { throw fail("rope theta and rms epsilon must be positive") }
+        guard ropeTheta > 0, rmsEps > 0, ropeTheta.isFinite, rmsEps.isFinite else { throw fail("rope theta and rms epsilon must be positive and finite") }
     }
 
     /// Number of parameters.

@@ -111,5 +111,5 @@ public final class NotebookReplay {
                           failure: failure, seconds: seconds, interrupted: interrupted)
     }
 
-    static func format(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+    static func format(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
 }

@@ -77,6 +77,8 @@ import Testing
             ("zeros([1e10, 1e10])", "has too many elements"),
             ("ones(4).sum(axis: 1e300)", "must be"),
             ("tensor(ones([2, 3]).T).tolist()", nil),
+            ("model(vocab: 10, dim: 16, layers: 1, heads: 2, rope_theta: 1e400).summary", "rope theta and rms epsilon must be positive and finite"),
+            ("hist([-1e308, 1e308])", "gnuplot"),
         ] as [(String, String?)]
         for (code, expected) in cases {
             do {

@@ -11,7 +11,7 @@ import Synchronization
 /// since Ctrl-C belongs to the whole process. Programs run on one long-lived big-stack thread
 /// whose file writes are confined to a scratch directory.
 public final class LangHarness: @unchecked Sendable {
-    static let shared = LangHarness()
+    public static let shared = LangHarness()
 
     /// Where programs may write files; the libFuzzer driver sets it to its working directory
     /// before the first input, elsewhere (the tests) it is a fresh temporary directory.
@@ -23,11 +23,11 @@ public final class LangHarness: @unchecked Sendable {
 
     /// How long one program may run before the watchdog presses Ctrl-C.
     let budget: Duration = .milliseconds(300)
-    private let registry = FinchLibrary.makeRegistry()
+    public let registry = FinchLibrary.makeRegistry()
     private let deadline = Atomic<Int64>(0)  // ns since `start`; 0 = disarmed
     private let start = ContinuousClock.now
     private let work = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
-    private var input = Data()
+    private var job: (() throws -> Void)?
     private var failure: Error?
 
     private init() {
@@ -45,7 +45,7 @@ public final class LangHarness: @unchecked Sendable {
             Thread.current.threadDictionary[Interpreter.bigStackThreadKey] = true
             while true {
                 self.work.wait()
-                do { try self.runHere(self.input) } catch { self.failure = error }
+                do { try self.job?() } catch { self.failure = error }
                 self.done.signal()
             }
         }
@@ -68,10 +68,16 @@ public final class LangHarness: @unchecked Sendable {
     }
 
     func run(_ data: Data) throws {
-        input = data
+        try onRunner { try self.runHere(data) }
+    }
+
+    /// Runs `body` on the confined big-stack thread and waits for it.
+    func onRunner(_ body: @escaping () throws -> Void) throws {
+        job = body
         failure = nil
         work.signal()
         done.wait()
+        job = nil
         if let failure { throw failure }
     }
 
@@ -93,5 +99,33 @@ public final class LangHarness: @unchecked Sendable {
             Interrupt.reset()
         }
         _ = try? interpreter.run(text, name: "fuzz.finch")
+    }
+}
+
+extension LangHarness {
+    /// Runs `setup` once, then each of `calls` in the same fresh interpreter (an error ends only
+    /// that call), on the harness's confined big-stack thread; `before` sees each call first, so a
+    /// trap's last words name it. Throws when the setup itself fails.
+    /// Returns the error of each call (nil where it gave a value).
+    @discardableResult
+    public func runEach(setup: String, calls: [(label: String, code: String)], before: @escaping (String) -> Void) throws -> [String?] {
+        var outcomes: [String?] = []
+        let interpreter = try Interpreter(registry: registry)
+        interpreter.output = { _ in }
+        for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
+        interpreter.stepLimit = Self.stepBudget
+        try onRunner {
+            try interpreter.run(setup, name: "setup.finch")
+            for (label, code) in calls {
+                before(label)
+                do {
+                    _ = try interpreter.run(code, name: label)
+                    outcomes.append(nil)
+                } catch {
+                    outcomes.append("\(error)")
+                }
+            }
+        }
+        return outcomes
     }
 }

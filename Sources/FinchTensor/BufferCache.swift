@@ -63,11 +63,24 @@ final class BufferCache: Sendable {
         self.capacityBytes = capacityBytes ?? min(physicalBytes / 8, 4 << 30)
     }
 
+    /// MemAvailable from /proc/meminfo: what can be allocated now without swapping, or nil where unknown.
+    static func availableBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+        return kb * 1024
+    }
+
     func allocate(_ count: Int) throws -> UnsafeMutablePointer<Float> {
         let bytes = count.multipliedReportingOverflow(by: 4)
         guard !bytes.overflow, bytes.partialValue <= physicalBytes else {
             let gb = Double(count) * 4 / 1e9
             throw TensorError.outOfMemory(requestedGB: gb, availableGB: Double(physicalBytes) / 1e9)
+        }
+        // A gigabyte or more is checked against what is free now: past it the machine would swap or
+        // the kernel kill the process (and the REPL session with it), where an error keeps both.
+        if bytes.partialValue >= 1 << 30, let free = Self.availableBytes(), bytes.partialValue > free {
+            throw TensorError.outOfMemory(requestedGB: Double(bytes.partialValue) / 1e9, availableGB: Double(free) / 1e9)
         }
         if count >= Self.minimumCachedCount {
             let (reused, evicted) = state.withLock { s -> (UInt?, [(address: UInt, count: Int)]) in

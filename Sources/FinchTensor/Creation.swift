@@ -46,10 +46,12 @@ extension Tensor {
 
     /// start, start+step, ... below end.
     public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) throws -> Tensor {
-        guard step != 0, step.isFinite, start.isFinite, end.isFinite else {
-            throw TensorError.invalidArgument(op: "arange", "step must be finite and non-zero")
-        }
-        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        guard start.isFinite, end.isFinite else { throw TensorError.invalidArgument(op: "arange", "start and end must be finite float32 numbers, got \(start) and \(end)") }
+        guard step != 0, step.isFinite else { throw TensorError.invalidArgument(op: "arange", "step must be finite and non-zero, got \(step)") }
+        // Counted in Double: a float32 span over a tiny step overflows Int long before memory runs out.
+        let span = ((Double(end) - Double(start)) / Double(step)).rounded(.up)
+        guard span <= 1e15 else { throw TensorError.invalidArgument(op: "arange", "\(start) to \(end) by \(step) is \(span) values, too many") }
+        let n = span > 0 ? Int(span) : 0
         let t = try empty([n], op: "arange")
         for i in 0..<n { t.pointer[i] = start + Float(i) * step }
         return t

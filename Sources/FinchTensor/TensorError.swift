@@ -26,7 +26,7 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
         case let .axisOutOfRange(op, axis, rank):
             return "\(op): axis \(axis) is out of range for a tensor of rank \(rank)"
         case let .outOfMemory(requested, available):
-            return String(format: "cannot allocate %.2f GB: the machine has %.2f GB of memory", requested, available)
+            return String(format: "cannot allocate %.2f GB: %.2f GB of memory is available", requested, available)
         case let .invalidArgument(op, why):
             return "\(op): \(why)"
         }

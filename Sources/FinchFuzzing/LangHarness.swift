@@ -27,6 +27,7 @@ public final class LangHarness: @unchecked Sendable {
     private let deadline = Atomic<Int64>(0)  // ns since `start`; 0 = disarmed
     private let start = ContinuousClock.now
     private let work = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+    private let callers = NSLock()
     private var job: (() throws -> Void)?
     private var failure: Error?
 
@@ -71,8 +72,11 @@ public final class LangHarness: @unchecked Sendable {
         try onRunner { try self.runHere(data) }
     }
 
-    /// Runs `body` on the confined big-stack thread and waits for it.
+    /// Runs `body` on the confined big-stack thread and waits for it; callers on other threads
+    /// (tests run in parallel) take turns.
     func onRunner(_ body: @escaping () throws -> Void) throws {
+        callers.lock()
+        defer { callers.unlock() }
         job = body
         failure = nil
         work.signal()
@@ -110,11 +114,12 @@ extension LangHarness {
     @discardableResult
     public func runEach(setup: String, calls: [(label: String, code: String)], before: @escaping (String) -> Void) throws -> [String?] {
         var outcomes: [String?] = []
-        let interpreter = try Interpreter(registry: registry)
-        interpreter.output = { _ in }
-        for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
-        interpreter.stepLimit = Self.stepBudget
+        // Made on the runner, like every interpreter of the harness: they share one registry.
         try onRunner {
+            let interpreter = try Interpreter(registry: self.registry)
+            interpreter.output = { _ in }
+            for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
+            interpreter.stepLimit = Self.stepBudget
             try interpreter.run(setup, name: "setup.finch")
             for (label, code) in calls {
                 before(label)

@@ -9,6 +9,9 @@ enum ModelBindings {
     static let type: NativeType = {
         let t = NativeType(name: "Model", doc: "A llama-family language model (SmolLM2, TinyLlama, Llama, Qwen2-style) in float32. Load one with load_model() or make a fresh one with model().")
         define(t)
+        // The training methods (lora, freeze, ...) live with training; added here, inside the one
+        // initialisation, because registries made on several threads at once share this type.
+        TrainBindings.defineModelMethods(t)
         return t
     }()
 

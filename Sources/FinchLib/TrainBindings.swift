@@ -52,7 +52,6 @@ enum TrainBindings {
                                       (.string("total_mb"), mb(e.totalBytes)), (.string("gflops_per_step"), .number((e.flopsPerStep / 1e9).rounded()))]))
         })
         r.register(runType)
-        defineModelMethods(ModelBindings.type)
     }
 
     static let trainDoc = "Trains a model on a dataset with next-token prediction: full finetuning, or only the LoRA adapters if the model has them. A Dataset is tokenised with the model's tokenizer and the template of its kind (plain text is packed into max_length windows); a TokenizedDataset is used as it is. Shows progress as it goes; Ctrl-C finishes the current step, saves a checkpoint if save_dir is set, and returns the run so far."
@@ -228,7 +227,7 @@ enum TrainBindings {
         }
     }
 
-    private static func defineModelMethods(_ t: NativeType) {
+    static func defineModelMethods(_ t: NativeType) {
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (LanguageModel, Arguments) throws -> Value) {
             t.method(name, on: LanguageModel.self, params, returns: returns, doc, example, body)

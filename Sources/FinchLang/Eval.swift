@@ -178,10 +178,10 @@ extension Interpreter {
                     guard let n else { return nil }
                     let v = try eval(n)
                     if case .nil = v { return nil }
-                    guard case .number(let x) = v, x == x.rounded(), Swift.abs(x) < 9e15 else {
+                    guard case .number(let x) = v, let i = Checked.int(x) else {
                         throw runtimeError("slice bounds must be integers, got \(v.repr)", n)
                     }
-                    return Int(x)
+                    return i
                 }
                 return .slice(start: try bound(a), end: try bound(b), step: try bound(c))
             }

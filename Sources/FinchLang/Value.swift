@@ -130,7 +130,9 @@ public final class RangeValue {
     }
     public var count: Int {
         guard step != 0 else { return 0 }
-        let n = ((end - start) / step).rounded(.up)
+        var span = (end - start) / step
+        if span.isInfinite, step.isFinite { span = end / step - start / step }  // end - start overflowed
+        let n = span.rounded(.up)
         guard n > 0 else { return 0 }
         return n < 9e15 ? Int(n) : 9_000_000_000_000_000  // endless in practice; never materialised whole
     }

@@ -17,6 +17,7 @@ public enum NativeSweep {
     cats = categorize(ev, examples: 0)
     t = arange(6).reshape([2, 3])
     table = run.history
+    empty = eye(0)
     """
 
     /// A value of each parameter type for the arguments not being swept.
@@ -75,6 +76,17 @@ public enum NativeSweep {
         }
         for name in registry.order where !["load_model", "tokenizer", "help", "print", "natives"].contains(name) {
             if let f = registry.functions[name] { sweep(f, receiver: nil) }
+        }
+        // Tensors twice: a 2×3 one, and an empty one (axes of size 0 divide and index differently).
+        if let t = registry.types["Tensor"] {
+            for name in t.methods.keys.sorted() {
+                guard let f = t.methods[name] else { continue }
+                let args = f.params.dropFirst().filter { $0.defaultValue == nil }.map { "\($0.name): \(typical($0.type))" }
+                for receiver in ["empty", "empty.T", "zeros([3, 0])"] {
+                    let call = "\(receiver).\(name)(\(args.joined(separator: ", ")))"
+                    out.append((call, call))
+                }
+            }
         }
         let receivers = ["Tensor": "t", "Model": "m", "Dataset": "ds", "Tokenizer": "tok", "TokenizedDataset": "tds",
                          "Run": "run", "Evaluation": "ev", "Categories": "cats", "Table": "table",

@@ -67,6 +67,7 @@ public final class Tensor {
     /// The elements in row-major order.
     public var scalars: [Float] {
         if isContiguous { return Array(UnsafeBufferPointer(start: pointer, count: count)) }
+        if count == 0 { return [] }  // an empty axis: no rows to walk (rows2 would divide by it)
         // A view is gathered straight into the array: no temporary tensor that could fail to allocate.
         let shape = shape, strides = strides, src = pointer, n = shape.last ?? 1, step = strides.last ?? 1
         let rows = Strided.rowCount(shape)

@@ -29,6 +29,9 @@ fi
 
 # Reference cycles among Finch values and the static registries are not leaks worth a report.
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
+# libFuzzer reports a trap with its own stack trace; Swift's backtracer, reading the stack of an
+# instrumented process, would trip AddressSanitizer and bury the trap's message.
+export SWIFT_BACKTRACE=enable=no
 mkdir -p "$scratch/work"
 status=0
 for t in "${targets[@]}"; do
@@ -58,12 +61,12 @@ for t in "${targets[@]}"; do
     # Programs under fuzzing run in a scratch folder, and may write files only there.
     (cd "$scratch/work" && FINCH_FUZZ_TARGET=$t FINCH_HOME=$scratch/work/home "$bin" "${opts[@]}" "$corpus" "$seeds" >"$log" 2>&1) || true
     after=$(ls "$crashes" | wc -l)
-    runs_done=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-    edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
-    if ((after > before)) || ! grep -q 'stat::number_of_executed_units' "$log"; then
+    runs_done=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+    edges=$(grep -a -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
+    if ((after > before)) || ! grep -a -q 'stat::number_of_executed_units' "$log"; then
         status=1
         echo "fuzz $t: FAILED after $runs_done inputs; the input is kept in $crashes/ (log: $log)"
-        grep -m1 -A14 -E 'ERROR|runtime failure|Fatal error|finch-fuzz:|deadly signal' "$log" | sed 's/^/    /' || tail -20 "$log"
+        grep -a -m1 -A14 -E 'ERROR|runtime failure|Fatal error|finch-fuzz:|deadly signal' "$log" | sed 's/^/    /' || tail -20 "$log"
     elif ((!short)); then
         printf 'fuzz %-12s inputs: %-8s edges: %-6s corpus: %s\n' "$t" "$runs_done" "$edges" "$(ls "$corpus" | wc -l)"
     fi

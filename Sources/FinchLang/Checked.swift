@@ -2,17 +2,11 @@
 /// runtime trap: a value that does not fit is an error that names it, never a crash.
 public enum Checked {
     /// The largest integer a Double holds exactly (2^53): beyond it, consecutive integers merge.
-    public static let exactLimit = 9_007_199_254_740_992.0
+    static let exactLimit = 9_007_199_254_740_992.0
 
     /// `x` as an Int when it is a whole number a Double holds exactly, else nil (NaN, ±inf, fractions, |x| > 2^53).
     @inline(__always) public static func int(_ x: Double) -> Int? {
         x == x.rounded() && Swift.abs(x) <= exactLimit ? Int(x) : nil
-    }
-
-    /// `x` as an Int, or an error: "<what> must be an integer, got <x>".
-    public static func int(_ x: Double, _ what: String) throws -> Int {
-        guard let n = int(x) else { throw FinchError(.runtime, "\(what) must be an integer, got \(Value.format(x))") }
-        return n
     }
 
     /// `x` truncated toward zero, or an error when it is NaN, infinite or beyond 2^53.
@@ -20,27 +14,17 @@ public enum Checked {
         guard x.isFinite, Swift.abs(x) <= exactLimit else { throw FinchError(.runtime, "\(what) must be a finite number below 2^53, got \(Value.format(x))") }
         return Int(x.rounded(.towardZero))
     }
-
-    /// The product of sizes, or nil when it overflows or a size is negative.
-    public static func product(_ sizes: [Int]) -> Int? {
-        var p = 1
-        for s in sizes {
-            guard s >= 0 else { return nil }
-            let (r, overflow) = p.multipliedReportingOverflow(by: s)
-            if overflow { return nil }
-            p = r
-        }
-        return p
-    }
 }
 
 extension Checked {
     /// An index into `count` items called `what` (negative ones count from the end), or an error:
-    /// "row 9 is out of range for 3 rows".
-    public static func position(_ v: Value, count: Int, what: String) throws -> Int {
+    /// "row 9 is out of range for 3 rows", or `outOfRange(k)`'s words.
+    public static func position(_ v: Value, count: Int, what: String, outOfRange: ((Int) -> String)? = nil) throws -> Int {
         guard case .number(let x) = v, let k = int(x) else { throw FinchError(.runtime, "\(what) index must be an integer, got \(v.repr)") }
         let i = k < 0 ? k + count : k
-        guard i >= 0, i < count else { throw FinchError(.runtime, "\(what) \(k) is out of range for \(count) \(what)s") }
+        guard i >= 0, i < count else {
+            throw FinchError(.runtime, outOfRange?(k) ?? "\(what) \(k) is out of range for \(count) \(what)s")
+        }
         return i
     }
 }

@@ -117,12 +117,7 @@ enum Operators {
 
     /// Resolves a possibly negative index against a length.
     static func position(_ v: Value, count: Int, what: String) throws -> Int {
-        guard case .number(let x) = v, let k = Checked.int(x) else {
-            throw FinchError(.runtime, "\(what) index must be an integer, got \(v.repr)")
-        }
-        let i = k < 0 ? k + count : k
-        guard i >= 0, i < count else { throw FinchError(.runtime, "index \(k) is out of range for \(article(what)) of length \(count)") }
-        return i
+        try Checked.position(v, count: count, what: what) { "index \($0) is out of range for \(article(what)) of length \(count)" }
     }
 
     /// Python slice semantics: indices of start:end:step over a length.

@@ -87,9 +87,6 @@ public struct Arguments {
     /// The argument of parameter `name`.
     public subscript(_ name: String) -> Value { values[function.index(of: name)] }
 
-    /// Positional arguments past the declared parameters (print, min, max).
-    public var extra: ArraySlice<Value> { values[function.params.count...] }
-
     public func number(_ name: String) -> Double { if case .number(let n) = self[name] { return n }; return 0 }
     /// An `.int` parameter's value (bind checked it is a whole number within 2^53).
     public func int(_ name: String) -> Int { if case .number(let n) = self[name] { return Checked.int(n) ?? 0 }; return 0 }
@@ -102,6 +99,12 @@ public struct Arguments {
     public func object<T: AnyObject>(_ name: String, as type: T.Type) -> T? {
         if case .object(let o) = self[name] { return o.value as? T }
         return nil
+    }
+
+    /// Parameter `name` as an index into `count` items called `what` (negative ones count from the
+    /// end), or this call's error: "format(): row 9 is out of range for 3 rows".
+    public func position(_ name: String, count: Int, what: String) throws -> Int {
+        do { return try Checked.position(self[name], count: count, what: what) } catch let e as FinchError { throw error(e.message) }
     }
 
     /// A runtime error phrased for this call.
@@ -135,7 +138,7 @@ public final class NativeFunction: @unchecked Sendable {
     }
 
     /// The position of parameter `name`. A native reading a name it does not declare is a bug in
-    /// Finch itself, caught the first time any test calls it (TestEveryNative runs them all).
+    /// Finch itself: ArgumentNameTests checks every name the bindings' sources read.
     @inline(__always) func index(of name: String) -> Int {
         for i in params.indices where params[i].name == name { return i }
         preconditionFailure("\(self.name)() reads an argument '\(name)' it does not declare")

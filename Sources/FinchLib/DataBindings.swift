@@ -188,8 +188,7 @@ enum DataBindings {
         method("format", [Param("i", .int, doc: "row number"), templateParam],
                returns: "dict", "{prompt, completion} for a row, through the template ({field} is the row's field; {{ and }} are braces).",
                "ds.format(0)") { ds, a in
-            let i = a.int("i") < 0 ? a.int("i") + ds.count : a.int("i")
-            guard i >= 0, i < ds.count else { throw a.error("row \(a.int("i")) is out of range for \(ds.count) rows") }
+            let i = try a.position("i", count: ds.count, what: "row")
             let (p, c) = try template(a, ds, tokenizer: nil).render(ds.rows[i], index: i, source: ds.source)
             return .dict(try DictRef([(.string("prompt"), .string(p)), (.string("completion"), .string(c))]))
         }
@@ -210,8 +209,7 @@ enum DataBindings {
                            Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
                returns: "string", "Row i tokenised as training sees it, the tokens the model learns from marked: [in brackets], or green in a terminal.",
                "print(ds.preview(0, tokenizer(\"smollm2-135m\")))") { ds, a in
-            let i = a.int("i") < 0 ? a.int("i") + ds.count : a.int("i")
-            guard i >= 0, i < ds.count else { throw a.error("row \(a.int("i")) is out of range for \(ds.count) rows") }
+            let i = try a.position("i", count: ds.count, what: "row")
             let tok = a.object("tokenizer", as: Tokenizer.self)!
             let one = try ds.slice(i, i + 1).tokenized(tok, template: try template(a, ds, tokenizer: tok))
             return .string(one.examples[0].preview(tok, color: TokenizedBindings.color(a["color"])))
@@ -257,8 +255,8 @@ enum DataBindings {
                 return wrap(ds.slice(at(start, 0), at(end, ds.count)))
             case .index(.string(let name)):
                 return .list(try ds.column(name).map(value))
-            case .index(let n) where n.typeName == "number":
-                return value(.object(ds.rows[try Checked.position(n, count: ds.count, what: "row")]))
+            case .index(.number(let n)):
+                return value(.object(ds.rows[try Checked.position(.number(n), count: ds.count, what: "row")]))
             case .index(let v): throw FinchError(.runtime, "index a dataset with a row number, a slice or a column name, not \(article(v.typeName))")
             }
         }

@@ -39,14 +39,11 @@ enum TokenizedBindings {
                     _ body: @escaping (TokenizedBox, Arguments) throws -> Value) {
             t.method(name, on: TokenizedBox.self, params, returns: returns, doc, example, body)
         }
-        func index(_ box: TokenizedBox, _ a: Arguments) throws -> Int {
-            try Checked.position(a["i"], count: box.data.count, what: "example")
-        }
         method("preview", [Param("i", .int, default: .number(0)),
                            Param("color", .optional(.bool), default: .nil, doc: "colour the trained tokens (default: when printing to a terminal)")],
                returns: "string", "Example i's tokens with the ones the model learns from marked: [in brackets], or green in a terminal.",
                "print(data.preview(0))") { box, a in
-            .string(box.data.examples[try index(box, a)].preview(box.tokenizer, color: color(a["color"])))
+            .string(box.data.examples[try a.position("i", count: box.data.count, what: "example")].preview(box.tokenizer, color: color(a["color"])))
         }
         method("batch", [Param("start", .int, default: .number(0)), Param("size", .int, default: .number(8)),
                          Param("padding_side", .string, default: .string("right")),

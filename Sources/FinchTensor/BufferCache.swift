@@ -20,7 +20,6 @@ final class BufferCache: Sendable {
     static let headroom = 0.10
     static let slackBytes = 64 << 20
     private let capacityBytes: Int
-    let physicalBytes: Int
 
     private struct State {
         // Addresses rather than pointers: pointers are not Sendable into the lock.
@@ -57,29 +56,18 @@ final class BufferCache: Sendable {
 
     /// A cache holding at most `capacityBytes` (an eighth of the machine's memory, at most 4 GB).
     init(capacityBytes: Int? = nil) {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES))
-        let pageSize = sysconf(Int32(_SC_PAGESIZE))
-        physicalBytes = pages > 0 && pageSize > 0 ? pages * pageSize : Int.max
-        self.capacityBytes = capacityBytes ?? min(physicalBytes / 8, 4 << 30)
-    }
-
-    /// MemAvailable from /proc/meminfo: what can be allocated now without swapping, or nil where unknown.
-    static func availableBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
-        return kb * 1024
+        self.capacityBytes = capacityBytes ?? min(MachineMemory.physicalBytes / 8, 4 << 30)
     }
 
     func allocate(_ count: Int) throws -> UnsafeMutablePointer<Float> {
         let bytes = count.multipliedReportingOverflow(by: 4)
-        guard !bytes.overflow, bytes.partialValue <= physicalBytes else {
+        guard !bytes.overflow, bytes.partialValue <= MachineMemory.physicalBytes else {
             let gb = Double(count) * 4 / 1e9
-            throw TensorError.outOfMemory(requestedGB: gb, availableGB: Double(physicalBytes) / 1e9)
+            throw TensorError.outOfMemory(requestedGB: gb, availableGB: Double(MachineMemory.physicalBytes) / 1e9)
         }
         // A gigabyte or more is checked against what is free now: past it the machine would swap or
         // the kernel kill the process (and the REPL session with it), where an error keeps both.
-        if bytes.partialValue >= 1 << 30, let free = Self.availableBytes(), bytes.partialValue > free {
+        if bytes.partialValue >= 1 << 30, let free = MachineMemory.availableBytes(), bytes.partialValue > free {
             throw TensorError.outOfMemory(requestedGB: Double(bytes.partialValue) / 1e9, availableGB: Double(free) / 1e9)
         }
         if count >= Self.minimumCachedCount {
@@ -141,7 +129,7 @@ final class BufferCache: Sendable {
         }
         let p = mmap(nil, count * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else {
-            throw TensorError.outOfMemory(requestedGB: Double(count) * 4 / 1e9, availableGB: Double(shared.physicalBytes) / 1e9)
+            throw TensorError.outOfMemory(requestedGB: Double(count) * 4 / 1e9, availableGB: Double(MachineMemory.physicalBytes) / 1e9)
         }
         return p.bindMemory(to: Float.self, capacity: count)
     }

@@ -1,3 +1,4 @@
+import FinchTensor
 import Foundation
 
 /// Training progress for people: a live bar in a terminal, a plain line otherwise.
@@ -34,15 +35,6 @@ public enum ProcessMemory {
     /// Peak resident memory in MB (VmHWM: starts afresh at exec, unlike getrusage's ru_maxrss,
     /// which a spawned process inherits from its parent).
     public static var peakMegabytes: Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
-        return kb / 1024
-    }
-
-    /// The machine's memory in bytes.
-    public static var physicalBytes: Double {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
-        return pages > 0 && size > 0 ? Double(pages) * Double(size) : .infinity
+        Double(MachineMemory.kilobytes(in: "/proc/self/status", "VmHWM:") ?? 0) / 1024
     }
 }

@@ -45,9 +45,10 @@ public final class Trainer {
         // A step that cannot fit in memory is refused before it is tried (estimate() makes the same figure).
         let width = min(model.config.context, (longest + 31) / 32 * 32)
         let need = TrainingEstimate.of(model, method: model.loraParameters.isEmpty ? .full : .lora, batch: options.batch, seq: width).totalBytes
-        guard need <= ProcessMemory.physicalBytes else {
+        let physical = Double(MachineMemory.physicalBytes)
+        guard need <= physical else {
             throw ModelError(String(format: "a step of batch %d × %d tokens needs about %.1f GB, more than this machine's %.1f GB: lower batch (grad_accum keeps the examples per update)",
-                                    options.batch, width, need / 1e9, ProcessMemory.physicalBytes / 1e9))
+                                    options.batch, width, need / 1e9, physical / 1e9))
         }
         self.model = model
         self.data = data

@@ -139,14 +139,10 @@ enum TrainBindings {
         guard data.count > 0 else { throw a.error("the training data is empty") }
         let eval: TokenizedDataset? = a["eval"].isNil ? nil : try tokenized(a["eval"], m, maxLength: maxLength, maskPrompt: a.bool("mask_prompt"), a, "eval")
         let o = try options(a, examples: data.count)
-        let prompts: [String] = try a.list("sample_prompts").map { v in
-            guard case .string(let s) = v else { throw a.error("sample_prompts must be a list of strings") }
-            return s
-        }
-        if a.int("sample_every") > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
+        let watchers = try TrainWatchers(a, steps: o.steps, model: m)
         let trainer = try Trainer(model: m, data: data, eval: eval, options: o)
         if let path = a.optionalString("resume") { try trainer.resume(from: path) }
-        let watchers = try TrainWatchers(a, trainer: trainer, model: m, prompts: prompts)
+        watchers.begin(after: trainer.history)
         let out = a.interpreter.output
         for w in trainer.warnings { out("warning: \(w)\n") }
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"

@@ -13,19 +13,27 @@ final class TrainWatchers {
     private let plotEvery: Int
     private let steps: Int
 
-    init(_ a: Arguments, trainer: Trainer, model: LanguageModel, prompts: [String]) throws {
+    /// Reads and checks train()'s watching arguments (plot_every, sample_every, sample_prompts,
+    /// print_every) before any training work starts.
+    init(_ a: Arguments, steps: Int, model: LanguageModel) throws {
         let interpreter = a.interpreter
         let terminal = isatty(1) != 0 && interpreter.outputIsTerminal
-        steps = trainer.options.steps
+        self.steps = steps
         plotEvery = a.int("plot_every")
         guard plotEvery >= 0 else { throw a.error("plot_every must be 0 or more, got \(plotEvery)") }
         let sampleEvery = a.int("sample_every")
         guard sampleEvery >= 0 else { throw a.error("sample_every must be 0 or more, got \(sampleEvery)") }
+        let prompts = try DataBindings.strings(a, "sample_prompts")
+        if sampleEvery > 0, prompts.isEmpty { throw a.error("sample_every needs sample_prompts") }
         if let every = a.optionalInt("print_every"), every <= 0 { throw a.error("print_every must be positive, got \(every)") }
-        progress = ProgressLine(interpreter, terminal: terminal, steps: steps, every: a.optionalInt("print_every") ?? max(1, steps / 20),
-                                lastValLoss: trainer.history.last(where: { $0.valLoss != nil })?.valLoss)
+        progress = ProgressLine(interpreter, terminal: terminal, steps: steps, every: a.optionalInt("print_every") ?? max(1, steps / 20))
         live = plotEvery > 0 ? LivePlot(interpreter, terminal: terminal) : nil
-        sampler = sampleEvery > 0 ? SampleGenerations(model: model, prompts: prompts, every: sampleEvery, output: interpreter.output, terminal: terminal) : nil
+        sampler = sampleEvery > 0 ? SampleGenerations(model: model, prompts: prompts, every: sampleEvery, output: interpreter.output) : nil
+    }
+
+    /// Before the first step: a resumed run's last validation loss shows on the progress line.
+    func begin(after history: [StepRecord]) {
+        progress.lastValLoss = history.last(where: { $0.valLoss != nil })?.valLoss
     }
 
     /// After each step: the curve first (it sits above the progress line), then the line, then samples.
@@ -57,16 +65,15 @@ final class ProgressLine {
     private let terminal: Bool
     private let steps: Int
     private let every: Int
-    private var lastValLoss: Float?
+    var lastValLoss: Float?
     private var recent: [Double] = []
     private var open = false
 
-    init(_ interpreter: Interpreter, terminal: Bool, steps: Int, every: Int, lastValLoss: Float?) {
+    init(_ interpreter: Interpreter, terminal: Bool, steps: Int, every: Int) {
         self.interpreter = interpreter
         self.terminal = terminal
         self.steps = steps
         self.every = every
-        self.lastValLoss = lastValLoss
     }
 
     func show(_ r: StepRecord) {
@@ -98,7 +105,6 @@ struct SampleGenerations {
     let prompts: [String]
     let every: Int
     let output: (String) -> Void
-    let terminal: Bool
 
     func due(_ step: Int) -> Bool { step % every == 0 }
 

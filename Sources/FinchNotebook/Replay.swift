@@ -102,7 +102,7 @@ public final class NotebookReplay {
         Interrupt.reset()
         var interrupted = false
         if let t = cell.options.timeout, seconds >= t {
-            failure = "cell \(cell.number) ran past its timeout of \(Self.format(t)) s"
+            failure = "cell \(cell.number) ran past its timeout of \(Value.format(t)) s"
         } else if stopped {
             interrupted = true
             failure = "stopped by Ctrl-C in cell \(cell.number)"
@@ -110,6 +110,4 @@ public final class NotebookReplay {
         return CellResult(number: cell.number, output: Output(printed: printed, assetsDirectory: assetsLink),
                           failure: failure, seconds: seconds, interrupted: interrupted)
     }
-
-    static func format(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
 }

@@ -17,11 +17,12 @@ public enum FuzzDictionary {
         }
         for typeName in registry.typeOrder {
             guard let t = registry.types[typeName] else { continue }
-            for (name, m) in t.methods {
+            // Sorted: the short check's fixed seed gives the same mutations only with the words in one order.
+            for name in t.methods.keys.sorted() {
                 words.append("." + name + "(")
-                words += m.params.dropFirst().map { $0.name + ": " }
+                words += t.methods[name]!.params.dropFirst().map { $0.name + ": " }
             }
-            words += t.properties.keys.map { "." + $0 }
+            words += t.properties.keys.sorted().map { "." + $0 }
         }
         var seen = Set<String>()
         let unique = words.filter { seen.insert($0).inserted }

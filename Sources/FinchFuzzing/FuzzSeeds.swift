@@ -52,27 +52,21 @@ public enum FuzzSeeds {
             let registry = FinchLibrary.makeRegistry()
             for name in registry.order { if let f = registry.functions[name], !f.example.isEmpty { try addText("example-\(name).finch", f.example) } }
             for typeName in registry.typeOrder {
-                for (name, m) in registry.types[typeName]?.methods ?? [:] where !m.example.isEmpty {
+                for (name, m) in registry.types[typeName]?.methods ?? [:] where !m.example.isEmpty {  // file names: order is free
                     try addText("example-\(typeName)-\(name).finch", m.example)
                 }
             }
         case .gguf:
             let model = try tinyModel()
-            let scratch = NSTemporaryDirectory() + "finch-fuzz-seeds-\(getpid())"
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
             for type in [GGUFType.f32, .f16, .q8_0] {
-                try model.saveGGUF(path: scratch + "/tiny.gguf", type: type)
-                try addFile(scratch + "/tiny.gguf", limit: 1 << 20)
-                try FileManager.default.moveItem(atPath: directory + "/tiny.gguf", toPath: directory + "/tiny-\(type).gguf")
+                try model.saveGGUF(path: directory + "/tiny-\(type).gguf", type: type)
+                count += 1
             }
         case .safetensors:
             let model = try tinyModel()
-            let scratch = NSTemporaryDirectory() + "finch-fuzz-seeds-\(getpid())"
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
             for dtype in ["F32", "F16"] {
-                try model.save(directory: scratch, dtype: dtype)
-                try add("tiny-\(dtype).safetensors", FileManager.default.contents(atPath: scratch + "/model.safetensors") ?? Data())
+                try SafetensorsFile.write(path: directory + "/tiny-\(dtype).safetensors", tensors: model.parameters.map { ($0.name, $0.tensor) }, dtype: dtype)
+                count += 1
             }
         case .tokenizer:
             let scratch = NSTemporaryDirectory() + "finch-fuzz-seeds-\(getpid())"

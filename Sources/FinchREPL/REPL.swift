@@ -165,5 +165,6 @@ public final class REPL {
       :quit           leave (or Ctrl-D)
     Keys: Tab completes names, members after '.', and argument names inside a call;
     Ctrl-C stops running code (or clears the line); up/down walk the history.
+    The session so far is also kept, as :save writes it, in .finch_session.md beside the history.
     """
 }

@@ -18,13 +18,18 @@ public enum Checked {
 
 extension Checked {
     /// An index into `count` items called `what` (negative ones count from the end), or an error:
-    /// "row 9 is out of range for 3 rows", or `outOfRange(k)`'s words.
-    public static func position(_ v: Value, count: Int, what: String, outOfRange: ((Int) -> String)? = nil) throws -> Int {
+    /// "row 9 is out of range for 3 rows".
+    public static func position(_ v: Value, count: Int, what: String) throws -> Int {
+        let (i, k) = try index(v, count: count, what: what)
+        guard let i else { throw FinchError(.runtime, "\(what) \(k) is out of range for \(count) \(what)s") }
+        return i
+    }
+
+    /// `v` as a whole number `k` (an error when it is not one) and its position among `count` items,
+    /// nil when out of range: the check every index shares, each caller wording the range error.
+    @inline(__always) static func index(_ v: Value, count: Int, what: String) throws -> (position: Int?, k: Int) {
         guard case .number(let x) = v, let k = int(x) else { throw FinchError(.runtime, "\(what) index must be an integer, got \(v.repr)") }
         let i = k < 0 ? k + count : k
-        guard i >= 0, i < count else {
-            throw FinchError(.runtime, outOfRange?(k) ?? "\(what) \(k) is out of range for \(count) \(what)s")
-        }
-        return i
+        return (i >= 0 && i < count ? i : nil, k)
     }
 }

@@ -117,7 +117,9 @@ enum Operators {
 
     /// Resolves a possibly negative index against a length.
     static func position(_ v: Value, count: Int, what: String) throws -> Int {
-        try Checked.position(v, count: count, what: what) { "index \($0) is out of range for \(article(what)) of length \(count)" }
+        let (i, k) = try Checked.index(v, count: count, what: what)
+        guard let i else { throw FinchError(.runtime, "index \(k) is out of range for \(article(what)) of length \(count)") }
+        return i
     }
 
     /// Python slice semantics: indices of start:end:step over a length.

@@ -22,19 +22,27 @@ enum AttentionKernels {
     }
 
     /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
-    /// which sees columns 0 ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
-    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, lse: UnsafeMutablePointer<Float>) {
+    /// which sees columns first(t) ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
+    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, window: Int, lse: UnsafeMutablePointer<Float>) {
         for t in 0..<rows {
             let row = s + t * cols
             let visible = Swift.min(cols, start + t + 1)
-            let m = rowMax(row, visible)
-            for j in 0..<visible { row[j] = FastMath.exp(row[j] - m) }
-            let sum = rowSum(row, visible)
+            let first = firstVisible(start + t, window: window)
+            let live = row + first, n = visible - first
+            let m = rowMax(live, n)
+            for j in 0..<n { live[j] = FastMath.exp(live[j] - m) }
+            let sum = rowSum(live, n)
             let inv = 1 / sum
-            for j in 0..<visible { row[j] *= inv }
+            for j in 0..<n { live[j] *= inv }
+            if first > 0 { row.update(repeating: 0, count: first) }
             if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
             lse[t] = m + Glibc.log(sum)
         }
+    }
+
+    /// The first key a query at `position` sees: 0, or with a sliding window of w the position − w + 1.
+    @inline(__always) static func firstVisible(_ position: Int, window: Int) -> Int {
+        window > 0 ? Swift.max(0, position - window + 1) : 0
     }
 
     /// Max and sum with 16 independent lanes: a plain loop's single accumulator would not vectorise.
@@ -69,12 +77,14 @@ extension Tensor {
     /// Causal attention of q [batch, tokens, heads, d] over k and v [batch, keys, kvHeads, d]
     /// (keys ≥ tokens; the queries are the last `tokens` positions). Heads divide into
     /// kvHeads groups that share a key/value head. Returns [batch, tokens, heads, d].
-    public static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
-        try causalAttention(q, k, v, rowBlock: AttentionKernels.rowBlock)
+    /// A `window` w > 0 lets each query see only the last w positions, itself included
+    /// (Mistral's and Gemma's sliding-window attention).
+    public static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
+        try causalAttention(q, k, v, rowBlock: AttentionKernels.rowBlock, window: window)
     }
 
     /// The same with query rows taken `rowBlock` at a time (the tests use small blocks).
-    static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, rowBlock: Int) throws -> Tensor {
+    static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, rowBlock: Int, window: Int = 0) throws -> Tensor {
         guard q.rank == 4, k.rank == 4, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[3] == k.shape[3],
               k.shape[2] > 0, q.shape[2] % k.shape[2] == 0, k.shape[1] >= q.shape[1] else {
             throw TensorError.invalidShape(op: "attention", "q \(q.shape.shapeText) with k \(k.shape.shapeText) and v \(v.shape.shapeText): needs [batch, tokens, heads, d] and [batch, keys >= tokens, kvHeads dividing heads, d]")
@@ -101,7 +111,7 @@ extension Tensor {
                     let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
                     AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
                                           K.at(b, g), K.tokenStride, beta: 0, scores, visible)
-                    AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, lse: lp + (b * H + h) * T + r0)
+                    AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, window: window, lse: lp + (b * H + h) * T + r0)
                     AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores, visible, V.at(b, g), V.tokenStride,
                                           beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
                 }
@@ -137,10 +147,12 @@ extension Tensor {
                             let (gs, os, first) = (GO.tokenStride, O.tokenStride, start + r0)
                             for t in 0..<rows {
                                 let visible = Swift.min(n, first + t + 1)
+                                let lo = AttentionKernels.firstVisible(first + t, window: window)
                                 var dot: Float = 0
                                 for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
                                 let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
-                                for j in 0..<visible {
+                                for j in 0..<lo { pr[j] = 0; dr[j] = 0 }
+                                for j in lo..<visible {
                                     let pj = FastMath.exp(pr[j] - lt)
                                     pr[j] = pj
                                     dr[j] = pj * (dr[j] - dot)

@@ -14,6 +14,10 @@ enum AbsOp: UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float {
 enum GeluOp: UnaryOp {
     @inline(__always) static func apply(_ x: Float) -> Float { 0.5 * x * (1 + FastMath.erf(x * 0.707_106_78)) }
 }
+/// gelu_tanh(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh form GPT-2 and Gemma use.
+enum GeluTanhOp: UnaryOp {
+    @inline(__always) static func apply(_ x: Float) -> Float { 0.5 * x * (1 + FastMath.tanh(0.797_884_56 * (x + 0.044_715 * x * x * x))) }
+}
 /// silu(x) = x·σ(x).
 enum SiluOp: UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { x / (1 + FastMath.exp(-x)) } }
 
@@ -38,6 +42,14 @@ enum GeluGrad: BinaryOp {
         let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_78))
         let pdf = 0.398_942_28 * FastMath.exp(-0.5 * x * x)
         return g * (cdf + x * pdf)
+    }
+}
+/// gelu_tanh: with u = √(2/π)(x + 0.044715x³), t = tanh u:
+/// g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)) (input).
+enum GeluTanhGrad: BinaryOp {
+    @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float {
+        let t = FastMath.tanh(0.797_884_56 * (x + 0.044_715 * x * x * x))
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.797_884_56 * (1 + 0.134_145 * x * x))
     }
 }
 /// silu: g·σ(x)(1 + x(1 − σ(x))) (input).
@@ -86,6 +98,8 @@ extension Tensor {
     public func abs() throws -> Tensor { try unaryFromInput(AbsOp.self, AbsGrad.self, "abs") }
     /// Gaussian error linear unit, exact (erf) form.
     public func gelu() throws -> Tensor { try unaryFromInput(GeluOp.self, GeluGrad.self, "gelu") }
+    /// Gaussian error linear unit, tanh approximation (GPT-2's gelu_new, gelu_pytorch_tanh).
+    public func geluTanh() throws -> Tensor { try unaryFromInput(GeluTanhOp.self, GeluTanhGrad.self, "gelu_tanh") }
     /// x·σ(x), the SwiGLU gate's activation.
     public func silu() throws -> Tensor { try unaryFromInput(SiluOp.self, SiluGrad.self, "silu") }
     /// x^p for a constant exponent.

@@ -14,6 +14,10 @@ import Testing
         expectClose(try x.silu(), xs.map { Float(Double($0) / (1 + Foundation.exp(-Double($0)))) }, atol: 1e-6, rtol: 1e-6, "silu")
         expectClose(try x.gelu(), xs.map { Float(0.5 * Double($0) * (1 + Foundation.erf(Double($0) / 2.0.squareRoot()))) },
                     atol: 1e-6, rtol: 1e-6, "gelu")
+        expectClose(try x.geluTanh(), xs.map { v -> Float in
+            let d = Double(v)
+            return Float(0.5 * d * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d))))
+        }, atol: 1e-6, rtol: 1e-6, "gelu (tanh)")
         expectClose(try x.relu(), xs.map { max($0, 0) }, "relu")
         let positive = Tensor(xs.map { abs($0) + 0.01 })
         expectClose(try positive.log(), positive.scalars.map { Float(Foundation.log(Double($0))) }, rtol: 1e-6, "log")

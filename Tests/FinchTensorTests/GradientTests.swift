@@ -31,6 +31,7 @@ import Testing
         try checkGradients("relu", [x]) { try $0[0].relu() }
         try checkGradients("abs", [x]) { try $0[0].abs() }
         try checkGradients("gelu", [x]) { try $0[0].gelu() }
+        try checkGradients("gelu (tanh)", [x]) { try $0[0].geluTanh() }
         try checkGradients("silu", [x]) { try $0[0].silu() }
     }
 

@@ -36,7 +36,7 @@ import Testing
     }
 
     /// Attention as matmul, a -inf mask and softmax, with key heads repeated for their groups.
-    func attentionByHand(_ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
+    func attentionByHand(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
         let (T, H, D) = (q.shape[1], q.shape[2], q.shape[3])
         let (S, KH) = (k.shape[1], k.shape[2])
         let repeatHeads = { (t: Tensor) -> Tensor in
@@ -44,7 +44,10 @@ import Testing
         }
         let qh = try q.permute([0, 2, 1, 3]), kh = try repeatHeads(k).permute([0, 2, 1, 3]), vh = try repeatHeads(v).permute([0, 2, 1, 3])
         var mask: [Float] = []
-        for t in 0..<T { for j in 0..<S { mask.append(j > S - T + t ? -Float.infinity : 0) } }
+        for t in 0..<T { for j in 0..<S {
+            let position = S - T + t
+            mask.append(j > position || (window > 0 && position - j >= window) ? -Float.infinity : 0)
+        } }
         let scores = try qh.matmul(kh.transpose()).multiplying(.scalar(1 / Float(D).squareRoot())).adding(Tensor(mask, shape: [T, S]))
         return try scores.softmax(axis: -1).matmul(vh).permute([0, 2, 1, 3])
     }
@@ -63,6 +66,30 @@ import Testing
         // Fewer queries than keys: a cache in front of them.
         let k2 = try randomTensor([1, 5, 2, 3], seed: 34), v2 = try randomTensor([1, 5, 2, 3], seed: 35), q2 = try randomTensor([1, 2, 2, 3], seed: 36)
         try checkGradients("attention with a cache", [q2, k2, v2]) { try Tensor.causalAttention($0[0], $0[1], $0[2]) }
+    }
+
+    @Test func slidingWindowAttention() throws {
+        // Each query sees its last `window` positions, itself included (Mistral's and Phi-3's mask).
+        for (T, S, window) in [(7, 7, 3), (2, 9, 4), (6, 6, 1), (5, 5, 10)] {
+            let q = try randomTensor([1, T, 4, 4], seed: 61), k = try randomTensor([1, S, 2, 4], seed: 62), v = try randomTensor([1, S, 2, 4], seed: 63)
+            expectClose(try Tensor.causalAttention(q, k, v, window: window), try attentionByHand(q, k, v, window: window).scalars,
+                        atol: 1e-5, "T=\(T) S=\(S) window \(window)")
+            expectClose(try Tensor.causalAttention(q, k, v, rowBlock: 2, window: window), try attentionByHand(q, k, v, window: window).scalars,
+                        atol: 1e-5, "in blocks of 2, window \(window)")
+        }
+        let q = try randomTensor([1, 6, 2, 2], seed: 64), k = try randomTensor([1, 6, 1, 2], seed: 65), v = try randomTensor([1, 6, 1, 2], seed: 66)
+        try checkGradients("attention with a window of 2", [q, k, v]) { try Tensor.causalAttention($0[0], $0[1], $0[2], window: 2) }
+    }
+
+    @Test func partialRotaryTurnsTheLeadingDimensionsOnly() throws {
+        // GPT-NeoX and Phi-3 rotate the first rotary_dim of each head (as halves) and pass the rest.
+        let x = try randomTensor([1, 4, 2, 8], seed: 67)
+        let table = RotaryTable(headDim: 4, theta: 10000)
+        let out = try x.rope(table, start: 3)
+        let lead = try x.slice(axis: 3, start: 0, end: 4)
+        expectClose(try out.slice(axis: 3, start: 0, end: 4), try ropeByHand(lead, theta: 10000, start: 3).scalars, atol: 1e-5, "rotated part")
+        expectClose(try out.slice(axis: 3, start: 4, end: 8), try x.slice(axis: 3, start: 4, end: 8).contiguous().scalars, atol: 0, "passed through")
+        try checkGradients("partial rope", [x]) { try $0[0].rope(table, start: 1) }
     }
 
     @Test func attentionInRowBlocks() throws {

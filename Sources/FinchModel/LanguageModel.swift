@@ -2,23 +2,7 @@ import FinchTensor
 import FinchText
 import Foundation
 
-/// One transformer block: pre-norm attention and a SwiGLU MLP, each added to the residual.
-public final class TransformerBlock {
-    public let attentionNorm: Tensor
-    public let q: Linear, k: Linear, v: Linear, o: Linear
-    public let mlpNorm: Tensor
-    public let gate: Linear, up: Linear, down: Linear
-
-    init(_ p: [String: Tensor], _ prefix: String) {
-        func linear(_ n: String) -> Linear { Linear(weight: p[prefix + n + ".weight"]!, bias: p[prefix + n + ".bias"]) }
-        attentionNorm = p[prefix + "input_layernorm.weight"]!
-        q = linear("self_attn.q_proj"); k = linear("self_attn.k_proj"); v = linear("self_attn.v_proj"); o = linear("self_attn.o_proj")
-        mlpNorm = p[prefix + "post_attention_layernorm.weight"]!
-        gate = linear("mlp.gate_proj"); up = linear("mlp.up_proj"); down = linear("mlp.down_proj")
-    }
-}
-
-/// A llama-family causal language model (SmolLM2, TinyLlama, Llama, Qwen2-style), in Float32.
+/// A causal language model of one of the registered families (`Architectures`), in Float32.
 public final class LanguageModel {
     public let config: ModelConfig
     /// The tokenizer that came with the weights, if any.
@@ -29,43 +13,51 @@ public final class LanguageModel {
     public var training = false
     /// The generator of LoRA dropout's masks (saved in checkpoints, so a resumed run draws the same).
     public var dropoutRNG = RNG(seed: 0)
+    /// The family's declaration: tensors, projections and forward.
+    public let family: any Architecture.Type
     public let embedding: Tensor
     public let blocks: [TransformerBlock]
-    public let norm: Tensor
+    /// Tensors outside the blocks (norms, position table, head) by Hugging Face name.
+    public let globals: [String: Tensor]
     /// The output head; nil when it is the token embedding (tied).
     public let head: Linear?
     public let rotary: RotaryTable
     /// The tied output head: a linear layer over the embedding tensor itself (no copy).
     private let tiedHead: Linear
-    /// Every parameter by its Hugging Face name, in the order of `ParameterNames.expected`.
+    /// Every parameter by its Hugging Face name, in the order the family declares them.
     public let parameters: [(name: String, tensor: Tensor)]
 
     /// A model from tensors named as Hugging Face names them; every expected tensor must be present with its shape.
     public init(config: ModelConfig, tensors: [String: Tensor], tokenizer: Tokenizer? = nil, source: String) throws {
         try config.validate(source)
+        let family = config.family
         var ordered: [(String, Tensor)] = []
-        for (name, shape) in ParameterNames.expected(config) {
-            guard let t = tensors[name] else { throw ModelError("\(source): the tensor \(name) is missing") }
-            guard t.shape == shape else {
-                throw ModelError("\(source): \(name) has shape \(t.shape), expected \(shape) for this configuration")
+        for spec in family.tensors(config) {
+            guard let t = tensors[spec.name] else { throw ModelError("\(source): the tensor \(spec.name) is missing") }
+            guard t.shape == spec.shape else {
+                throw ModelError("\(source): \(spec.name) has shape \(t.shape), expected \(spec.shape) for this configuration")
             }
             // Every parameter trains unless frozen (as in PyTorch); generation runs without recording.
             t.requiresGrad = true
-            ordered.append((name, t))
+            ordered.append((spec.name, t))
         }
         if let tokenizer, tokenizer.vocabSize > config.vocab {
             throw ModelError("\(source): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(config.vocab)")
         }
         self.config = config
+        self.family = family
         self.tokenizer = tokenizer
         self.source = source
         self.parameters = ordered
-        embedding = tensors["model.embed_tokens.weight"]!
-        blocks = (0..<config.layers).map { TransformerBlock(tensors, "model.layers.\($0).") }
-        norm = tensors["model.norm.weight"]!
-        head = config.tiedEmbeddings ? nil : Linear(weight: tensors["lm_head.weight"]!)
+        embedding = tensors[family.embeddingName]!
+        blocks = (0..<config.layers).map { TransformerBlock(index: $0, family: family, tensors: tensors) }
+        let blockPrefix = family.blockPrefix
+        globals = Dictionary(uniqueKeysWithValues: ordered.filter { !$0.0.hasPrefix(blockPrefix) })
+        head = config.tiedEmbeddings ? nil : Linear(weight: tensors[family.headName]!, bias: tensors[family.headName.replacingOccurrences(of: ".weight", with: ".bias")])
         tiedHead = Linear(weight: embedding)
-        rotary = RotaryTable(headDim: config.headDim, theta: config.ropeTheta)
+        var frequencies = RotaryTable.frequencies(headDim: config.rotaryDim, theta: config.ropeTheta)
+        if let scaling = config.ropeScaling { frequencies = scaling.scale(frequencies) }
+        rotary = RotaryTable(frequencies: frequencies)
     }
 
     /// A freshly initialised model: weights normal with std 0.02 (as Hugging Face initialises llama), norms one, biases zero.
@@ -73,13 +65,11 @@ public final class LanguageModel {
         try config.validate("model")
         var rng = RNG(seed: seed)
         var tensors: [String: Tensor] = [:]
-        for (name, shape) in ParameterNames.expected(config) {
-            if name.hasSuffix("norm.weight") {
-                tensors[name] = try Tensor.ones(shape)
-            } else if name.hasSuffix(".bias") {
-                tensors[name] = try Tensor.zeros(shape)
-            } else {
-                tensors[name] = try Tensor.normal(shape, std: 0.02, rng: &rng)
+        for spec in config.family.tensors(config) {
+            switch spec.initial {
+            case .ones: tensors[spec.name] = try Tensor.ones(spec.shape)
+            case .zeros: tensors[spec.name] = try Tensor.zeros(spec.shape)
+            case .normal: tensors[spec.name] = try Tensor.normal(spec.shape, std: 0.02, rng: &rng)
             }
         }
         return try LanguageModel(config: config, tensors: tensors, tokenizer: tokenizer, source: "random")
@@ -115,36 +105,22 @@ public final class LanguageModel {
             throw ModelError("\(start + T) tokens are more than this model's context of \(c.context)")
         }
         if let cache { try cache.reserve(batch: B, tokens: T, for: c) }
+        let pass = ForwardPass(model: self, config: c, batch: B, tokens: T, start: start, cache: cache,
+                               int8: int8Weights && B * T == 1 && !GradMode.isEnabled)
         var x: Tensor
-        do { x = try embedding.embedding(ids) } catch {
-            throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(error)")
+        do { x = try family.embed(ids, pass) } catch let e as TensorError {
+            throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(e)")
         }
-        let int8 = int8Weights && B * T == 1 && !GradMode.isEnabled
-        let linear = { (layer: Linear, input: Tensor) throws -> Tensor in int8 ? try layer.quantizedCall(input) : try layer(input) }
-        for (l, block) in blocks.enumerated() {
-            let h = try x.rmsNorm(weight: block.attentionNorm, eps: c.rmsEps)
-            let qkv = int8 ? try Linear.quantizedCall([block.q, block.k, block.v], h) : [try block.q(h), try block.k(h), try block.v(h)]
-            let q = try qkv[0].reshape([B, T, c.heads, c.headDim]).rope(rotary, start: start)
-            var k = try qkv[1].reshape([B, T, c.kvHeads, c.headDim]).rope(rotary, start: start)
-            var v = try qkv[2].reshape([B, T, c.kvHeads, c.headDim])
-            if let cache { (k, v) = try cache.append(layer: l, keys: k, values: v) }
-            let attended = try Tensor.causalAttention(q, k, v).reshape([B, T, c.dim])
-            x = try x.adding(linear(block.o, attended))
-            let m = try x.rmsNorm(weight: block.mlpNorm, eps: c.rmsEps)
-            let gateUp = int8 ? try Linear.quantizedCall([block.gate, block.up], m) : [try block.gate(m), try block.up(m)]
-            x = try x.adding(linear(block.down, gateUp[0].swiglu(gateUp[1])))
-        }
+        for block in blocks { x = try family.block(x, block, pass) }
         cache?.advance(by: T)
         if lastOnly, T > 1 { x = try x.slice(axis: 1, start: T - 1, end: T) }
-        return try x.rmsNorm(weight: norm, eps: c.rmsEps)
+        return try family.finalNorm(x, pass)
     }
 
     /// Makes (or refreshes) the Q8_0 copies that int8 decoding multiplies by.
     public func prepareInt8Weights() throws {
         for block in blocks {
-            for layer in [block.q, block.k, block.v, block.o, block.gate, block.up, block.down] where layer.inFeatures % 32 == 0 {
-                _ = try layer.quantized()
-            }
+            for (_, layer) in block.linears where layer.inFeatures % 32 == 0 { _ = try layer.quantized() }
         }
         if outputHead.inFeatures % 32 == 0 { _ = try outputHead.quantized() }
     }
@@ -160,7 +136,7 @@ extension LanguageModel {
     public func decodeWeightBytes(int8: Bool = false) -> Int {
         parameters.reduce(0) { sum, p in
             let perWeight = int8 && p.tensor.rank == 2 ? 1.125 : 4
-            if p.name == "model.embed_tokens.weight" && !config.tiedEmbeddings { return sum + config.dim * 4 }
+            if p.name == family.embeddingName && !config.tiedEmbeddings { return sum + config.dim * 4 }
             return sum + Int(Double(p.tensor.count) * perWeight)
         }
     }

@@ -54,30 +54,29 @@ extension Linear {
 }
 
 extension LanguageModel {
-    /// The projections LoRA can wrap, by the short names PEFT's target_modules use.
-    public static let loraTargets = ["q", "k", "v", "o", "gate", "up", "down"]
-
-    /// The short name of a LoRA target given as PEFT or Hugging Face spell it ("q", "q_proj", "self_attn.q_proj").
-    static func loraTarget(_ name: String) -> String? {
-        if loraTargets.contains(name) { return name }
-        return TransformerBlock.moduleName.first { $0.value == name || $0.value.hasSuffix("." + name) }?.key
+    /// The short names of the projections a LoRA target names, as Finch or PEFT spell it: a short
+    /// name ("q", "qkv"), a module path ("self_attn.q_proj") or its last part ("q_proj"; GPT-2's
+    /// "c_proj" names both the attention's and the MLP's output).
+    func loraTargets(_ name: String) -> [String] {
+        family.linears.filter { $0.short == name || $0.module == name || $0.module.hasSuffix("." + name) }.map(\.short)
     }
 
     /// Wraps the named projections of every block with LoRA adapters and freezes everything else.
+    /// No targets means the family's defaults (PEFT's: q and v, or the fused qkv).
     /// `dropout` drops adapter inputs while training (PEFT's lora_dropout).
-    public func addLoRA(rank: Int = 8, alpha: Float = 16, targets: [String] = ["q", "v"], dropout: Float = 0, seed: UInt64 = 0) throws {
-        let short = targets.map { ($0, LanguageModel.loraTarget($0)) }
-        let unknown = short.filter { $0.1 == nil }.map(\.0)
+    public func addLoRA(rank: Int = 8, alpha: Float = 16, targets: [String]? = nil, dropout: Float = 0, seed: UInt64 = 0) throws {
+        let targets = targets ?? family.defaultLoRATargets
+        let unknown = targets.filter { loraTargets($0).isEmpty }
         guard unknown.isEmpty, !targets.isEmpty else {
-            let layers = TransformerBlock.moduleName.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
-            throw ModelError("LoRA targets \(unknown.isEmpty ? "must not be empty" : "\(unknown) match no layer"); the layers of each block are: \(layers.joined(separator: ", "))")
+            let layers = family.linears.map { "\($0.short) (\($0.module))" }
+            throw ModelError("LoRA targets \(unknown.isEmpty ? "must not be empty" : "\(unknown) match no layer"); the layers of each \(family.name) block are: \(layers.joined(separator: ", "))")
         }
         guard dropout >= 0, dropout < 1 else { throw ModelError("LoRA dropout must be in [0, 1), got \(dropout)") }
         var rng = RNG(seed: seed)
         for p in parameters { p.tensor.requiresGrad = false }
-        let names = Set(short.compactMap(\.1))
+        let names = Set(targets.flatMap(loraTargets))
         for block in blocks {
-            for (name, layer) in block.namedLinears where names.contains(name) {
+            for (name, layer) in block.linears where names.contains(name) {
                 layer.lora = try LoRA(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, rank: rank, alpha: alpha, rng: &rng)
                 layer.lora!.dropout = dropout
                 layer.lora!.owner = self
@@ -102,21 +101,21 @@ extension LanguageModel {
 
     /// Removes every adapter without merging it.
     public func removeLoRA() {
-        for block in blocks { for (_, layer) in block.namedLinears { layer.lora = nil } }
+        for block in blocks { for (_, layer) in block.linears { layer.lora = nil } }
     }
 
     /// Folds every adapter into its weight (the model then has no LoRA parameters).
     public func mergeLoRA() throws {
-        for block in blocks { for (_, layer) in block.namedLinears { try layer.mergeLoRA() } }
+        for block in blocks { for (_, layer) in block.linears { try layer.mergeLoRA() } }
     }
 
-    /// The adapters' tensors, named as PEFT names them for llama models.
+    /// The adapters' tensors, named as PEFT names them.
     public var loraParameters: [(name: String, tensor: Tensor)] {
         var out: [(String, Tensor)] = []
         for (l, block) in blocks.enumerated() {
-            for (name, layer) in block.namedLinears {
+            for (name, layer) in block.linears {
                 guard let lora = layer.lora else { continue }
-                let module = "base_model.model.model.layers.\(l).\(TransformerBlock.moduleName[name]!)"
+                let module = "base_model.model.\(family.blockPrefix)\(l).\(family.module(name)!)"
                 out.append((module + ".lora_A.weight", lora.a))
                 out.append((module + ".lora_B.weight", lora.b))
             }
@@ -126,13 +125,4 @@ extension LanguageModel {
 
     /// Every tensor that trains: the model's own unfrozen parameters and the adapters'.
     public var trainableTensors: [Tensor] { parameters.map(\.tensor).filter(\.requiresGrad) + loraParameters.map(\.tensor) }
-}
-
-extension TransformerBlock {
-    /// Hugging Face's module path of each projection.
-    static let moduleName = ["q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
-                             "gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj"]
-
-    /// The projections with their short names, in order.
-    var namedLinears: [(String, Linear)] { [("q", q), ("k", k), ("v", v), ("o", o), ("gate", gate), ("up", up), ("down", down)] }
 }

@@ -9,16 +9,26 @@ extension LanguageModel {
         guard !adapters.isEmpty else { throw ModelError("this model has no LoRA adapters to save (add them with addLoRA)") }
         var rank = 0, alpha: Float = 0, targets: [String] = []
         for block in blocks.prefix(1) {
-            for (name, layer) in block.namedLinears {
+            for (name, layer) in block.linears {
                 guard let lora = layer.lora else { continue }
                 rank = lora.rank; alpha = lora.alpha
-                targets.append(String(TransformerBlock.moduleName[name]!.split(separator: ".").last!))
+                let leaf = String(family.module(name)!.split(separator: ".").last!)
+                if !targets.contains(leaf) { targets.append(leaf) }
             }
         }
+        // PEFT matches target_modules by the last part of the module's name; where one part names
+        // several projections (GPT-2's c_proj) the adapter must wrap them all to load the same.
+        let wrapped = Set(blocks.first?.linears.filter { $0.layer.lora != nil }.map(\.name) ?? [])
+        let loaded = Set(targets.flatMap(loraTargets))
+        guard wrapped == loaded else {
+            throw ModelError("PEFT names modules by their last part, so adapters on \(wrapped.sorted()) would load onto \(loaded.sorted()); put adapters on all of \(loaded.sorted())")
+        }
+        // Conv1D layers (GPT-2) hold their weights [in, out]; PEFT must know to transpose when merging.
+        let conv1D = family.tensors(config).contains { $0.hfLayout == .transposed }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try SafetensorsFile.write(path: directory + "/adapter_model.safetensors", tensors: adapters)
         let config: [String: Any] = ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),
-                                     "lora_dropout": 0.0, "bias": "none", "target_modules": targets, "fan_in_fan_out": false,
+                                     "lora_dropout": 0.0, "bias": "none", "target_modules": targets, "fan_in_fan_out": conv1D,
                                      "inference_mode": true, "base_model_name_or_path": source]
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted]),
                              to: directory + "/adapter_config.json")
@@ -33,14 +43,18 @@ extension LanguageModel {
         }
         guard (config["peft_type"] as? String) == "LORA" else { throw ModelError("\(configPath): peft_type is not LORA") }
         guard let rank = (config["r"] as? NSNumber)?.intValue, let alpha = (config["lora_alpha"] as? NSNumber)?.floatValue,
-              let modules = config["target_modules"] as? [String] else {
+              let modules = config["target_modules"] as? [String] ?? (config["target_modules"] as? String).map({ [$0] }) else {
             throw ModelError("\(configPath): needs r, lora_alpha and target_modules")
         }
-        let short = try modules.map { module -> String in
-            guard let s = TransformerBlock.moduleName.first(where: { $0.value.hasSuffix(module) })?.key else {
-                throw ModelError("\(configPath): target module \(module) is not a projection of a llama block")
-            }
-            return s
+        if config["use_rslora"] as? Bool == true || config["use_dora"] as? Bool == true {
+            throw ModelError("\(configPath): rsLoRA and DoRA adapters are not supported (use_rslora and use_dora must be false)")
+        }
+        for key in ["rank_pattern", "alpha_pattern"] where !((config[key] as? [String: Any])?.isEmpty ?? true) {
+            throw ModelError("\(configPath): \(key) gives some modules their own rank or alpha, which Finch does not support")
+        }
+        let short = modules == ["all-linear"] ? family.linears.map(\.short) : modules
+        for module in short where loraTargets(module).isEmpty {
+            throw ModelError("\(configPath): target module \(module) is not a projection of a \(family.name) block (they are \(family.linears.map(\.module).joined(separator: ", ")))")
         }
         try addLoRA(rank: rank, alpha: alpha, targets: short)
         let file = try SafetensorsFile(path: directory + "/adapter_model.safetensors")

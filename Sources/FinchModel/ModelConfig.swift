@@ -1,62 +1,134 @@
-/// The shape of a llama-family transformer.
+/// The shape of a transformer: the numbers every family has, and the options some families switch on.
+/// Which family it is (`architecture`) decides the tensors and the forward; see `Architectures`.
 public struct ModelConfig: Sendable, Equatable {
-    /// "llama" (SmolLM2, TinyLlama, Llama) or "qwen2" (biases on q, k and v).
+    /// The family, by Hugging Face's model_type: "llama", "mistral", "qwen2", "qwen3", "phi3", "gpt_neox", "gpt2".
     public var architecture: String
     public var vocab: Int
     public var dim: Int
     public var layers: Int
     public var heads: Int
     public var kvHeads: Int
+    /// Width of one attention head (dim / heads unless the config says otherwise, as Qwen3's does).
+    public var headDim: Int
     public var ffn: Int
     /// The longest sequence the model was trained for.
     public var context: Int
     public var ropeTheta: Double
+    /// Epsilon of the norms (RMSNorm or LayerNorm, as the family has).
     public var rmsEps: Float
     /// Whether the output head is the token embedding (no separate lm_head).
     public var tiedEmbeddings: Bool
+    /// Biases on the attention projections (Qwen2's q, k and v; every projection of GPT-2 and GPT-NeoX).
     public var attentionBias: Bool
+    /// Leading dimensions of each head that rotary embeddings turn (GPT-NeoX's rotary_pct); the rest pass through.
+    public var rotaryDim: Int
+    /// Llama 3's rope scaling (factor, low and high frequency factors, original context), if the config sets it.
+    public var ropeScaling: RopeScaling?
+    /// Each query sees only the last `slidingWindow` positions (itself included), where the family and config set it.
+    public var slidingWindow: Int?
+    /// GPT-NeoX: attention and MLP read the same input and both add to the residual.
+    public var parallelResidual: Bool
 
-    public static let architectures = ["llama", "qwen2"]
+    /// The registered families' names.
+    public static var architectures: [String] { Architectures.names }
 
     public init(architecture: String = "llama", vocab: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int? = nil, ffn: Int,
-                context: Int, ropeTheta: Double = 10000, rmsEps: Float = 1e-5, tiedEmbeddings: Bool = true, attentionBias: Bool? = nil) {
+                context: Int, ropeTheta: Double = 10000, rmsEps: Float = 1e-5, tiedEmbeddings: Bool = true, attentionBias: Bool? = nil,
+                headDim: Int? = nil, rotaryDim: Int? = nil, ropeScaling: RopeScaling? = nil, slidingWindow: Int? = nil,
+                parallelResidual: Bool = true) {
         self.architecture = architecture
         self.vocab = vocab
         self.dim = dim
         self.layers = layers
         self.heads = heads
         self.kvHeads = kvHeads ?? heads
+        self.headDim = headDim ?? dim / Swift.max(heads, 1)
         self.ffn = ffn
         self.context = context
         self.ropeTheta = ropeTheta
         self.rmsEps = rmsEps
         self.tiedEmbeddings = tiedEmbeddings
-        self.attentionBias = attentionBias ?? (architecture == "qwen2")
+        self.attentionBias = attentionBias ?? Architectures.named(architecture)?.biasByDefault ?? false
+        self.rotaryDim = rotaryDim ?? self.headDim
+        self.ropeScaling = ropeScaling
+        self.slidingWindow = slidingWindow
+        self.parallelResidual = parallelResidual
     }
 
-    public var headDim: Int { dim / Swift.max(heads, 1) }
+    /// Width of the query projection's output: heads × head size.
+    public var qDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }
+
+    /// The family's declaration.
+    public var family: any Architecture.Type { Architectures.named(architecture) ?? Llama.self }
 
     /// Checks that the numbers describe a model that can be built; `source` names where they came from.
     public func validate(_ source: String) throws {
         func fail(_ m: String) -> ModelError { ModelError("\(source): \(m)") }
-        guard ModelConfig.architectures.contains(architecture) else {
-            throw fail("architecture \"\(architecture)\" is not supported (supported: \(ModelConfig.architectures.joined(separator: ", ")))")
+        guard Architectures.named(architecture) != nil else {
+            throw fail("architecture \"\(architecture)\" is not supported (supported: \(Architectures.names.joined(separator: ", ")))")
         }
-        for (name, v) in [("vocab", vocab), ("dim", dim), ("layers", layers), ("heads", heads), ("kv_heads", kvHeads), ("ffn", ffn), ("context", context)] {
+        for (name, v) in [("vocab", vocab), ("dim", dim), ("layers", layers), ("heads", heads), ("kv_heads", kvHeads), ("ffn", ffn),
+                          ("context", context), ("head_dim", headDim)] {
             guard v > 0, v <= 1 << 24 else { throw fail("\(name) is \(v), which is not a usable size") }
         }
-        guard dim % heads == 0 else { throw fail("dim \(dim) is not a multiple of heads \(heads)") }
+        guard dim % heads == 0 || headDim != dim / heads else {
+            throw fail("dim \(dim) is not a multiple of heads \(heads) (or give head_dim, the width of one head)")
+        }
         guard heads % kvHeads == 0 else { throw fail("heads \(heads) is not a multiple of kv_heads \(kvHeads)") }
-        guard headDim % 2 == 0 else { throw fail("the head size \(headDim) (dim / heads) must be even for rotary embeddings") }
+        guard qDim <= 1 << 24 else { throw fail("heads × head size \(heads) × \(headDim) is not a usable size") }
+        if !family.groupedQueryAttention {
+            guard kvHeads == heads, dim == qDim else {
+                throw fail("a \(architecture) model has as many key/value heads as heads (\(heads), not \(kvHeads)) and dim = heads × head size (\(dim), not \(heads) × \(headDim))")
+            }
+        }
+        if !family.learnedPositions {
+            guard rotaryDim % 2 == 0, rotaryDim > 0, rotaryDim <= headDim else {
+                throw fail("the rotary size \(rotaryDim) must be even and at most the head size \(headDim)")
+            }
+        }
+        if let w = slidingWindow { guard w > 0 else { throw fail("sliding_window is \(w), which is not a usable size") } }
         guard ropeTheta > 0, rmsEps > 0, ropeTheta.isFinite, rmsEps.isFinite else { throw fail("rope theta and rms epsilon must be positive and finite") }
+        if let s = ropeScaling { try s.validate(source) }
     }
 
     /// Number of parameters.
-    public var parameterCount: Int {
-        let attention = dim * dim * 2 + dim * kvDim * 2 + (attentionBias ? dim + 2 * kvDim : 0)
-        let perLayer = attention + 3 * dim * ffn + 2 * dim
-        return vocab * dim * (tiedEmbeddings ? 1 : 2) + layers * perLayer + dim
+    public var parameterCount: Int { family.tensors(self).reduce(0) { $0 + $1.shape.reduce(1, *) } }
+}
+
+/// Llama 3's rope scaling: wavelengths longer than the original context's low-frequency bound are
+/// stretched by `factor`, shorter than the high-frequency bound kept, and those between blended.
+public struct RopeScaling: Sendable, Equatable {
+    public var factor: Double
+    public var lowFrequencyFactor: Double
+    public var highFrequencyFactor: Double
+    public var originalContext: Int
+
+    public init(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalContext: Int) {
+        self.factor = factor
+        self.lowFrequencyFactor = lowFrequencyFactor
+        self.highFrequencyFactor = highFrequencyFactor
+        self.originalContext = originalContext
+    }
+
+    func validate(_ source: String) throws {
+        guard factor > 0, lowFrequencyFactor > 0, highFrequencyFactor > lowFrequencyFactor, originalContext > 0,
+              factor.isFinite, highFrequencyFactor.isFinite else {
+            throw ModelError("\(source): rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0")
+        }
+    }
+
+    /// The inverse frequencies θ^(−2i/d), i < d/2, rescaled as Llama 3 does.
+    public func scale(_ inverse: [Double]) -> [Double] {
+        let lowWavelength = Double(originalContext) / lowFrequencyFactor
+        let highWavelength = Double(originalContext) / highFrequencyFactor
+        return inverse.map { f in
+            let wavelength = 2 * Double.pi / f
+            if wavelength < highWavelength { return f }
+            if wavelength > lowWavelength { return f / factor }
+            let smooth = (Double(originalContext) / wavelength - lowFrequencyFactor) / (highFrequencyFactor - lowFrequencyFactor)
+            return (1 - smooth) * f / factor + smooth * f
+        }
     }
 }
 

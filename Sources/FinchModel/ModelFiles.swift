@@ -4,40 +4,27 @@ import FinchText
 import Foundation
 
 extension ModelConfig {
-    /// Hugging Face's config.json for this configuration.
-    public func huggingFaceJSON(bos: Int?, eos: Int?) -> [String: Any] {
-        var j: [String: Any] = [
-            "architectures": [architecture == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"], "model_type": architecture,
-            "vocab_size": vocab, "hidden_size": dim, "intermediate_size": ffn, "num_hidden_layers": layers,
-            "num_attention_heads": heads, "num_key_value_heads": kvHeads, "max_position_embeddings": context,
-            "rope_theta": ropeTheta, "rms_norm_eps": Double("\(rmsEps)") ?? Double(rmsEps), "tie_word_embeddings": tiedEmbeddings,
-            "hidden_act": "silu", "torch_dtype": "float32", "attention_bias": attentionBias,
-        ]
-        if let bos { j["bos_token_id"] = bos }
-        if let eos { j["eos_token_id"] = eos }
-        return j
+    /// The configuration a Hugging Face config.json describes, read by the family its model_type names.
+    public init(huggingFace j: [String: Any], source: String) throws {
+        let reader = ConfigReader(json: j, source: source)
+        let type = reader.string("model_type") ?? "llama"
+        guard let family = Architectures.named(type) else {
+            throw ModelError("\(source): model_type \"\(type)\" is not supported (supported: \(Architectures.names.joined(separator: ", ")))")
+        }
+        self = try family.config(huggingFace: reader)
+        try validate(source)
     }
 
-    /// The configuration in a Hugging Face config.json.
-    public init(huggingFace j: [String: Any], source: String) throws {
-        func int(_ key: String) throws -> Int {
-            guard let v = (j[key] as? NSNumber)?.intValue else { throw ModelError("\(source): config.json has no integer \(key)") }
-            return v
-        }
-        let type = j["model_type"] as? String ?? "llama"
-        guard ModelConfig.architectures.contains(type) else {
-            throw ModelError("\(source): model_type \"\(type)\" is not supported (supported: \(ModelConfig.architectures.joined(separator: ", ")))")
-        }
-        if let act = j["hidden_act"] as? String, act != "silu" { throw ModelError("\(source): hidden_act \"\(act)\" is not supported (only silu)") }
-        let heads = try int("num_attention_heads")
-        self.init(architecture: type, vocab: try int("vocab_size"), dim: try int("hidden_size"), layers: try int("num_hidden_layers"),
-                  heads: heads, kvHeads: (j["num_key_value_heads"] as? NSNumber)?.intValue ?? heads, ffn: try int("intermediate_size"),
-                  context: (j["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
-                  ropeTheta: (j["rope_theta"] as? NSNumber)?.doubleValue ?? 10000,
-                  rmsEps: (j["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-6,
-                  tiedEmbeddings: (j["tie_word_embeddings"] as? Bool) ?? false,
-                  attentionBias: (j["attention_bias"] as? Bool) ?? (type == "qwen2"))
-        try validate(source)
+    /// Hugging Face's config.json for this configuration: the family's keys and the common ones.
+    public func huggingFaceJSON(bos: Int?, eos: Int?, pad: Int? = nil) -> [String: Any] {
+        var j = family.huggingFaceJSON(self)
+        j["architectures"] = [family.hfClass]
+        j["model_type"] = family.name
+        j["torch_dtype"] = "float32"
+        // Written even when there is none: classes otherwise assume their own (GPT-2's 50256,
+        // Phi-3's padding 32000), beyond a small vocabulary.
+        for (key, id) in [("bos_token_id", bos), ("eos_token_id", eos), ("pad_token_id", pad)] { j[key] = id.map { $0 as Any } ?? NSNull() }
+        return j
     }
 }
 
@@ -54,7 +41,8 @@ extension LanguageModel {
         return try LanguageModel(gguf: path)
     }
 
-    /// A model in the Hugging Face layout: config.json, the weights in safetensors, and tokenizer.json if present.
+    /// A model in the Hugging Face layout: config.json, the weights in one or several (sharded)
+    /// safetensors files, and tokenizer.json if present.
     public convenience init(directory: String, files: [String]? = nil) throws {
         let configPath = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath) else {
@@ -67,11 +55,21 @@ extension LanguageModel {
         let weightFiles = try files ?? FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix("adapter") }.sorted().map { directory + "/" + $0 }
         guard !weightFiles.isEmpty else { throw ModelError("\(directory): no .safetensors weights") }
+        var entries: [String: (file: SafetensorsFile, entry: SafetensorsFile.Entry)] = [:]
+        for path in weightFiles {
+            let file = try SafetensorsFile(path: path)
+            for e in file.entries { entries[e.name] = (file, e) }
+        }
         var tensors: [String: Tensor] = [:]
-        let expected = Set(ParameterNames.expected(config).map(\.name))
-        for file in weightFiles {
-            let st = try SafetensorsFile(path: file)
-            for e in st.entries where expected.contains(e.name) { tensors[e.name] = try st.tensor(e) }
+        for spec in config.family.tensors(config) {
+            // A base checkpoint (GPT2Model rather than GPT2LMHeadModel) names its tensors without the first part.
+            let bare = spec.name.split(separator: ".", maxSplits: 1).last.map(String.init) ?? spec.name
+            guard let (file, e) = entries[spec.name] ?? entries[bare] else { continue }
+            let expected = spec.hfLayout.fileShape(spec.shape)
+            guard e.shape == expected else {
+                throw ModelError("\(file.path): \(e.name) has shape \(e.shape), expected \(expected) for this configuration")
+            }
+            tensors[spec.name] = try spec.hfLayout.fromFile(file.tensor(e))
         }
         let tokenizerPath = directory + "/tokenizer.json"
         let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath) ? try Tokenizer(jsonFile: tokenizerPath) : nil
@@ -82,16 +80,18 @@ extension LanguageModel {
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: parameters.map { ($0.name, $0.tensor) }, dtype: dtype)
-        let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId)
+        let specs = family.tensors(config)
+        let tensors = try zip(specs, parameters).map { spec, p in (p.name, try spec.hfLayout.toFile(p.tensor)) }
+        try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
+        let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted]), to: directory + "/config.json")
         try tokenizer?.save(directory: directory)
     }
 
     /// Writes a GGUF file that llama.cpp and the gguf package read: the metadata, the tokenizer,
-    /// and the weights in `type` (F32, F16 or Q8_0; norms stay F32), q and k in llama's pair layout.
+    /// and the weights in `type` (F32, F16 or Q8_0; norms stay F32), each in the layout llama.cpp expects.
     public func saveGGUF(path: String, type: GGUFType = .f32) throws {
-        let c = config, a = c.architecture
+        let c = config, a = family.ggufName
         let fileType: UInt64 = type == .f32 ? 0 : type == .f16 ? 1 : 7
         var meta: [(String, GGUFValue)] = [
             ("general.architecture", .string(a)), ("general.name", .string(URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent)),
@@ -99,17 +99,18 @@ extension LanguageModel {
             ("\(a).vocab_size", .uint(UInt64(c.vocab))), ("\(a).context_length", .uint(UInt64(c.context))),
             ("\(a).embedding_length", .uint(UInt64(c.dim))), ("\(a).block_count", .uint(UInt64(c.layers))),
             ("\(a).feed_forward_length", .uint(UInt64(c.ffn))), ("\(a).attention.head_count", .uint(UInt64(c.heads))),
-            ("\(a).attention.head_count_kv", .uint(UInt64(c.kvHeads))), ("\(a).rope.freq_base", .float(c.ropeTheta)),
-            ("\(a).rope.dimension_count", .uint(UInt64(c.headDim))),
-            ("\(a).attention.layer_norm_rms_epsilon", .float(Double(c.rmsEps))),
+            ("\(a).attention.head_count_kv", .uint(UInt64(c.kvHeads))),
         ]
+        meta += family.ggufMetadata(c)
         if let t = tokenizer { meta += t.ggufMetadata }
-        var entries: [GGUFWriter.Entry] = []
-        for (name, tensor) in parameters {
-            var t = tensor
-            if a == "llama", name.contains("q_proj") { t = try RotaryLayout.halvesToPairs(tensor, heads: c.heads) }
-            if a == "llama", name.contains("k_proj") { t = try RotaryLayout.halvesToPairs(tensor, heads: c.kvHeads) }
-            entries.append(GGUFWriter.Entry(name: ParameterNames.gguf(fromHF: name)!, tensor: t, type: type))
+        let specs = family.tensors(c)
+        var entries = try zip(specs, parameters).map { spec, p in
+            GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.tensor), type: type)
+        }
+        if let scaling = c.ropeScaling {
+            let (key, tensor) = try scaling.gguf(rotaryDim: c.rotaryDim, theta: c.ropeTheta)
+            meta.append(key)
+            entries.append(GGUFWriter.Entry(name: tensor.0, tensor: tensor.1, type: .f32))
         }
         try GGUFWriter.write(path: path, metadata: meta, tensors: entries)
     }

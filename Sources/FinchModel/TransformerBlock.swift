@@ -1,0 +1,75 @@
+import FinchTensor
+
+/// One block of a model: its tensors by name (after the block prefix) and its projections as
+/// linear layers by the family's short names. What the block computes is its family's `block`.
+public final class TransformerBlock {
+    public let index: Int
+    /// Every tensor of the block by its Hugging Face name after "model.layers.N.".
+    public let tensors: [String: Tensor]
+    /// The projections, in the family's order, by short name ("q", "gate", "qkv", ...).
+    public let linears: [(name: String, layer: Linear)]
+
+    init(index: Int, family: any Architecture.Type, tensors all: [String: Tensor]) {
+        let prefix = "\(family.blockPrefix)\(index)."
+        var own: [String: Tensor] = [:]
+        for (name, t) in all where name.hasPrefix(prefix) { own[String(name.dropFirst(prefix.count))] = t }
+        self.index = index
+        self.tensors = own
+        self.linears = family.linears.compactMap { short, module in
+            own[module + ".weight"].map { (short, Linear(weight: $0, bias: own[module + ".bias"])) }
+        }
+    }
+
+    /// A tensor the family declared (present by construction: the model checks every declared tensor).
+    public subscript(_ name: String) -> Tensor { tensors[name]! }
+
+    /// An optional tensor (a bias the configuration may leave out).
+    public func optional(_ name: String) -> Tensor? { tensors[name] }
+
+    /// A projection by short name.
+    public func linear(_ short: String) -> Linear { linears.first { $0.name == short }!.layer }
+}
+
+/// What the blocks of one forward pass share: the model, the positions, the cache, and whether
+/// single-token decoding multiplies by the Q8_0 copies of the weights.
+public struct ForwardPass {
+    public let model: LanguageModel
+    public let config: ModelConfig
+    public let batch: Int
+    public let tokens: Int
+    /// The position of the first token (the cache's length).
+    public let start: Int
+    public let cache: KVCache?
+    public let int8: Bool
+
+    /// x Wᵀ + b through the layer (its Q8_0 weight when decoding in int8).
+    public func linear(_ layer: Linear, _ x: Tensor) throws -> Tensor {
+        try int8 ? layer.quantizedCall(x) : layer(x)
+    }
+
+    /// Several layers on the same input (one parallel job in int8 decoding).
+    public func linears(_ layers: [Linear], _ x: Tensor) throws -> [Tensor] {
+        try int8 ? Linear.quantizedCall(layers, x) : layers.map { try $0(x) }
+    }
+
+    /// [batch, tokens, n·headDim] seen as [batch, tokens, n, headDim].
+    public func heads(_ x: Tensor, _ n: Int) throws -> Tensor {
+        try x.reshape([batch, tokens, n, x.shape[x.rank - 1] / n])
+    }
+
+    /// Rotary embeddings at this pass's positions.
+    public func rope(_ x: Tensor) throws -> Tensor { try x.rope(model.rotary, start: start) }
+
+    /// Causal attention of q [batch, tokens, heads, d] over k, v [batch, tokens, kvHeads, d] and the
+    /// cached positions of `layer` (the new keys and values are cached); returns [batch, tokens, heads·d].
+    public func attend(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
+        var (k, v) = (k, v)
+        if let cache { (k, v) = try cache.append(layer: layer, keys: k, values: v) }
+        return try Tensor.causalAttention(q, k, v, window: window).reshape([batch, tokens, q.shape[2] * q.shape[3]])
+    }
+
+    /// The usual self-attention on projected q [.., heads·d], k, v [.., kvHeads·d]: heads, rotary on q and k, attention.
+    public func selfAttention(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
+        try attend(layer: layer, rope(heads(q, config.heads)), rope(heads(k, config.kvHeads)), heads(v, config.kvHeads), window: window)
+    }
+}

@@ -26,19 +26,26 @@ enum ModelBindings {
             wrap(try LanguageModel.load(ModelStore.resolve(a.string("model"))))
         })
         r.register(NativeFunction("model", [Param("vocab", .int, doc: "vocabulary size (a tokenizer's vocab_size)"),
+                                            Param("architecture", .string, default: .string("llama"),
+                                                  doc: "the family: \(Architectures.names.joined(separator: ", "))"),
                                             Param("dim", .int, default: .number(64), doc: "width of the residual stream"),
                                             Param("layers", .int, default: .number(2)), Param("heads", .int, default: .number(4)),
                                             Param("kv_heads", .optional(.int), default: .nil, doc: "key/value heads (default: heads)"),
-                                            Param("ffn", .optional(.int), default: .nil, doc: "MLP width (default: 8/3 × dim, rounded up to a multiple of 32)"),
+                                            Param("head_dim", .optional(.int), default: .nil, doc: "width of one head (default: dim / heads)"),
+                                            Param("ffn", .optional(.int), default: .nil, doc: "MLP width (default: 8/3 × dim rounded up to a multiple of 32 for SwiGLU families, 4 × dim for gpt2 and gpt_neox)"),
                                             Param("context", .int, default: .number(256), doc: "longest sequence"),
                                             Param("rope_theta", .number, default: .number(10000)),
                                             Param("tokenizer", .optional(.object("Tokenizer")), default: .nil, doc: "the tokenizer generate() and chat() use"),
                                             Param("seed", .int, default: .number(0))],
-                                  returns: "Model", doc: "A freshly initialised llama-family model (weights normal with std 0.02), for pretraining from scratch and for tests.",
+                                  returns: "Model", doc: "A freshly initialised model of one of the families (weights normal with std 0.02), for pretraining from scratch and for tests.",
                                   example: "tiny = model(vocab: 300, dim: 64, layers: 2, heads: 4, context: 128)") { a in
-            let dim = a.int("dim")
-            let config = ModelConfig(vocab: a.int("vocab"), dim: dim, layers: a.int("layers"), heads: a.int("heads"), kvHeads: a.optionalInt("kv_heads"),
-                                     ffn: a.optionalInt("ffn") ?? defaultFFN(dim), context: a.int("context"), ropeTheta: a.number("rope_theta"))
+            let dim = a.int("dim"), architecture = a.string("architecture")
+            guard let family = Architectures.named(architecture) else {
+                throw a.error("architecture \(Value.quote(architecture)) is not supported (supported: \(Architectures.names.joined(separator: ", ")))")
+            }
+            let config = ModelConfig(architecture: architecture, vocab: a.int("vocab"), dim: dim, layers: a.int("layers"), heads: a.int("heads"),
+                                     kvHeads: a.optionalInt("kv_heads"), ffn: a.optionalInt("ffn") ?? family.defaultFFN(dim: dim),
+                                     context: a.int("context"), ropeTheta: a.number("rope_theta"), headDim: a.optionalInt("head_dim"))
             do {
                 return wrap(try LanguageModel.random(config, seed: UInt64(truncatingIfNeeded: a.int("seed")), tokenizer: a.object("tokenizer", as: Tokenizer.self)))
             } catch let e as ModelError {
@@ -48,9 +55,6 @@ enum ModelBindings {
         r.register(type)
         TableBindings.register(in: r)
     }
-
-    /// SwiGLU's usual width: 8/3 of dim, rounded up to a multiple of 32.
-    static func defaultFFN(_ dim: Int) -> Int { (dim * 8 / 3 + 31) / 32 * 32 }
 
     /// The generation options shared by generate and chat, after their first two parameters.
     static let generationParams: [Param] = [
@@ -167,6 +171,9 @@ enum ModelBindings {
                 ("layers", .number(Double(c.layers))), ("heads", .number(Double(c.heads))), ("kv_heads", .number(Double(c.kvHeads))),
                 ("ffn", .number(Double(c.ffn))), ("context", .number(Double(c.context))), ("rope_theta", .number(c.ropeTheta)),
                 ("rms_eps", .number(Double("\(c.rmsEps)") ?? Double(c.rmsEps))), ("tied_embeddings", .bool(c.tiedEmbeddings)),
+                ("head_dim", .number(Double(c.headDim))), ("rotary_dim", .number(Double(c.rotaryDim))),
+                ("sliding_window", c.slidingWindow.map { .number(Double($0)) } ?? .nil), ("attention_bias", .bool(c.attentionBias)),
+                ("lora_targets", .list(c.family.linears.map { .string($0.short) })),
             ]
             return .dict(try DictRef(pairs.map { (.string($0), $1) }))
         }

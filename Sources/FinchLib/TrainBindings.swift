@@ -230,11 +230,11 @@ enum TrainBindings {
         }
         method("lora", [Param("rank", .int, default: .number(8)), Param("alpha", .number, default: .number(16)),
                         Param("dropout", .number, default: .number(0), doc: "probability of dropping an adapter input while training"),
-                        Param("targets", .optional(.list), default: .nil, doc: "projections to adapt: q, k, v, o, gate, up, down, or PEFT's q_proj, ... (default: [\"q\", \"v\"])"),
+                        Param("targets", .optional(.list), default: .nil, doc: "projections to adapt by the family's short names (llama: q, k, v, o, gate, up, down; gpt2, gpt_neox, phi3: qkv, o, ...) or PEFT's module names (q_proj, ...); m.config.lora_targets lists them (default: the family's, q and v or qkv)"),
                         Param("seed", .int, default: .number(0))],
                returns: "Model", "Adds LoRA adapters (y = Wx + (alpha/rank)·B(Ax), B starting at zero) to the chosen projections of every block and freezes everything else; returns the model.",
                "m.lora(rank: 8, alpha: 16, targets: [\"q\", \"v\"])") { m, a in
-            let targets = a["targets"].isNil ? ["q", "v"] : try a.list("targets").map { v -> String in
+            let targets = a["targets"].isNil ? nil : try a.list("targets").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("targets must be a list of strings") }
                 return s
             }

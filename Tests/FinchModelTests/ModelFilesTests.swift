@@ -60,11 +60,11 @@ import Testing
     @Test func unsupportedArchitecturesAreNamed() throws {
         let dir = try Self.tempDir("arch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = #"{"model_type": "gpt_neox", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"#
+        let config = #"{"model_type": "mamba", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}"#
         try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         #expect(throws: ModelError.self) { try LanguageModel.load(dir) }
         do { _ = try LanguageModel.load(dir) } catch {
-            #expect("\(error)".contains("model_type \"gpt_neox\" is not supported (supported: llama, qwen2)"))
+            #expect("\(error)".contains("model_type \"mamba\" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt_neox, gpt2)"))
         }
         #expect(throws: ModelError.self) { try LanguageModel.load(dir + "/missing") }
     }

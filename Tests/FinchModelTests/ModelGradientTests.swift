@@ -5,10 +5,19 @@ import Testing
 /// The whole model's backward pass against finite differences: every kind of parameter
 /// (embedding, norms, q/k/v/o, gate/up/down, a separate head, biases) on a tiny model.
 @Suite struct ModelGradientTests {
-    @Test(arguments: ["llama", "qwen2"])
+    /// Each family with its options on: a window shorter than the sequence, partial rotary, Qwen3's own head size, rope scaling.
+    static func config(_ architecture: String) -> ModelConfig {
+        let gqa = Architectures.named(architecture)!.groupedQueryAttention
+        return ModelConfig(architecture: architecture, vocab: 13, dim: 8, layers: 2, heads: 2, kvHeads: gqa ? 1 : 2, ffn: 12, context: 16,
+                           tiedEmbeddings: architecture == "llama" || architecture == "gpt2",
+                           headDim: architecture == "qwen3" ? 6 : nil, rotaryDim: architecture == "gpt_neox" ? 2 : nil,
+                           ropeScaling: architecture == "llama" ? RopeScaling(factor: 4, lowFrequencyFactor: 1, highFrequencyFactor: 2, originalContext: 4) : nil,
+                           slidingWindow: ["mistral", "phi3"].contains(architecture) ? 3 : nil, parallelResidual: true)
+    }
+
+    @Test(arguments: Architectures.names)
     func lossGradientsMatchFiniteDifferences(_ architecture: String) throws {
-        let config = ModelConfig(architecture: architecture, vocab: 13, dim: 8, layers: 2, heads: 2, kvHeads: 1, ffn: 12, context: 16,
-                                 tiedEmbeddings: architecture == "llama")
+        let config = Self.config(architecture)
         let m = try LanguageModel.random(config, seed: 3)
         var rng = RNG(seed: 5)
         // Larger weights than the 0.02 of a fresh model, so every path carries a visible gradient.

@@ -55,7 +55,7 @@ import Testing
         var o = TrainOptions()
         o.steps = 10
         let trainer = try Trainer(model: m, data: try Self.data(), options: o)
-        try m.norm.setElement([0], .nan)
+        try m.globals["model.norm.weight"]!.setElement([0], .nan)
         let before = m.parameters[1].tensor.scalars
         try trainer.train()
         #expect(trainer.stopReason == .nonFinite && trainer.stopMessage?.contains("step 3") == true)

@@ -1,5 +1,6 @@
 import FinchLang
 import FinchLib
+import Foundation
 
 /// Every native function and method called with each numeric parameter set to numbers no
 /// caller should pass (±inf, NaN, ±1e19, 2^53, -1 ...), the other arguments typical: the
@@ -55,6 +56,16 @@ public enum NativeSweep {
         }
     }
 
+    /// Where the sweep's calls write files: a path argument ("-1", "a", a NUL) is put under this
+    /// folder, never left relative to the working directory. The caller removes it.
+    public static let scratch = NSTemporaryDirectory() + "finch-sweep-\(ProcessInfo.processInfo.processIdentifier)/"
+
+    /// A string argument of a parameter that names a file, placed under `scratch`.
+    static func placed(_ value: String, _ p: Param) -> String {
+        guard ["path", "directory", "dir", "file"].contains(p.name), value.hasPrefix("\"") else { return value }
+        return "\"" + scratch + value.dropFirst()
+    }
+
     /// Names whose large values only make a call run long (train's length), not misbehave.
     static let lengthOnly: Set<String> = ["train.steps", "train.epochs", "train.warmup"]
 
@@ -68,7 +79,7 @@ public enum NativeSweep {
                     if lengthOnly.contains("\(f.name).\(p.name)"), !value.hasPrefix("-"), value != "0" { continue }
                     var args: [String] = []
                     for (j, q) in params.enumerated() {
-                        if j == k { args.append("\(q.name): \(value)") } else if q.defaultValue == nil { args.append("\(q.name): \(typical(q.type))") }
+                        if j == k { args.append("\(q.name): \(placed(value, q))") } else if q.defaultValue == nil { args.append("\(q.name): \(placed(typical(q.type), q))") }
                     }
                     if f.name == "train", p.name != "steps" { args.append("steps: 2") }
                     let call = (receiver.map { $0 + "." } ?? "") + f.name + "(" + args.joined(separator: ", ") + ")"

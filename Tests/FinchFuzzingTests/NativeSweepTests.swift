@@ -9,6 +9,7 @@ import Testing
     @Test func everyNativeSurvivesNumbersNoCallerShouldPass() throws {
         let harness = LangHarness.shared
         let calls = NativeSweep.calls(harness.registry)
+        defer { try? FileManager.default.removeItem(atPath: NativeSweep.scratch) }
         #expect(calls.count > 300, "only \(calls.count) calls: has the registry lost its numeric parameters?")
         var last = Date(), previous = ""
         let outcomes = try harness.runEach(setup: NativeSweep.setup, calls: calls) { label in

@@ -51,6 +51,7 @@ enum Benchmarks {
         Entry(name: "data", run: DataBench.run),
         Entry(name: "train", run: TrainBench.run),
         Entry(name: "eval", run: EvalBench.run),
+        Entry(name: "models", run: ModelsBench.run),
     ]
 }
 

@@ -1,11 +1,12 @@
 @preconcurrency import COpenBLAS
 
 /// Causal scaled dot-product attention with grouped-query heads, per (batch, head):
-///   S = scale · Q Kᵀ (query t, at absolute position start + t, sees keys 0 ... start + t)
+///   R = scale · Q Kᵀ (query t, at absolute position start + t, sees keys 0 ... start + t)
+///   S = R, or c · tanh(R / c) with Gemma 2's soft cap c
 ///   P = softmax(S) row by row,  O = P V
 /// Only the row log-sum-exps are kept for the backward, which recomputes P:
-///   dP = dO Vᵀ,  dS = P ⊙ (dP − rowdot(dO, O)),  dQ = scale · dS K,
-///   dK += scale · dSᵀ Q,  dV += Pᵀ dO   (query heads of a group add into one key head)
+///   dP = dO Vᵀ,  dS = P ⊙ (dP − rowdot(dO, O)),  dR = dS ⊙ (1 − (S/c)²) when capped,
+///   dQ = scale · dR K,  dK += scale · dRᵀ Q,  dV += Pᵀ dO   (query heads of a group add into one key head)
 enum AttentionKernels {
     /// One matrix of a [batch, tokens, heads, headDim] tensor: the pointer to (b, 0, h, 0) and the row stride.
     struct HeadView {
@@ -23,12 +24,14 @@ enum AttentionKernels {
 
     /// Causal softmax of the rows of `s` (rows × cols, row t at absolute position start + t,
     /// which sees columns first(t) ... start + t) in place; masked entries become 0; lse[t] gets log Σ e^s.
-    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, window: Int, lse: UnsafeMutablePointer<Float>) {
+    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int, start: Int, window: Int, softcap: Float,
+                            lse: UnsafeMutablePointer<Float>) {
         for t in 0..<rows {
             let row = s + t * cols
             let visible = Swift.min(cols, start + t + 1)
             let first = firstVisible(start + t, window: window)
             let live = row + first, n = visible - first
+            if softcap > 0 { for j in 0..<n { live[j] = softcap * Glibc.tanhf(live[j] / softcap) } }
             let m = rowMax(live, n)
             for j in 0..<n { live[j] = FastMath.exp(live[j] - m) }
             let sum = rowSum(live, n)
@@ -78,13 +81,16 @@ extension Tensor {
     /// (keys ≥ tokens; the queries are the last `tokens` positions). Heads divide into
     /// kvHeads groups that share a key/value head. Returns [batch, tokens, heads, d].
     /// A `window` w > 0 lets each query see only the last w positions, itself included
-    /// (Mistral's and Gemma's sliding-window attention).
-    public static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
-        try causalAttention(q, k, v, rowBlock: AttentionKernels.rowBlock, window: window)
+    /// (Mistral's and Gemma's sliding-window attention). `scale` multiplies the scores (default
+    /// 1/√d; Gemma's is 1/√query_pre_attn_scalar); a `softcap` c > 0 maps them to c·tanh(s/c) (Gemma 2).
+    public static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0, scale: Float? = nil,
+                                       softcap: Float = 0) throws -> Tensor {
+        try causalAttention(q, k, v, rowBlock: AttentionKernels.rowBlock, window: window, scale: scale, softcap: softcap)
     }
 
     /// The same with query rows taken `rowBlock` at a time (the tests use small blocks).
-    static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, rowBlock: Int, window: Int = 0) throws -> Tensor {
+    static func causalAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, rowBlock: Int, window: Int = 0, scale: Float? = nil,
+                                softcap: Float = 0) throws -> Tensor {
         guard q.rank == 4, k.rank == 4, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[3] == k.shape[3],
               k.shape[2] > 0, q.shape[2] % k.shape[2] == 0, k.shape[1] >= q.shape[1] else {
             throw TensorError.invalidShape(op: "attention", "q \(q.shape.shapeText) with k \(k.shape.shapeText) and v \(v.shape.shapeText): needs [batch, tokens, heads, d] and [batch, keys >= tokens, kvHeads dividing heads, d]")
@@ -92,7 +98,7 @@ extension Tensor {
         let (B, T, H, D) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let (S, KH) = (k.shape[1], k.shape[2])
         let group = H / KH, start = S - T
-        let scale = 1 / Float(D).squareRoot()
+        let scale = scale ?? 1 / Float(D).squareRoot()
         let qc = try q.headRows(), kc = try k.headRows(), vc = try v.headRows()
         let out = try Tensor.empty([B, T, H, D], op: "attention")
         let lse = try Tensor.empty([B, H, T], op: "attention")
@@ -111,7 +117,7 @@ extension Tensor {
                     let rows = Swift.min(block, T - r0), visible = Swift.min(S, start + r0 + rows)
                     AttentionKernels.gemm(false, true, m: rows, n: visible, k: D, alpha: scale, Q.at(b, h) + r0 * Q.tokenStride, Q.tokenStride,
                                           K.at(b, g), K.tokenStride, beta: 0, scores, visible)
-                    AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, window: window, lse: lp + (b * H + h) * T + r0)
+                    AttentionKernels.softmaxRows(scores, rows: rows, cols: visible, start: start + r0, window: window, softcap: softcap, lse: lp + (b * H + h) * T + r0)
                     AttentionKernels.gemm(false, false, m: rows, n: D, k: visible, alpha: 1, scores, visible, V.at(b, g), V.tokenStride,
                                           beta: 0, O.at(b, h) + r0 * O.tokenStride, O.tokenStride)
                 }
@@ -152,10 +158,19 @@ extension Tensor {
                                 for i in 0..<D { dot += go[t * gs + i] * oo[t * os + i] }
                                 let pr = pp + t * n, dr = dpp + t * n, lt = l[t]
                                 for j in 0..<lo { pr[j] = 0; dr[j] = 0 }
-                                for j in lo..<visible {
-                                    let pj = FastMath.exp(pr[j] - lt)
-                                    pr[j] = pj
-                                    dr[j] = pj * (dr[j] - dot)
+                                if softcap > 0 {
+                                    for j in lo..<visible {
+                                        let c = Glibc.tanhf(pr[j] / softcap)
+                                        let pj = FastMath.exp(softcap * c - lt)
+                                        pr[j] = pj
+                                        dr[j] = pj * (dr[j] - dot) * (1 - c * c)
+                                    }
+                                } else {
+                                    for j in lo..<visible {
+                                        let pj = FastMath.exp(pr[j] - lt)
+                                        pr[j] = pj
+                                        dr[j] = pj * (dr[j] - dot)
+                                    }
                                 }
                                 for j in visible..<n { pr[j] = 0; dr[j] = 0 }
                             }

@@ -36,7 +36,7 @@ import Testing
     }
 
     /// Attention as matmul, a -inf mask and softmax, with key heads repeated for their groups.
-    func attentionByHand(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
+    func attentionByHand(_ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0, scale: Float? = nil, softcap: Float = 0) throws -> Tensor {
         let (T, H, D) = (q.shape[1], q.shape[2], q.shape[3])
         let (S, KH) = (k.shape[1], k.shape[2])
         let repeatHeads = { (t: Tensor) -> Tensor in
@@ -48,7 +48,9 @@ import Testing
             let position = S - T + t
             mask.append(j > position || (window > 0 && position - j >= window) ? -Float.infinity : 0)
         } }
-        let scores = try qh.matmul(kh.transpose()).multiplying(.scalar(1 / Float(D).squareRoot())).adding(Tensor(mask, shape: [T, S]))
+        var raw = try qh.matmul(kh.transpose()).multiplying(.scalar(scale ?? 1 / Float(D).squareRoot()))
+        if softcap > 0 { raw = try raw.multiplying(.scalar(1 / softcap)).tanh().multiplying(.scalar(softcap)) }
+        let scores = try raw.adding(Tensor(mask, shape: [T, S]))
         return try scores.softmax(axis: -1).matmul(vh).permute([0, 2, 1, 3])
     }
 
@@ -79,6 +81,17 @@ import Testing
         }
         let q = try randomTensor([1, 6, 2, 2], seed: 64), k = try randomTensor([1, 6, 1, 2], seed: 65), v = try randomTensor([1, 6, 1, 2], seed: 66)
         try checkGradients("attention with a window of 2", [q, k, v]) { try Tensor.causalAttention($0[0], $0[1], $0[2], window: 2) }
+    }
+
+    @Test func scaledAndSoftCappedAttention() throws {
+        // Gemma: scores scaled by 1/√query_pre_attn_scalar, then c·tanh(s/c) (Gemma 2's c = 50).
+        let q = try randomTensor([1, 5, 4, 4], seed: 71).multiplying(.scalar(3)), k = try randomTensor([1, 7, 2, 4], seed: 72)
+        let v = try randomTensor([1, 7, 2, 4], seed: 73)
+        for (window, block) in [(0, 128), (3, 2)] {
+            let got = try Tensor.causalAttention(q, k, v, rowBlock: block, window: window, scale: 0.7, softcap: 2)
+            expectClose(got, try attentionByHand(q, k, v, window: window, scale: 0.7, softcap: 2).scalars, atol: 1e-5, "capped, window \(window)")
+        }
+        try checkGradients("soft-capped attention", [q, k, v]) { try Tensor.causalAttention($0[0], $0[1], $0[2], rowBlock: 2, window: 4, scale: 0.7, softcap: 2) }
     }
 
     @Test func partialRotaryTurnsTheLeadingDimensionsOnly() throws {

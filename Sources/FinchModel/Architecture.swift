@@ -145,6 +145,8 @@ public enum FileLayout: Sendable, Equatable {
     /// GPT-NeoX's fused q, k, v: Hugging Face interleaves them per head ([heads, 3, d] rows),
     /// GGUF stacks them ([3, heads, d] rows).
     case stackedQKV(heads: Int)
+    /// Gemma's norm weights: Hugging Face holds w of x̂·(1 + w), llama.cpp's files hold 1 + w.
+    case plusOne
 
     /// The same layout for the bias of a weight laid out this way (transposing a vector changes nothing).
     var forBias: FileLayout { self == .transposed ? .same : self }
@@ -156,6 +158,7 @@ public enum FileLayout: Sendable, Equatable {
         case .transposed: return try t.transpose(0, 1).contiguous()
         case .rotaryPairs(let heads): return try RotaryLayout.halvesToPairs(t, heads: heads)
         case .stackedQKV(let heads): return try RowGroups.reorder(t, outer: heads, inner: 3)
+        case .plusOne: return try GradMode.noGrad { try t.adding(.scalar(1)) }
         }
     }
 
@@ -166,6 +169,7 @@ public enum FileLayout: Sendable, Equatable {
         case .transposed: return try t.transpose(0, 1).contiguous()
         case .rotaryPairs(let heads): return try RotaryLayout.pairsToHalves(t, heads: heads)
         case .stackedQKV(let heads): return try RowGroups.reorder(t, outer: 3, inner: heads)
+        case .plusOne: return try GradMode.noGrad { try t.subtracting(.scalar(1)) }
         }
     }
 
@@ -196,7 +200,9 @@ enum RowGroups {
 /// The registered families.
 public enum Architectures {
     /// Every family Finch builds, in the order help lists them.
-    public static let all: [any Architecture.Type] = [Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Phi3.self, GPTNeoX.self, GPT2.self]
+    public static let all: [any Architecture.Type] = [
+        Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Gemma2.self, Gemma3.self, Phi3.self, GPTNeoX.self, GPT2.self,
+    ]
 
     public static var names: [String] { all.map { $0.name } }
 

@@ -16,11 +16,12 @@ public struct ConfigReader {
         self.tensorNames = []
     }
 
-    /// A GGUF file's metadata; keys are read after "`arch`.", then in `fallback` (what the file shows otherwise).
+    /// A GGUF file's metadata; keys are read after "`arch`." (but "general." and Finch's own "finch."
+    /// keys as they are), then in `fallback` (what the file shows otherwise).
     public init(gguf file: GGUFFile, arch: String, fallback: [String: Any] = [:]) {
         self.source = file.path
         self.lookup = { key in
-            guard let v = file.metadata[key.hasPrefix("general.") ? key : "\(arch).\(key)"] else { return fallback[key] }
+            guard let v = file.metadata[key.hasPrefix("general.") || key.hasPrefix("finch.") ? key : "\(arch).\(key)"] else { return fallback[key] }
             return v.int ?? v.double ?? v.bool ?? v.string ?? v.array.map { $0.map { $0.double ?? 0 } }
         }
         self.tensorNames = Set(file.tensors.map(\.name))

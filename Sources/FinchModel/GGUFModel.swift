@@ -38,10 +38,10 @@ extension LanguageModel {
     }
 
     /// Loads a model from an opened GGUF file: each tensor its family declares, by its GGUF name.
-    public convenience init(gguf file: GGUFFile) throws {
+    public convenience init(gguf file: GGUFFile, tokenizer readTokenizer: Bool = true) throws {
         let path = file.path
         let config = try ModelConfig(gguf: file)
-        let tokenizer = file.metadata["tokenizer.ggml.tokens"] == nil ? nil : try Tokenizer(gguf: file)
+        let tokenizer = !readTokenizer || file.metadata["tokenizer.ggml.tokens"] == nil ? nil : try Tokenizer(gguf: file)
         let infos = Dictionary(file.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var tensors: [String: Tensor] = [:]
         for spec in config.family.tensors(config) {

@@ -22,6 +22,8 @@ public final class LanguageModel {
     /// The output head; nil when it is the token embedding (tied).
     public let head: Linear?
     public let rotary: RotaryTable
+    /// The sliding-window layers' own table (Gemma 3's local rope base), if they have one.
+    public let localRotary: RotaryTable?
     /// The tied output head: a linear layer over the embedding tensor itself (no copy).
     private let tiedHead: Linear
     /// Every parameter by its Hugging Face name, in the order the family declares them.
@@ -58,6 +60,7 @@ public final class LanguageModel {
         var frequencies = RotaryTable.frequencies(headDim: config.rotaryDim, theta: config.ropeTheta)
         if let scaling = config.ropeScaling { frequencies = scaling.scale(frequencies) }
         rotary = RotaryTable(frequencies: frequencies)
+        localRotary = config.localRopeTheta.map { RotaryTable(frequencies: RotaryTable.frequencies(headDim: config.rotaryDim, theta: $0)) }
     }
 
     /// A freshly initialised model: weights normal with std 0.02 (as Hugging Face initialises llama), norms one, biases zero.
@@ -90,7 +93,14 @@ public final class LanguageModel {
     public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
         let int8 = int8Weights && ids.count == 1 && !GradMode.isEnabled
         let h = try hiddenStates(ids, cache: cache, lastOnly: lastOnly, int8Weights: int8Weights)
-        return try int8 ? outputHead.quantizedCall(h) : outputHead(h)
+        return try logits(h, int8: int8)
+    }
+
+    /// The output head on final hidden states, and Gemma 2's soft cap c·tanh(x/c) where the config sets one.
+    func logits(_ h: Tensor, int8: Bool = false) throws -> Tensor {
+        let x = try int8 ? outputHead.quantizedCall(h) : outputHead(h)
+        guard let cap = config.finalSoftcap.map(Float.init) else { return x }
+        return try x.multiplying(.scalar(1 / cap)).tanh().multiplying(.scalar(cap))
     }
 
     /// The final hidden states [batch, tokens, dim] (after the last norm) that the output head reads.
@@ -155,8 +165,27 @@ extension LanguageModel {
         var lines = ["\(c.architecture) model from \(source)"]
         lines.append("  layers \(c.layers), dim \(c.dim), heads \(c.heads) (key/value heads \(c.kvHeads), head size \(c.headDim)), MLP \(c.ffn)")
         lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(c.ropeTheta == c.ropeTheta.rounded() && c.ropeTheta < 1e15 ? String(Int(c.ropeTheta)) : "\(c.ropeTheta)"), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
+        if !familyOptions.isEmpty { lines.append("  " + familyOptions.joined(separator: ", ")) }
         lines.append("  parameters \(total.formatted()) (\(LanguageModel.millions(total))), trainable \(trainable.formatted()) (\(LanguageModel.millions(trainable)))")
         lines.append("  memory \(String(format: "%.1f", Double(total * 4) / 1e6)) MB of float32 weights")
         return lines.joined(separator: "\n")
+    }
+
+    /// The family's options that are switched on, for the summary.
+    var familyOptions: [String] {
+        let c = config
+        func number(_ x: Double) -> String { x == x.rounded() && Swift.abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
+        var out: [String] = []
+        if c.attentionBias { out.append("attention biases") }
+        if c.rotaryDim != c.headDim, !family.learnedPositions { out.append("rotary on \(c.rotaryDim) of \(c.headDim) dimensions per head") }
+        if let s = c.ropeScaling { out.append("Llama 3 rope scaling ×\(number(s.factor)) from \(s.originalContext) positions") }
+        if let w = c.slidingWindow {
+            let windowed = (0..<c.layers).filter { c.window(layer: $0) > 0 }.count
+            out.append("sliding window \(w)" + (windowed < c.layers ? " on \(windowed) of \(c.layers) layers" : ""))
+        }
+        if let t = c.localRopeTheta { out.append("local rope theta \(number(t))") }
+        if let a = c.attentionSoftcap { out.append("attention soft cap \(number(a))") }
+        if let f = c.finalSoftcap { out.append("logit soft cap \(number(f))") }
+        return out
     }
 }

@@ -16,9 +16,9 @@ extension LanguageModel {
         var targets = [Int](repeating: -100, count: B * T)
         for b in 0..<B { for t in 0..<(T - 1) { targets[b * T + t] = Int(l[b * T + t + 1]) } }
         let head = outputHead
-        guard head.bias == nil, head.lora == nil else {
-            // A head with a bias or an adapter: the plain path through whole logits.
-            let logits = try head(h).slice(axis: 1, start: 0, end: T - 1)
+        guard head.bias == nil, head.lora == nil, config.finalSoftcap == nil else {
+            // A head with a bias or an adapter, or capped logits: the plain path through whole logits.
+            let logits = try self.logits(h).slice(axis: 1, start: 0, end: T - 1)
             let shifted = try labels.slice(axis: 1, start: 1, end: T).contiguous()
             return (try logits.crossEntropy(shifted, ignoreIndex: -100, reduction: .sum), shifted.scalars.filter { $0 != -100 }.count)
         }

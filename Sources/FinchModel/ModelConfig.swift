@@ -28,6 +28,15 @@ public struct ModelConfig: Sendable, Equatable {
     public var slidingWindow: Int?
     /// GPT-NeoX: attention and MLP read the same input and both add to the residual.
     public var parallelResidual: Bool
+    /// Which layers use the sliding window (Gemma alternates); nil: every layer, when a window is set.
+    public var slidingLayers: [Bool]?
+    /// Rotary base of the sliding-window layers where it differs from the others' (Gemma 3's local layers).
+    public var localRopeTheta: Double?
+    /// Attention scores are scaled by 1/√queryScale instead of 1/√headDim (Gemma's query_pre_attn_scalar).
+    public var queryScale: Double?
+    /// Soft caps c·tanh(x/c) on the attention scores and on the output logits (Gemma 2).
+    public var attentionSoftcap: Double?
+    public var finalSoftcap: Double?
 
     /// The registered families' names.
     public static var architectures: [String] { Architectures.names }
@@ -35,7 +44,8 @@ public struct ModelConfig: Sendable, Equatable {
     public init(architecture: String = "llama", vocab: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int? = nil, ffn: Int,
                 context: Int, ropeTheta: Double = 10000, rmsEps: Float = 1e-5, tiedEmbeddings: Bool = true, attentionBias: Bool? = nil,
                 headDim: Int? = nil, rotaryDim: Int? = nil, ropeScaling: RopeScaling? = nil, slidingWindow: Int? = nil,
-                parallelResidual: Bool = true) {
+                parallelResidual: Bool = true, slidingLayers: [Bool]? = nil, localRopeTheta: Double? = nil, queryScale: Double? = nil,
+                attentionSoftcap: Double? = nil, finalSoftcap: Double? = nil) {
         self.architecture = architecture
         self.vocab = vocab
         self.dim = dim
@@ -53,6 +63,17 @@ public struct ModelConfig: Sendable, Equatable {
         self.ropeScaling = ropeScaling
         self.slidingWindow = slidingWindow
         self.parallelResidual = parallelResidual
+        self.slidingLayers = slidingLayers
+        self.localRopeTheta = localRopeTheta
+        self.queryScale = queryScale
+        self.attentionSoftcap = attentionSoftcap
+        self.finalSoftcap = finalSoftcap
+    }
+
+    /// The sliding window of a layer, or 0 when the layer attends to every earlier position.
+    public func window(layer: Int) -> Int {
+        guard let w = slidingWindow else { return 0 }
+        return slidingLayers.map { layer < $0.count && $0[layer] } ?? true ? w : 0
     }
 
     /// Width of the query projection's output: heads × head size.
@@ -88,6 +109,11 @@ public struct ModelConfig: Sendable, Equatable {
             }
         }
         if let w = slidingWindow { guard w > 0 else { throw fail("sliding_window is \(w), which is not a usable size") } }
+        if let s = slidingLayers, s.count != layers { throw fail("layer_types has \(s.count) entries for \(layers) layers") }
+        for (name, v) in [("local rope theta", localRopeTheta), ("query_pre_attn_scalar", queryScale),
+                          ("attn_logit_softcapping", attentionSoftcap), ("final_logit_softcapping", finalSoftcap)] {
+            if let v { guard v > 0, v.isFinite else { throw fail("\(name) is \(v); it must be positive and finite") } }
+        }
         guard ropeTheta > 0, rmsEps > 0, ropeTheta.isFinite, rmsEps.isFinite else { throw fail("rope theta and rms epsilon must be positive and finite") }
         if let s = ropeScaling { try s.validate(source) }
     }

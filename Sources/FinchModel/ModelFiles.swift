@@ -28,22 +28,43 @@ extension ModelConfig {
     }
 }
 
+extension ModelConfig {
+    /// config.json's text, with whole-valued floats written as 5.0 rather than 5: transformers
+    /// checks its float fields strictly (Gemma 2's soft caps), as Python's json writes them.
+    static func jsonData(_ j: [String: Any]) throws -> Data {
+        let marker = "__finch_float__"
+        func mark(_ v: Any) -> Any {
+            if let d = v as? Double, d.isFinite, d == d.rounded(), Swift.abs(d) < 1e15 { return marker + String(format: "%.1f", d) }
+            if let dict = v as? [String: Any] { return dict.mapValues(mark) }
+            if let list = v as? [Any] { return list.map(mark) }
+            return v
+        }
+        let data = try JSONSerialization.data(withJSONObject: mark(j), options: [.sortedKeys, .prettyPrinted])
+        let text = String(decoding: data, as: UTF8.self)
+            .replacingOccurrences(of: "\"\(marker)([-0-9.]+)\"", with: "$1", options: .regularExpression)
+        return Data(text.utf8)
+    }
+}
+
 extension LanguageModel {
     /// Loads a model from a .gguf file, a Hugging Face directory (config.json, *.safetensors,
-    /// tokenizer.json) or a .safetensors file with config.json beside it.
-    public static func load(_ path: String) throws -> LanguageModel {
+    /// tokenizer.json) or a .safetensors file with config.json beside it. `tokenizer: false`
+    /// leaves the tokenizer out (one Finch cannot read yet need not keep the weights out).
+    public static func load(_ path: String, tokenizer: Bool = true) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError("\(path): no such file or directory")
         }
-        if isDirectory.boolValue { return try LanguageModel(directory: path) }
-        if path.hasSuffix(".safetensors") { return try LanguageModel(directory: (path as NSString).deletingLastPathComponent, files: [path]) }
-        return try LanguageModel(gguf: path)
+        if isDirectory.boolValue { return try LanguageModel(directory: path, tokenizer: tokenizer) }
+        if path.hasSuffix(".safetensors") {
+            return try LanguageModel(directory: (path as NSString).deletingLastPathComponent, files: [path], tokenizer: tokenizer)
+        }
+        return try LanguageModel(gguf: GGUFFile(path: path), tokenizer: tokenizer)
     }
 
     /// A model in the Hugging Face layout: config.json, the weights in one or several (sharded)
     /// safetensors files, and tokenizer.json if present.
-    public convenience init(directory: String, files: [String]? = nil) throws {
+    public convenience init(directory: String, files: [String]? = nil, tokenizer readTokenizer: Bool = true) throws {
         let configPath = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw ModelError("\(directory): no config.json (a Hugging Face model directory needs one)")
@@ -72,7 +93,7 @@ extension LanguageModel {
             tensors[spec.name] = try spec.hfLayout.fromFile(file.tensor(e))
         }
         let tokenizerPath = directory + "/tokenizer.json"
-        let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath) ? try Tokenizer(jsonFile: tokenizerPath) : nil
+        let tokenizer = readTokenizer && FileManager.default.fileExists(atPath: tokenizerPath) ? try Tokenizer(jsonFile: tokenizerPath) : nil
         try self.init(config: config, tensors: tensors, tokenizer: tokenizer, source: directory)
     }
 
@@ -84,7 +105,7 @@ extension LanguageModel {
         let tensors = try zip(specs, parameters).map { spec, p in (p.name, try spec.hfLayout.toFile(p.tensor)) }
         try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted]), to: directory + "/config.json")
+        try AtomicFile.write(try ModelConfig.jsonData(json), to: directory + "/config.json")
         try tokenizer?.save(directory: directory)
     }
 

@@ -57,19 +57,24 @@ public struct ForwardPass {
         try x.reshape([batch, tokens, n, x.shape[x.rank - 1] / n])
     }
 
-    /// Rotary embeddings at this pass's positions.
-    public func rope(_ x: Tensor) throws -> Tensor { try x.rope(model.rotary, start: start) }
+    /// Rotary embeddings at this pass's positions; `local` takes the sliding-window layers' table where the config gives them their own.
+    public func rope(_ x: Tensor, local: Bool = false) throws -> Tensor {
+        try x.rope(local ? model.localRotary ?? model.rotary : model.rotary, start: start)
+    }
 
     /// Causal attention of q [batch, tokens, heads, d] over k, v [batch, tokens, kvHeads, d] and the
     /// cached positions of `layer` (the new keys and values are cached); returns [batch, tokens, heads·d].
-    public func attend(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
+    /// The layer's sliding window, score scale and soft cap come from the config.
+    public func attend(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
         var (k, v) = (k, v)
         if let cache { (k, v) = try cache.append(layer: layer, keys: k, values: v) }
-        return try Tensor.causalAttention(q, k, v, window: window).reshape([batch, tokens, q.shape[2] * q.shape[3]])
+        let scale = config.queryScale.map { Float(1 / $0.squareRoot()) }
+        return try Tensor.causalAttention(q, k, v, window: config.window(layer: layer), scale: scale, softcap: Float(config.attentionSoftcap ?? 0))
+            .reshape([batch, tokens, q.shape[2] * q.shape[3]])
     }
 
     /// The usual self-attention on projected q [.., heads·d], k, v [.., kvHeads·d]: heads, rotary on q and k, attention.
-    public func selfAttention(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, window: Int = 0) throws -> Tensor {
-        try attend(layer: layer, rope(heads(q, config.heads)), rope(heads(k, config.kvHeads)), heads(v, config.kvHeads), window: window)
+    public func selfAttention(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
+        try attend(layer: layer, rope(heads(q, config.heads)), rope(heads(k, config.kvHeads)), heads(v, config.kvHeads))
     }
 }

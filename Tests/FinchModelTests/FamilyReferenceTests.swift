@@ -9,7 +9,7 @@ import Testing
 /// adapters, and both file formats written and read back.
 @Suite struct FamilyReferenceTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/families").path
-    static let families = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gpt_neox", "gpt2"]
+    static let families = Architectures.names
 
     struct Reference: Decodable {
         let prompts: [[Int]]

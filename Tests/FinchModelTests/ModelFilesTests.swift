@@ -64,7 +64,7 @@ import Testing
         try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         #expect(throws: ModelError.self) { try LanguageModel.load(dir) }
         do { _ = try LanguageModel.load(dir) } catch {
-            #expect("\(error)".contains("model_type \"mamba\" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, gpt_neox, gpt2)"))
+            #expect("\(error)".contains("model_type \"mamba\" is not supported (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3, gpt_neox, gpt2)"))
         }
         #expect(throws: ModelError.self) { try LanguageModel.load(dir + "/missing") }
     }

@@ -5,14 +5,19 @@ import Testing
 /// The whole model's backward pass against finite differences: every kind of parameter
 /// (embedding, norms, q/k/v/o, gate/up/down, a separate head, biases) on a tiny model.
 @Suite struct ModelGradientTests {
-    /// Each family with its options on: a window shorter than the sequence, partial rotary, Qwen3's own head size, rope scaling.
+    /// Each family with its options on: a window shorter than the sequence, partial rotary, its own head size, rope scaling,
+    /// Gemma's alternating windows, query scale, soft caps and local rope base.
     static func config(_ architecture: String) -> ModelConfig {
         let gqa = Architectures.named(architecture)!.groupedQueryAttention
+        let gemma = architecture.hasPrefix("gemma")
         return ModelConfig(architecture: architecture, vocab: 13, dim: 8, layers: 2, heads: 2, kvHeads: gqa ? 1 : 2, ffn: 12, context: 16,
-                           tiedEmbeddings: architecture == "llama" || architecture == "gpt2",
-                           headDim: architecture == "qwen3" ? 6 : nil, rotaryDim: architecture == "gpt_neox" ? 2 : nil,
+                           tiedEmbeddings: ["llama", "gpt2", "gemma2"].contains(architecture),
+                           headDim: architecture == "qwen3" || gemma ? 6 : nil, rotaryDim: architecture == "gpt_neox" ? 2 : nil,
                            ropeScaling: architecture == "llama" ? RopeScaling(factor: 4, lowFrequencyFactor: 1, highFrequencyFactor: 2, originalContext: 4) : nil,
-                           slidingWindow: ["mistral", "phi3"].contains(architecture) ? 3 : nil, parallelResidual: true)
+                           slidingWindow: ["mistral", "phi3"].contains(architecture) || gemma ? 3 : nil, parallelResidual: true,
+                           slidingLayers: gemma ? [true, false] : nil, localRopeTheta: architecture == "gemma3_text" ? 50 : nil,
+                           queryScale: gemma ? 5 : nil, attentionSoftcap: architecture == "gemma2" ? 2 : nil,
+                           finalSoftcap: architecture == "gemma2" ? 3 : nil)
     }
 
     @Test(arguments: Architectures.names)

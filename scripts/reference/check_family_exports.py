@@ -15,19 +15,19 @@ from peft import PeftModel
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FIXTURES = os.path.abspath(os.path.join(ROOT, "Tests", "FinchModelTests", "Fixtures", "families"))
-FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gpt_neox", "gpt2"]
+FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt_neox", "gpt2"]
 PROMPT = [5, 17, 42, 99, 3, 250, 7]
 SCRIPT = """
 data = dataset([{"question": "What is Finch?", "answer": "A finetuning lab."},
                 {"question": "What does LoRA train?", "answer": "Two small matrices."}])
 for family in FAMILIES {
   full = load_model("ROOT/" + family)
-  train(full, data, steps: 3, batch: 2, lr: 1e-2, max_length: 32, print_every: 100)
+  train(full, data, steps: 3, batch: 2, lr: 1e-2, max_length: 64, print_every: 100)
   full.save("OUT/" + family + "/full")
   write_text("OUT/" + family + "/full_logits.json", str(full.forward(PROMPT).tolist()))
   adapted = load_model("ROOT/" + family)
   adapted.lora(rank: 4, alpha: 8)
-  train(adapted, data, steps: 3, batch: 2, lr: 5e-2, max_length: 32, print_every: 100)
+  train(adapted, data, steps: 3, batch: 2, lr: 5e-2, max_length: 64, print_every: 100)
   adapted.save_adapter("OUT/" + family + "/adapter")
   write_text("OUT/" + family + "/adapter_logits.json", str(adapted.forward(PROMPT).tolist()))
 }
@@ -53,10 +53,16 @@ def main():
         a = np.abs(logits(full) - np.array(json.load(open(os.path.join(d, "full_logits.json"))))).max()
         base = transformers.AutoModelForCausalLM.from_pretrained(os.path.join(FIXTURES, family), attn_implementation="eager").float().eval()
         adapted = PeftModel.from_pretrained(base, os.path.join(d, "adapter")).eval()
-        b = np.abs(logits(adapted) - np.array(json.load(open(os.path.join(d, "adapter_logits.json"))))).max()
+        adapted_logits = logits(adapted)
+        b = np.abs(adapted_logits - np.array(json.load(open(os.path.join(d, "adapter_logits.json"))))).max()
+        # The comparison means something only if training moved the logits.
+        with adapted.disable_adapter():
+            base_logits = logits(adapted)
+        moved = min(np.abs(logits(full) - base_logits).max(), np.abs(adapted_logits - base_logits).max())
         targets = json.load(open(os.path.join(d, "adapter", "adapter_config.json")))["target_modules"]
-        print(f"{family:9s} finetuned model in transformers: max |Δlogit| {a:.2e}   Finch LoRA ({', '.join(targets)}) in PEFT: {b:.2e}")
-        worst = max(worst, a, b)
+        print(f"{family:11s} finetuned model in transformers: max |Δlogit| {a:.2e}   Finch LoRA ({', '.join(targets)}) in PEFT: {b:.2e}"
+              f"   (training moved the logits by {moved:.2f})")
+        worst = max(worst, a, b, 1 if moved < 1e-2 else 0)
     print("all within 1e-4" if worst < 1e-4 else f"WORST {worst:.2e} exceeds 1e-4")
     return 0 if worst < 1e-4 else 1
 

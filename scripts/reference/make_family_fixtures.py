@@ -4,7 +4,9 @@ transformers computes with them: Tests/FinchModelTests/Fixtures/families/NAME/.
 
 Each family's real options are switched on (Llama 3 rope scaling, Mistral's and Phi-3's sliding
 window shorter than the prompts, Qwen2's biases and untied head, Qwen3's q/k norms and its own
-head_dim, Phi-3's fused projections and partial rotary, GPT-NeoX's partial rotary and parallel
+head_dim, Gemma's (1 + w) norms, scaled embedding, query_pre_attn_scalar and pre/post norms with
+Gemma 2's soft caps and Gemma 3's q/k norms, alternating sliding layers and local rope base,
+Phi-3's fused projections and partial rotary, GPT-NeoX's partial rotary and parallel
 residual, GPT-2's Conv1D layout and learned positions). Every parameter is drawn at random —
 norms and biases too — so a tensor Finch reads wrongly shows in the logits.
 
@@ -43,6 +45,14 @@ def configs():
         "qwen3": (t.Qwen3Config(**COMMON, intermediate_size=64, num_key_value_heads=2, head_dim=16, tie_word_embeddings=True,
                                 use_sliding_window=False),
                   ["q_proj", "k_proj", "down_proj"]),
+        "gemma2": (t.Gemma2Config(**COMMON, intermediate_size=64, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=12,
+                                  sliding_window=5, attn_logit_softcapping=3.0, final_logit_softcapping=5.0, tie_word_embeddings=True,
+                                  pad_token_id=0, bos_token_id=1, eos_token_id=2),
+                   ["q_proj", "o_proj", "up_proj"]),
+        "gemma3_text": (t.Gemma3TextConfig(**{**COMMON, "num_hidden_layers": 3}, intermediate_size=64, num_key_value_heads=2, head_dim=16,
+                                           query_pre_attn_scalar=16, sliding_window=5, tie_word_embeddings=True, pad_token_id=0, bos_token_id=1,
+                                           eos_token_id=2, layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
+                        ["q_proj", "v_proj"]),
         "phi3": (t.Phi3Config(**COMMON, intermediate_size=64, num_key_value_heads=2, sliding_window=7, tie_word_embeddings=False,
                               pad_token_id=0, bos_token_id=1, eos_token_id=2, partial_rotary_factor=0.5),
                  ["qkv_proj", "o_proj", "gate_up_proj"]),
@@ -56,13 +66,14 @@ def configs():
 
 
 def train_tokenizer(path):
-    """A byte-level BPE over some of the course's text, VOCAB tokens with <|endoftext|> as 0."""
+    """A byte-level BPE over this script's own description (fixed text: the fixtures change only
+    when the script does), VOCAB tokens with <|endoftext|> as 0."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read().splitlines()
+    text = (__doc__ * 3).splitlines()
     tok.train_from_iterator(text, trainer)
     tok.save(path)
     return tok

@@ -70,7 +70,7 @@ enum LlamaStyle {
             q = try q.rmsNorm(weight: b["self_attn.q_norm.weight"], eps: c.rmsEps)
             k = try k.rmsNorm(weight: b["self_attn.k_norm.weight"], eps: c.rmsEps)
         }
-        let attended = try p.attend(layer: b.index, p.rope(q), p.rope(k), p.heads(qkv[2], c.kvHeads), window: c.slidingWindow ?? 0)
+        let attended = try p.attend(layer: b.index, p.rope(q), p.rope(k), p.heads(qkv[2], c.kvHeads))
         let r = try x.adding(p.linear(b.linear("o"), attended))
         let m = try r.rmsNorm(weight: b["post_attention_layernorm.weight"], eps: c.rmsEps)
         let gateUp = try p.linears([b.linear("gate"), b.linear("up")], m)

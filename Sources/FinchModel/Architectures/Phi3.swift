@@ -47,7 +47,7 @@ public enum Phi3: Architecture {
         let q = try qkv.slice(axis: 2, start: 0, end: c.qDim)
         let k = try qkv.slice(axis: 2, start: c.qDim, end: c.qDim + c.kvDim)
         let v = try qkv.slice(axis: 2, start: c.qDim + c.kvDim, end: c.qDim + 2 * c.kvDim)
-        let r = try x.adding(p.linear(b.linear("o"), p.selfAttention(layer: b.index, q, k, v, window: c.slidingWindow ?? 0)))
+        let r = try x.adding(p.linear(b.linear("o"), p.selfAttention(layer: b.index, q, k, v)))
         let m = try r.rmsNorm(weight: b["post_attention_layernorm.weight"], eps: c.rmsEps)
         let gateUp = try p.linear(b.linear("gate_up"), m)
         let mixed = try gateUp.slice(axis: 2, start: 0, end: c.ffn).swiglu(gateUp.slice(axis: 2, start: c.ffn, end: 2 * c.ffn))

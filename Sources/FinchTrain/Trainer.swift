@@ -38,6 +38,10 @@ public final class Trainer {
         try options.validate()
         guard data.count > 0 else { throw ModelError("there is nothing to train on: the dataset is empty") }
         if let eval, eval.count == 0 { throw ModelError("the validation set is empty") }
+        // Every answer cut away by truncation would train on nothing, step after step, in silence.
+        guard data.examples.contains(where: { $0.labels.dropFirst().contains { $0 != TokenizedDataset.ignore } }) else {
+            throw ModelError("no example has a token to train on: every answer was cut off (raise max_length, or shorten the prompts)")
+        }
         let longest = (data.examples + (eval?.examples ?? [])).map(\.ids.count).max() ?? 0
         guard longest <= model.config.context else {
             throw ModelError("an example has \(longest) tokens but the model's context is \(model.config.context): tokenize with max_length ≤ \(model.config.context)")

@@ -23,6 +23,15 @@ import Testing
         try LanguageModel.random(ModelConfig(vocab: tokenizer.vocabSize, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, context: 64), seed: seed)
     }
 
+    @Test func answersCutAwayByTruncationAreAnErrorNotSilentSteps() throws {
+        let rows: [Row] = [[.init("question", .string("what is a long question about finch?")), .init("answer", .string("a lab."))]]
+        let cut = try Dataset(rows: rows, source: "tiny").tokenized(Self.tokenizer, maxLength: 4)
+        #expect(throws: ModelError.self) { try Trainer(model: try Self.model(), data: cut, options: TrainOptions()) }
+        do { _ = try Trainer(model: try Self.model(), data: cut, options: TrainOptions()) } catch {
+            #expect("\(error)".contains("every answer was cut off"))
+        }
+    }
+
     @Test func lossFallsWhenMemorisingATinySet() throws {
         var o = TrainOptions()
         o.lr = 1e-2; o.steps = 60; o.batch = 4; o.schedule = .cosine; o.warmup = 5

@@ -7,7 +7,7 @@ import Foundation
 /// Models in the language: load_model, model, and the Model type (generate, chat, forward, summary, params).
 enum ModelBindings {
     static let type: NativeType = {
-        let t = NativeType(name: "Model", doc: "A llama-family language model (SmolLM2, TinyLlama, Llama, Qwen2-style) in float32. Load one with load_model() or make a fresh one with model().")
+        let t = NativeType(name: "Model", doc: "A language model of one of Finch's families (\(Architectures.names.joined(separator: ", "))) in float32. Load one with load_model() or make a fresh one with model().")
         define(t)
         // The training methods (lora, freeze, ...) live with training; added here, inside the one
         // initialisation, because registries made on several threads at once share this type.
@@ -20,10 +20,16 @@ enum ModelBindings {
     static func register(in r: Registry) {
         r.section("Models")
         r.register(NativeFunction("load_model", [Param("model", .string, default: .string("smollm2-135m"),
-                                                       doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a Hugging Face directory (config.json + safetensors)")],
-                                  returns: "Model", doc: "Loads a pretrained model and its tokenizer; quantised weights are dequantised to float32.",
+                                                       doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a Hugging Face directory (config.json + safetensors)"),
+                                                 Param("tokenizer", .bool, default: .bool(true), doc: "false loads the weights alone, without the file's tokenizer")],
+                                  returns: "Model", doc: "Loads a pretrained model (\(Architectures.names.joined(separator: ", "))) and its tokenizer; quantised weights are dequantised to float32.",
                                   example: "m = load_model(\"smollm2-135m\")") { a in
-            wrap(try LanguageModel.load(ModelStore.resolve(a.string("model"))))
+            let path = try ModelStore.resolve(a.string("model"))
+            do {
+                return wrap(try LanguageModel.load(path, tokenizer: a.bool("tokenizer")))
+            } catch let e as TokenizerError {
+                throw a.error("\(e) (load_model(\(Value.quote(a.string("model"))), tokenizer: false) loads the weights without it)")
+            }
         })
         r.register(NativeFunction("model", [Param("vocab", .int, doc: "vocabulary size (a tokenizer's vocab_size)"),
                                             Param("architecture", .string, default: .string("llama"),

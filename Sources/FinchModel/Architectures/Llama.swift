@@ -5,27 +5,29 @@ import Foundation
 /// RMSNorm, grouped-query attention with rotary embeddings, and a SwiGLU MLP.
 ///   h = x + o(attention(rope(q(n₁(x))), rope(k(n₁(x))), v(n₁(x))))
 ///   y = h + down(silu(gate(n₂(h))) ⊙ up(n₂(h)))
-public enum Llama: Architecture {
+public enum Llama: LlamaLike {
     public static let name = "llama"
     public static let hfClass = "LlamaForCausalLM"
-    public static let linears = LlamaStyle.linears
-
-    public static func globalTensors(_ c: ModelConfig) -> (before: [TensorSpec], after: [TensorSpec]) { LlamaStyle.globals(c) }
 
     public static func blockTensors(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         // llama.cpp turns llama's q and k in adjacent pairs, so its files hold their rows reordered.
         LlamaStyle.block(c, qk: .rotaryPairs(heads: c.heads), .rotaryPairs(heads: c.kvHeads))
     }
+}
 
+/// The llama-like families (Llama, Mistral, Qwen2, Qwen3, Phi-3): each declaration defaults to
+/// the llama block's, and a family's file states only where it differs.
+public protocol LlamaLike: Architecture {}
+
+extension LlamaLike {
+    public static var linears: [(short: String, module: String)] { LlamaStyle.linears }
+    public static func globalTensors(_ c: ModelConfig) -> (before: [TensorSpec], after: [TensorSpec]) { LlamaStyle.globals(c) }
+    public static func blockTensors(_ c: ModelConfig, layer: Int) -> [TensorSpec] { LlamaStyle.block(c) }
     public static func config(huggingFace j: ConfigReader) throws -> ModelConfig { try LlamaStyle.config(j, name) }
     public static func huggingFaceJSON(_ c: ModelConfig) -> [String: Any] { LlamaStyle.json(c) }
     public static func config(gguf m: ConfigReader) throws -> ModelConfig { try LlamaStyle.config(gguf: m, name) }
     public static func ggufMetadata(_ c: ModelConfig) -> [(String, GGUFValue)] { LlamaStyle.ggufMetadata(c, ggufName) }
-
-    public static func block(_ x: Tensor, _ b: TransformerBlock, _ pass: ForwardPass) throws -> Tensor {
-        try LlamaStyle.forward(x, b, pass)
-    }
-
+    public static func block(_ x: Tensor, _ b: TransformerBlock, _ pass: ForwardPass) throws -> Tensor { try LlamaStyle.forward(x, b, pass) }
     public static func finalNorm(_ x: Tensor, _ pass: ForwardPass) throws -> Tensor { try LlamaStyle.finalNorm(x, pass) }
 }
 

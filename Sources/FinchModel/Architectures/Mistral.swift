@@ -3,13 +3,10 @@ import Foundation
 
 /// Mistral: the llama block with sliding-window attention where config.json sets sliding_window
 /// (Mistral 7B v0.1: each query sees the last 4096 positions). llama.cpp writes Mistral as "llama".
-public enum Mistral: Architecture {
+public enum Mistral: LlamaLike {
     public static let name = "mistral"
     public static let ggufName = "llama"
     public static let hfClass = "MistralForCausalLM"
-    public static let linears = LlamaStyle.linears
-
-    public static func globalTensors(_ c: ModelConfig) -> (before: [TensorSpec], after: [TensorSpec]) { LlamaStyle.globals(c) }
 
     public static func blockTensors(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         LlamaStyle.block(c, qk: .rotaryPairs(heads: c.heads), .rotaryPairs(heads: c.kvHeads))
@@ -22,13 +19,4 @@ public enum Mistral: Architecture {
         j["sliding_window"] = c.slidingWindow.map { $0 as Any } ?? NSNull()
         return j
     }
-
-    public static func config(gguf m: ConfigReader) throws -> ModelConfig { try LlamaStyle.config(gguf: m, name) }
-    public static func ggufMetadata(_ c: ModelConfig) -> [(String, GGUFValue)] { LlamaStyle.ggufMetadata(c, ggufName) }
-
-    public static func block(_ x: Tensor, _ b: TransformerBlock, _ pass: ForwardPass) throws -> Tensor {
-        try LlamaStyle.forward(x, b, pass)
-    }
-
-    public static func finalNorm(_ x: Tensor, _ pass: ForwardPass) throws -> Tensor { try LlamaStyle.finalNorm(x, pass) }
 }

@@ -4,15 +4,13 @@ import Foundation
 /// Phi-3 (and Phi-3.5, Phi-4-mini): the llama block with q, k and v fused into one projection
 /// (qkv_proj, rows q then k then v) and gate and up fused into another (gate_up_proj, gate first);
 /// sliding-window attention where the config sets it.
-public enum Phi3: Architecture {
+public enum Phi3: LlamaLike {
     public static let name = "phi3"
     public static let hfClass = "Phi3ForCausalLM"
     public static let linears: [(short: String, module: String)] = [
         ("qkv", "self_attn.qkv_proj"), ("o", "self_attn.o_proj"), ("gate_up", "mlp.gate_up_proj"), ("down", "mlp.down_proj"),
     ]
     public static let defaultLoRATargets = ["qkv"]
-
-    public static func globalTensors(_ c: ModelConfig) -> (before: [TensorSpec], after: [TensorSpec]) { LlamaStyle.globals(c) }
 
     public static func blockTensors(_ c: ModelConfig, layer: Int) -> [TensorSpec] {
         var specs = TensorSpec.norm("input_layernorm", "attn_norm", c.dim)
@@ -37,9 +35,6 @@ public enum Phi3: Architecture {
         return j
     }
 
-    public static func config(gguf m: ConfigReader) throws -> ModelConfig { try LlamaStyle.config(gguf: m, name) }
-    public static func ggufMetadata(_ c: ModelConfig) -> [(String, GGUFValue)] { LlamaStyle.ggufMetadata(c, ggufName) }
-
     public static func block(_ x: Tensor, _ b: TransformerBlock, _ p: ForwardPass) throws -> Tensor {
         let c = p.config
         let h = try x.rmsNorm(weight: b["input_layernorm.weight"], eps: c.rmsEps)
@@ -53,6 +48,4 @@ public enum Phi3: Architecture {
         let mixed = try gateUp.slice(axis: 2, start: 0, end: c.ffn).swiglu(gateUp.slice(axis: 2, start: c.ffn, end: 2 * c.ffn))
         return try r.adding(p.linear(b.linear("down"), mixed))
     }
-
-    public static func finalNorm(_ x: Tensor, _ pass: ForwardPass) throws -> Tensor { try LlamaStyle.finalNorm(x, pass) }
 }

@@ -5,7 +5,8 @@ import Foundation
 
 /// models: every family at one size — SmolLM2-135M's widths (dim 576, 9 heads, 3 key/value heads
 /// where the family groups them, MLP 1536, vocabulary 49152) with 8 layers, random weights — so
-/// the families compare with each other and with llama, which is SmolLM2's own block. For each:
+/// the families compare with each other and with llama, which is SmolLM2's own block; each with
+/// its own options (sliding windows, soft caps, partial rotary, ...). For each:
 /// loading from a Hugging Face folder and from GGUF (written by Finch first), prefill of 256
 /// tokens, decoding 32 tokens (Q8_0 weights, the default), and LoRA training on the family's
 /// default targets at 2 × 128 tokens. The families run one after another, each on the same text.
@@ -19,10 +20,15 @@ enum ModelsBench {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         for family in Architectures.all {
             let name = family.name
+            // Each family's own options on, as its released models have them (windows of 128, shorter than the prompt).
+            let gemma = name.hasPrefix("gemma")
             let config = ModelConfig(architecture: name, vocab: 49152, dim: 576, layers: 8, heads: 9,
                                      kvHeads: family.groupedQueryAttention ? 3 : 9, ffn: 1536, context: 2048,
                                      headDim: name == "qwen3" ? 64 : nil, rotaryDim: name == "gpt_neox" ? 16 : nil,
-                                     slidingWindow: ["mistral", "phi3"].contains(name) ? 1024 : nil)
+                                     slidingWindow: ["mistral", "phi3"].contains(name) || gemma ? 128 : nil,
+                                     slidingLayers: gemma ? (0..<8).map { ($0 + 1) % (name == "gemma2" ? 2 : 6) != 0 } : nil,
+                                     localRopeTheta: name == "gemma3_text" ? 10000 : nil, queryScale: gemma ? 64 : nil,
+                                     attentionSoftcap: name == "gemma2" ? 50 : nil, finalSoftcap: name == "gemma2" ? 30 : nil)
             var model = try LanguageModel.random(config, seed: 1, tokenizer: smol.tokenizer)
             try model.save(directory: scratch + "/hf")
             try model.saveGGUF(path: scratch + "/m.gguf")

@@ -99,9 +99,8 @@ public struct ModelConfig: Sendable, Equatable {
         guard heads % kvHeads == 0 else { throw fail("heads \(heads) is not a multiple of kv_heads \(kvHeads)") }
         guard qDim <= 1 << 24 else { throw fail("heads × head size \(heads) × \(headDim) is not a usable size") }
         if !family.groupedQueryAttention {
-            guard kvHeads == heads, dim == qDim else {
-                throw fail("a \(architecture) model has as many key/value heads as heads (\(heads), not \(kvHeads)) and dim = heads × head size (\(dim), not \(heads) × \(headDim))")
-            }
+            guard kvHeads == heads else { throw fail("a \(architecture) model has as many key/value heads as heads (\(heads), not \(kvHeads))") }
+            guard dim == qDim else { throw fail("a \(architecture) model's heads span dim: heads × head size must be \(dim), not \(heads) × \(headDim)") }
         }
         if !family.learnedPositions {
             guard rotaryDim % 2 == 0, rotaryDim > 0, rotaryDim <= headDim else {

@@ -14,7 +14,7 @@ if [[ ${1:-} == --short ]]; then short=1; shift; fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(lang gguf safetensors tokenizer encode jsonl json csv notebook chat); fi
+if ((${#targets[@]} == 0)); then targets=(lang gguf safetensors config tokenizer encode jsonl json csv notebook chat); fi
 scratch=$root/.build-fuzz
 bin=$scratch/release/finch-fuzz
 

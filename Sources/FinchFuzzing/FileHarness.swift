@@ -16,6 +16,15 @@ enum FileHarness {
         if let ids = try? Tensor([0], shape: [1, 1]) { _ = try? model.forward(ids) }
     }
 
+    /// A config.json: parsed, then read by its family; a configuration that validates is also
+    /// summarised (its parameter count and config.json written back), never built.
+    static func config(_ data: Data) {
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let config = try? ModelConfig(huggingFace: json, source: "fuzz/config.json") else { return }
+        _ = config.parameterCount
+        _ = try? JSONSerialization.data(withJSONObject: config.huggingFaceJSON(bos: 1, eos: 2))
+    }
+
     static func safetensors(_ data: Data) {
         guard let file = try? SafetensorsFile(data: data, path: "fuzz.safetensors") else { return }
         for e in file.entries { _ = try? file.tensor(e) }

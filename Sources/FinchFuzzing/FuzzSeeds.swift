@@ -62,6 +62,15 @@ public enum FuzzSeeds {
                 try model.saveGGUF(path: directory + "/tiny-\(type).gguf", type: type)
                 count += 1
             }
+            // Every other family once, so mutations reach each family's metadata reader and layouts.
+            for family in Architectures.all where family.name != Llama.name {
+                try tinyModel(family.name).saveGGUF(path: directory + "/tiny-\(family.name).gguf")
+                count += 1
+            }
+        case .config:
+            for f in files("Tests/FinchModelTests/Fixtures/families", "") {
+                try add(URL(fileURLWithPath: f).lastPathComponent + "-config.json", FileManager.default.contents(atPath: f + "/config.json") ?? Data())
+            }
         case .safetensors:
             let model = try tinyModel()
             for dtype in ["F32", "F16"] {
@@ -93,10 +102,16 @@ public enum FuzzSeeds {
         return count
     }
 
-    /// A two-layer llama with the harness's tokenizer: small enough to fuzz, complete enough to load.
-    static func tinyModel() throws -> LanguageModel {
+    /// A two-layer model of a family (llama unless named) with the harness's tokenizer: small enough
+    /// to fuzz, complete enough to load; the family's options switched on.
+    static func tinyModel(_ architecture: String = Llama.name) throws -> LanguageModel {
         let tok = TextHarness.tokenizer
-        let config = ModelConfig(vocab: tok.vocabSize, dim: 16, layers: 2, heads: 2, kvHeads: 1, ffn: 32, context: 64)
+        let grouped = Architectures.named(architecture)?.groupedQueryAttention ?? true
+        let windowed = ["mistral", "phi3", "gemma2", "gemma3_text"].contains(architecture)
+        let config = ModelConfig(architecture: architecture, vocab: tok.vocabSize, dim: 16, layers: 2, heads: 2, kvHeads: grouped ? 1 : 2,
+                                 ffn: 32, context: 64, rotaryDim: architecture == "gpt_neox" ? 4 : nil,
+                                 slidingWindow: windowed ? 8 : nil,
+                                 attentionSoftcap: architecture == "gemma2" ? 50 : nil, finalSoftcap: architecture == "gemma2" ? 30 : nil)
         return try LanguageModel.random(config, seed: 1, tokenizer: tok)
     }
 }

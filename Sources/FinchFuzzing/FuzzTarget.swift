@@ -23,6 +23,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case gguf
     /// safetensors: header and every tensor read.
     case safetensors
+    /// A Hugging Face config.json read by the family its model_type names (nothing is built from it).
+    case config
     /// tokenizer.json loaded, then used to encode and decode.
     case tokenizer
     /// A byte-level BPE tokenizer encoding arbitrary text: decode(encode(text)) must give the text back.
@@ -40,6 +42,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .lang: try LangHarness.shared.run(data)
         case .gguf: FileHarness.gguf(data)
         case .safetensors: FileHarness.safetensors(data)
+        case .config: FileHarness.config(data)
         case .tokenizer: FileHarness.tokenizerJSON(data)
         case .encode: try TextHarness.encode(data)
         case .jsonl: FileHarness.dataset(data, .jsonl)

@@ -115,6 +115,12 @@ public struct ModelConfig: Sendable, Equatable {
         }
         guard ropeTheta > 0, rmsEps > 0, ropeTheta.isFinite, rmsEps.isFinite else { throw fail("rope theta and rms epsilon must be positive and finite") }
         if let s = ropeScaling { try s.validate(source) }
+        // Checked before any list of tensors is made for it: a corrupt count must not make millions of layers.
+        guard layers <= 4096 else { throw fail("layers is \(layers); Finch builds models of at most 4096 layers") }
+        let perLayer = family.blockTensors(self, layer: 0).reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
+        let (before, after) = family.globalTensors(self)
+        let total = (before + after).reduce(Double(layers) * perLayer) { $0 + Double($1.shape.reduce(1, *)) }
+        guard total <= 1e13 else { throw fail("these sizes make \(String(format: "%.3g", total)) parameters, more than any model Finch can hold") }
     }
 
     /// Number of parameters.
@@ -155,6 +161,12 @@ public struct RopeScaling: Sendable, Equatable {
             return (1 - smooth) * f / factor + smooth * f
         }
     }
+}
+
+/// A count read from a file as a floating-point number (Llama 3's original context), or nil when it is
+/// not a whole number a size can be (NaN, 1e300, 2.5).
+func wholeCount(_ x: Double) -> Int? {
+    x == x.rounded() && x >= 0 && x < 1e15 ? Int(x) : nil
 }
 
 /// A model that cannot be loaded, built or run, with the reason.

@@ -23,7 +23,8 @@ extension RopeScaling {
         var scaling: RopeScaling?
         if let v = file.metadata[ggufKey]?.array?.compactMap(\.double) {
             guard v.count == 4 else { throw ModelError("\(file.path): \(ggufKey) must hold 4 numbers, holds \(v.count)") }
-            scaling = RopeScaling(factor: v[0], lowFrequencyFactor: v[1], highFrequencyFactor: v[2], originalContext: Int(v[3]))
+            guard let original = wholeCount(v[3]) else { throw ModelError("\(file.path): \(ggufKey)'s original context \(v[3]) is not a whole number") }
+            scaling = RopeScaling(factor: v[0], lowFrequencyFactor: v[1], highFrequencyFactor: v[2], originalContext: original)
         }
         guard let info = file.tensors.first(where: { $0.name == ggufTensor }) else { return scaling }
         let factors = try file.tensor(info).scalars.map(Double.init)
@@ -53,6 +54,9 @@ extension RopeScaling {
         let (p, q) = (point(first), point(last))
         let a = (q.s - p.s) / (q.x - p.x), b = p.s - a * p.x
         let high = 1 - 1 / b
-        return RopeScaling(factor: factor, lowFrequencyFactor: 1, highFrequencyFactor: high, originalContext: Int((a * (high - 1)).rounded()))
+        guard high > 1, high.isFinite, let original = wholeCount((a * (high - 1)).rounded()), original > 0 else {
+            throw ModelError("\(source): \(ggufTensor)'s blended frequencies do not follow Llama 3's rope scaling")
+        }
+        return RopeScaling(factor: factor, lowFrequencyFactor: 1, highFrequencyFactor: high, originalContext: original)
     }
 }

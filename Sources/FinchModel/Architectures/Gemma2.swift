@@ -150,7 +150,7 @@ enum GemmaStyle {
         j["hidden_activation"] = "gelu_pytorch_tanh"
         j["sliding_window"] = c.slidingWindow.map { $0 as Any } ?? NSNull()
         let scalar = c.queryScale ?? Double(c.headDim)
-        j["query_pre_attn_scalar"] = scalar == scalar.rounded() ? Int(scalar) as Any : scalar  // an int in transformers' config
+        j["query_pre_attn_scalar"] = wholeCount(scalar).map { $0 as Any } ?? scalar  // an int in transformers' config
         j["layer_types"] = (0..<c.layers).map { c.window(layer: $0) > 0 ? "sliding_attention" : "full_attention" }
         if let t = c.localRopeTheta { j["rope_local_base_freq"] = t }
         return j

@@ -155,6 +155,7 @@ struct RopeSettings {
         for key in thetaKeys { if let t = try j.double(key) { theta = t; break } }
         var fraction = number("partial_rotary_factor") ?? 1
         for key in fractionKeys { if let f = try j.double(key) { fraction = f; break } }
+        guard fraction > 0, fraction <= 1 else { throw ModelError("\(j.source): the partial rotary factor is \(fraction); it must be in (0, 1]") }
         rotaryDim = Int(Double(headDim) * fraction)
         let type = scaling?["rope_type"] as? String ?? scaling?["type"] as? String ?? "default"
         switch type {
@@ -166,9 +167,11 @@ struct RopeSettings {
                 }
                 return v
             }
+            guard let original = wholeCount(try need("original_max_position_embeddings")) else {
+                throw ModelError("\(j.source): rope scaling's original_max_position_embeddings must be a whole number")
+            }
             self.scaling = RopeScaling(factor: try need("factor"), lowFrequencyFactor: try need("low_freq_factor"),
-                                       highFrequencyFactor: try need("high_freq_factor"),
-                                       originalContext: Int(try need("original_max_position_embeddings")))
+                                       highFrequencyFactor: try need("high_freq_factor"), originalContext: original)
         default:
             throw ModelError("\(j.source): rope scaling \"\(type)\" is not supported (supported: default, llama3)")
         }

@@ -177,20 +177,24 @@ public enum FileLayout: Sendable, Equatable {
     func fileShape(_ shape: [Int]) -> [Int] { self == .transposed && shape.count == 2 ? [shape[1], shape[0]] : shape }
 }
 
-/// Rows of a tensor seen as [outer, inner, rows/(outer·inner)] blocks, reordered to [inner, outer, ...].
+/// Rows of a tensor seen as [blocks, outer, inner, rows/(blocks·outer·inner)] groups, reordered to
+/// [blocks, inner, outer, ...]: the row permutations between file layouts (GPT-NeoX's fused qkv,
+/// llama.cpp's rotary pairs) are all this transposition of row groups.
 enum RowGroups {
-    static func reorder(_ t: Tensor, outer: Int, inner: Int) throws -> Tensor {
+    static func reorder(_ t: Tensor, blocks: Int = 1, outer: Int, inner: Int) throws -> Tensor {
         let rows = t.shape[0], width = t.count / Swift.max(rows, 1)
-        guard outer > 0, inner > 0, rows % (outer * inner) == 0 else {
-            throw ModelError("cannot regroup \(t.shape): \(rows) rows are not \(outer) × \(inner) groups")
+        guard blocks > 0, outer > 0, inner > 0, rows % (blocks * outer * inner) == 0 else {
+            throw ModelError("cannot regroup \(t.shape): \(rows) rows are not \(blocks) × \(outer) × \(inner) groups")
         }
-        let size = rows / (outer * inner) * width
+        let size = rows / (blocks * outer * inner) * width, block = outer * inner * size
         let src = try t.contiguous()
         return try Tensor.filling(t.shape) { out in
             let from = src.unsafePointer, to = out.baseAddress!
-            for o in 0..<outer {
-                for i in 0..<inner {
-                    (to + (i * outer + o) * size).update(from: from + (o * inner + i) * size, count: size)
+            for b in 0..<blocks {
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        (to + b * block + (i * outer + o) * size).update(from: from + b * block + (o * inner + i) * size, count: size)
+                    }
                 }
             }
         }

@@ -11,24 +11,13 @@ public enum RotaryLayout {
     /// Rows of a [heads·d, ...] tensor reordered from the halves layout to the GGUF (pairs) layout.
     public static func halvesToPairs(_ t: Tensor, heads: Int) throws -> Tensor { try reorder(t, heads: heads, toHalves: false) }
 
+    /// Within a head, pairs rows are [d/2, 2] groups of one row and halves rows [2, d/2]: a transposition of row groups.
     private static func reorder(_ t: Tensor, heads: Int, toHalves: Bool) throws -> Tensor {
-        let rows = t.shape[0], width = t.count / Swift.max(rows, 1)
+        let rows = t.shape[0]
         guard heads > 0, rows % (2 * heads) == 0 else {
             throw ModelError("cannot reorder \(t.shape) for rotary pairs: \(rows) rows are not \(heads) heads of an even size")
         }
-        let d = rows / heads, half = d / 2
-        let src = try t.contiguous()
-        return try Tensor.filling(t.shape) { out in
-            let from = src.unsafePointer, to = out.baseAddress!
-            for h in 0..<heads {
-                for s in 0..<2 {
-                    for i in 0..<half {
-                        let pairs = h * d + 2 * i + s, halves = h * d + s * half + i
-                        let (a, b) = toHalves ? (pairs, halves) : (halves, pairs)
-                        (to + b * width).update(from: from + a * width, count: width)
-                    }
-                }
-            }
-        }
+        let half = rows / heads / 2
+        return try RowGroups.reorder(t, blocks: heads, outer: toHalves ? half : 2, inner: toHalves ? 2 : half)
     }
 }

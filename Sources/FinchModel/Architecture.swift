@@ -76,10 +76,12 @@ extension Architecture {
         return out + after
     }
 
-    /// How many tensors lie outside the blocks.
-    static func globalTensorCount(_ c: ModelConfig) -> Int {
-        let (before, after) = globalTensors(c)
-        return before.count + after.count
+    /// How many tensors and parameters a model of this configuration has, counted from one block's
+    /// declaration (no list of every layer's tensors is made: a corrupt count cannot make millions).
+    static func size(_ c: ModelConfig) -> (tensors: Int, parameters: Double) {
+        func count(_ specs: [TensorSpec]) -> Double { specs.reduce(0) { $0 + Double($1.shape.reduce(1, *)) } }
+        let block = blockTensors(c, layer: 0), (before, after) = globalTensors(c)
+        return (c.layers * block.count + before.count + after.count, Double(c.layers) * count(block) + count(before + after))
     }
 
     /// The Hugging Face module path of a projection, by its short name.

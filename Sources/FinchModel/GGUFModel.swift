@@ -22,7 +22,7 @@ extension ModelConfig {
         if config.ropeScaling == nil, !family.learnedPositions { config.ropeScaling = try RopeScaling.read(gguf: file, config: config) }
         try config.validate(file.path)
         // Checked before anything is built for it: a corrupt count must not make millions of layers.
-        let needed = config.layers * family.blockTensors(config, layer: 0).count + family.globalTensorCount(config)
+        let needed = family.size(config).tensors
         guard needed <= file.tensors.count else {
             throw GGUFError(path: file.path, offset: 0, message: "\(arch).block_count is \(config.layers), but the file holds only \(file.tensors.count) tensors (a \(config.architecture) model of this size has \(needed))")
         }

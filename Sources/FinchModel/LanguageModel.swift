@@ -28,13 +28,16 @@ public final class LanguageModel {
     private let tiedHead: Linear
     /// Every parameter by its Hugging Face name, in the order the family declares them.
     public let parameters: [(name: String, tensor: Tensor)]
+    /// The family's declaration of each parameter (names, shapes, file layouts), in the same order.
+    let specs: [TensorSpec]
 
     /// A model from tensors named as Hugging Face names them; every expected tensor must be present with its shape.
     public init(config: ModelConfig, tensors: [String: Tensor], tokenizer: Tokenizer? = nil, source: String) throws {
         try config.validate(source)
         let family = config.family
+        let specs = family.tensors(config)
         var ordered: [(String, Tensor)] = []
-        for spec in family.tensors(config) {
+        for spec in specs {
             guard let t = tensors[spec.name] else { throw ModelError("\(source): the tensor \(spec.name) is missing") }
             guard t.shape == spec.shape else {
                 throw ModelError("\(source): \(spec.name) has shape \(t.shape), expected \(spec.shape) for this configuration")
@@ -51,11 +54,12 @@ public final class LanguageModel {
         self.tokenizer = tokenizer
         self.source = source
         self.parameters = ordered
+        self.specs = specs
         embedding = tensors[family.embeddingName]!
         blocks = (0..<config.layers).map { TransformerBlock(index: $0, family: family, tensors: tensors) }
         let blockPrefix = family.blockPrefix
         globals = Dictionary(uniqueKeysWithValues: ordered.filter { !$0.0.hasPrefix(blockPrefix) })
-        head = config.tiedEmbeddings ? nil : Linear(weight: tensors[family.headName]!, bias: tensors[family.headName.replacingOccurrences(of: ".weight", with: ".bias")])
+        head = config.tiedEmbeddings ? nil : Linear(weight: tensors[family.headName]!)
         tiedHead = Linear(weight: embedding)
         var frequencies = RotaryTable.frequencies(headDim: config.rotaryDim, theta: config.ropeTheta)
         if let scaling = config.ropeScaling { frequencies = scaling.scale(frequencies) }

@@ -24,7 +24,7 @@ extension LanguageModel {
             throw ModelError("PEFT names modules by their last part, so adapters on \(wrapped.sorted()) would load onto \(loaded.sorted()); put adapters on all of \(loaded.sorted())")
         }
         // Conv1D layers (GPT-2) hold their weights [in, out]; PEFT must know to transpose when merging.
-        let conv1D = family.tensors(config).contains { $0.hfLayout == .transposed }
+        let conv1D = specs.contains { $0.hfLayout == .transposed }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try SafetensorsFile.write(path: directory + "/adapter_model.safetensors", tensors: adapters)
         let config: [String: Any] = ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),

@@ -117,14 +117,12 @@ public struct ModelConfig: Sendable, Equatable {
         if let s = ropeScaling { try s.validate(source) }
         // Checked before any list of tensors is made for it: a corrupt count must not make millions of layers.
         guard layers <= 4096 else { throw fail("layers is \(layers); Finch builds models of at most 4096 layers") }
-        let perLayer = family.blockTensors(self, layer: 0).reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
-        let (before, after) = family.globalTensors(self)
-        let total = (before + after).reduce(Double(layers) * perLayer) { $0 + Double($1.shape.reduce(1, *)) }
+        let total = family.size(self).parameters
         guard total <= 1e13 else { throw fail("these sizes make \(String(format: "%.3g", total)) parameters, more than any model Finch can hold") }
     }
 
     /// Number of parameters.
-    public var parameterCount: Int { family.tensors(self).reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    public var parameterCount: Int { Int(family.size(self).parameters) }
 }
 
 /// Llama 3's rope scaling: wavelengths longer than the original context's low-frequency bound are

@@ -101,7 +101,6 @@ extension LanguageModel {
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let specs = family.tensors(config)
         let tensors = try zip(specs, parameters).map { spec, p in (p.name, try spec.hfLayout.toFile(p.tensor)) }
         try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
@@ -124,7 +123,6 @@ extension LanguageModel {
         ]
         meta += family.ggufMetadata(c)
         if let t = tokenizer { meta += t.ggufMetadata }
-        let specs = family.tensors(c)
         var entries = try zip(specs, parameters).map { spec, p in
             GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.tensor), type: type)
         }

@@ -23,9 +23,6 @@ public final class TransformerBlock {
     /// A tensor the family declared (present by construction: the model checks every declared tensor).
     public subscript(_ name: String) -> Tensor { tensors[name]! }
 
-    /// An optional tensor (a bias the configuration may leave out).
-    public func optional(_ name: String) -> Tensor? { tensors[name] }
-
     /// A projection by short name.
     public func linear(_ short: String) -> Linear { linears.first { $0.name == short }!.layer }
 }

@@ -176,7 +176,7 @@ enum ModelBindings {
                 ("architecture", .string(c.architecture)), ("vocab", .number(Double(c.vocab))), ("dim", .number(Double(c.dim))),
                 ("layers", .number(Double(c.layers))), ("heads", .number(Double(c.heads))), ("kv_heads", .number(Double(c.kvHeads))),
                 ("ffn", .number(Double(c.ffn))), ("context", .number(Double(c.context))), ("rope_theta", .number(c.ropeTheta)),
-                ("rms_eps", .number(Double("\(c.rmsEps)") ?? Double(c.rmsEps))), ("tied_embeddings", .bool(c.tiedEmbeddings)),
+                ("rms_eps", .number(c.normEpsilon)), ("tied_embeddings", .bool(c.tiedEmbeddings)),
                 ("head_dim", .number(Double(c.headDim))), ("rotary_dim", .number(Double(c.rotaryDim))),
                 ("sliding_window", c.slidingWindow.map { .number(Double($0)) } ?? .nil), ("attention_bias", .bool(c.attentionBias)),
                 ("lora_targets", .list(c.family.linears.map { .string($0.short) })),

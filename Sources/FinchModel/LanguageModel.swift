@@ -61,10 +61,9 @@ public final class LanguageModel {
         globals = Dictionary(uniqueKeysWithValues: ordered.filter { !$0.0.hasPrefix(blockPrefix) })
         head = config.tiedEmbeddings ? nil : Linear(weight: tensors[family.headName]!)
         tiedHead = Linear(weight: embedding)
-        var frequencies = RotaryTable.frequencies(headDim: config.rotaryDim, theta: config.ropeTheta)
-        if let scaling = config.ropeScaling { frequencies = scaling.scale(frequencies) }
-        rotary = RotaryTable(frequencies: frequencies)
-        localRotary = config.localRopeTheta.map { RotaryTable(frequencies: RotaryTable.frequencies(headDim: config.rotaryDim, theta: $0)) }
+        let base = config.baseFrequencies()
+        rotary = RotaryTable(frequencies: config.ropeScaling?.scale(base) ?? base)
+        localRotary = config.localRopeTheta.map { RotaryTable(frequencies: config.baseFrequencies(theta: $0)) }
     }
 
     /// A freshly initialised model: weights normal with std 0.02 (as Hugging Face initialises llama), norms one, biases zero.
@@ -168,17 +167,19 @@ extension LanguageModel {
         let total = parameterCount, trainable = trainableCount
         var lines = ["\(c.architecture) model from \(source)"]
         lines.append("  layers \(c.layers), dim \(c.dim), heads \(c.heads) (key/value heads \(c.kvHeads), head size \(c.headDim)), MLP \(c.ffn)")
-        lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(c.ropeTheta == c.ropeTheta.rounded() && c.ropeTheta < 1e15 ? String(Int(c.ropeTheta)) : "\(c.ropeTheta)"), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
+        lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(Self.number(c.ropeTheta)), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
         if !familyOptions.isEmpty { lines.append("  " + familyOptions.joined(separator: ", ")) }
         lines.append("  parameters \(total.formatted()) (\(LanguageModel.millions(total))), trainable \(trainable.formatted()) (\(LanguageModel.millions(trainable)))")
         lines.append("  memory \(String(format: "%.1f", Double(total * 4) / 1e6)) MB of float32 weights")
         return lines.joined(separator: "\n")
     }
 
+    /// A number for people: 10000, not 10000.0.
+    static func number(_ x: Double) -> String { wholeCount(Swift.abs(x)) != nil ? String(Int(x)) : "\(x)" }
+
     /// The family's options that are switched on, for the summary.
     var familyOptions: [String] {
-        let c = config
-        func number(_ x: Double) -> String { x == x.rounded() && Swift.abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
+        let c = config, number = Self.number
         var out: [String] = []
         if c.attentionBias { out.append("attention biases") }
         if c.rotaryDim != c.headDim, !family.learnedPositions { out.append("rotary on \(c.rotaryDim) of \(c.headDim) dimensions per head") }

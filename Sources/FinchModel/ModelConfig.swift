@@ -1,3 +1,5 @@
+import FinchTensor
+
 /// The shape of a transformer: the numbers every family has, and the options some families switch on.
 /// Which family it is (`architecture`) decides the tensors and the forward; see `Architectures`.
 public struct ModelConfig: Sendable, Equatable {
@@ -38,6 +40,9 @@ public struct ModelConfig: Sendable, Equatable {
     public var attentionSoftcap: Double?
     public var finalSoftcap: Double?
 
+    /// The norm epsilon as the decimal it was written as (1e-05, not 9.99999974738e-06), for config.json and m.config.
+    public var normEpsilon: Double { Double("\(rmsEps)") ?? Double(rmsEps) }
+
     /// The registered families' names.
     public static var architectures: [String] { Architectures.names }
 
@@ -69,6 +74,9 @@ public struct ModelConfig: Sendable, Equatable {
         self.attentionSoftcap = attentionSoftcap
         self.finalSoftcap = finalSoftcap
     }
+
+    /// The rotary frequencies θ^(−2i/rotaryDim) before any rope scaling (`theta` for another base, Gemma 3's local one).
+    public func baseFrequencies(theta: Double? = nil) -> [Double] { RotaryTable.frequencies(headDim: rotaryDim, theta: theta ?? ropeTheta) }
 
     /// The sliding window of a layer, or 0 when the layer attends to every earlier position.
     public func window(layer: Int) -> Int {

@@ -127,7 +127,7 @@ extension LanguageModel {
             GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.tensor), type: type)
         }
         if let scaling = c.ropeScaling {
-            let (key, tensor) = try scaling.gguf(rotaryDim: c.rotaryDim, theta: c.ropeTheta)
+            let (key, tensor) = try scaling.gguf(c)
             meta.append(key)
             entries.append(GGUFWriter.Entry(name: tensor.0, tensor: tensor.1, type: .f32))
         }

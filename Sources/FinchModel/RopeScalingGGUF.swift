@@ -10,9 +10,9 @@ extension RopeScaling {
     static let ggufKey = "finch.rope.llama3"
     static let ggufTensor = "rope_freqs.weight"
 
-    /// The metadata and the tensor that describe this scaling for a model of `rotaryDim` and `theta`.
-    func gguf(rotaryDim: Int, theta: Double) throws -> (metadata: (String, GGUFValue), tensor: (String, Tensor)) {
-        let base = RotaryTable.frequencies(headDim: rotaryDim, theta: theta)
+    /// The metadata and the tensor that describe this scaling for a model of configuration `c`.
+    func gguf(_ c: ModelConfig) throws -> (metadata: (String, GGUFValue), tensor: (String, Tensor)) {
+        let base = c.baseFrequencies()
         let factors = zip(base, scale(base)).map { Float($0 / $1) }
         return ((Self.ggufKey, .array([factor, lowFrequencyFactor, highFrequencyFactor, Double(originalContext)].map { .float($0) })),
                 (Self.ggufTensor, try Tensor(factors, shape: [factors.count])))
@@ -28,7 +28,7 @@ extension RopeScaling {
         }
         guard let info = file.tensors.first(where: { $0.name == ggufTensor }) else { return scaling }
         let factors = try file.tensor(info).scalars.map(Double.init)
-        let base = RotaryTable.frequencies(headDim: c.rotaryDim, theta: c.ropeTheta)
+        let base = c.baseFrequencies()
         guard factors.count == base.count else {
             throw ModelError("\(file.path): \(ggufTensor) has \(factors.count) values; a rotary size of \(c.rotaryDim) needs \(base.count)")
         }

@@ -54,7 +54,7 @@ public enum GPT2: Architecture {
 
     public static func huggingFaceJSON(_ c: ModelConfig) -> [String: Any] {
         ["vocab_size": c.vocab, "n_embd": c.dim, "n_inner": c.ffn, "n_layer": c.layers, "n_head": c.heads, "n_positions": c.context,
-         "layer_norm_epsilon": Double("\(c.rmsEps)") ?? Double(c.rmsEps), "tie_word_embeddings": c.tiedEmbeddings,
+         "layer_norm_epsilon": c.normEpsilon, "tie_word_embeddings": c.tiedEmbeddings,
          "activation_function": "gelu_new", "scale_attn_weights": true]
     }
 

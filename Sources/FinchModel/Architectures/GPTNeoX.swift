@@ -56,7 +56,7 @@ public enum GPTNeoX: Architecture {
         ["vocab_size": c.vocab, "hidden_size": c.dim, "intermediate_size": c.ffn, "num_hidden_layers": c.layers,
          "num_attention_heads": c.heads, "max_position_embeddings": c.context, "rotary_emb_base": c.ropeTheta, "rope_theta": c.ropeTheta,
          "rotary_pct": Double(c.rotaryDim) / Double(c.headDim), "partial_rotary_factor": Double(c.rotaryDim) / Double(c.headDim),
-         "layer_norm_eps": Double("\(c.rmsEps)") ?? Double(c.rmsEps), "tie_word_embeddings": c.tiedEmbeddings,
+         "layer_norm_eps": c.normEpsilon, "tie_word_embeddings": c.tiedEmbeddings,
          "use_parallel_residual": c.parallelResidual, "hidden_act": "gelu", "attention_bias": c.attentionBias]
     }
 

@@ -105,7 +105,7 @@ enum LlamaStyle {
         var j: [String: Any] = [
             "vocab_size": c.vocab, "hidden_size": c.dim, "intermediate_size": c.ffn, "num_hidden_layers": c.layers,
             "num_attention_heads": c.heads, "num_key_value_heads": c.kvHeads, "head_dim": c.headDim, "max_position_embeddings": c.context,
-            "rope_theta": c.ropeTheta, "rms_norm_eps": Double("\(c.rmsEps)") ?? Double(c.rmsEps), "tie_word_embeddings": c.tiedEmbeddings,
+            "rope_theta": c.ropeTheta, "rms_norm_eps": c.normEpsilon, "tie_word_embeddings": c.tiedEmbeddings,
             "hidden_act": "silu", "attention_bias": c.attentionBias,
         ]
         if let s = c.ropeScaling {

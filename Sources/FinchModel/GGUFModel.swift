@@ -30,6 +30,20 @@ extension ModelConfig {
     }
 }
 
+extension ModelConfig {
+    /// The keys every family's GGUF holds alike (`saveGGUF` writes them for all): sizes, heads, rope
+    /// base and rotary size, head size, the norm epsilon under the family's `epsilon` key, and
+    /// whether an output head is present. A family's reader adds its own keys to this.
+    static func ggufCommon(_ m: ConfigReader, _ name: String, epsilon: String) throws -> ModelConfig {
+        let heads = try m.int("attention.head_count"), dim = try m.int("embedding_length")
+        return ModelConfig(architecture: name, vocab: try m.int("vocab_size"), dim: dim, layers: try m.int("block_count"), heads: heads,
+                           kvHeads: try m.optionalInt("attention.head_count_kv") ?? heads, ffn: try m.int("feed_forward_length"),
+                           context: try m.int("context_length"), ropeTheta: try m.double("rope.freq_base") ?? 10000,
+                           rmsEps: Float(try m.double(epsilon) ?? 1e-5), tiedEmbeddings: !m.tensorNames.contains("output.weight"),
+                           headDim: try m.optionalInt("attention.key_length"), rotaryDim: try m.optionalInt("rope.dimension_count"))
+    }
+}
+
 extension LanguageModel {
     /// Loads a model (and its tokenizer) from a GGUF file, dequantising every tensor to Float32
     /// straight from the mapped file.

@@ -59,10 +59,7 @@ public enum GPT2: Architecture {
     }
 
     public static func config(gguf m: ConfigReader) throws -> ModelConfig {
-        ModelConfig(architecture: name, vocab: try m.int("vocab_size"), dim: try m.int("embedding_length"), layers: try m.int("block_count"),
-                    heads: try m.int("attention.head_count"), ffn: try m.int("feed_forward_length"), context: try m.int("context_length"),
-                    rmsEps: Float(try m.double("attention.layer_norm_epsilon") ?? 1e-5),
-                    tiedEmbeddings: !m.tensorNames.contains("output.weight"), attentionBias: true)
+        try ModelConfig.ggufCommon(m, name, epsilon: "attention.layer_norm_epsilon")
     }
 
     public static func ggufMetadata(_ c: ModelConfig) -> [(String, GGUFValue)] {

@@ -61,14 +61,10 @@ public enum GPTNeoX: Architecture {
     }
 
     public static func config(gguf m: ConfigReader) throws -> ModelConfig {
-        let heads = try m.int("attention.head_count")
-        return ModelConfig(architecture: name, vocab: try m.int("vocab_size"), dim: try m.int("embedding_length"),
-                           layers: try m.int("block_count"), heads: heads, ffn: try m.int("feed_forward_length"),
-                           context: try m.int("context_length"), ropeTheta: try m.double("rope.freq_base") ?? 10000,
-                           rmsEps: Float(try m.double("attention.layer_norm_epsilon") ?? 1e-5),
-                           tiedEmbeddings: !m.tensorNames.contains("output.weight"),
-                           attentionBias: m.tensorNames.contains("blk.0.attn_qkv.bias"),
-                           rotaryDim: try m.optionalInt("rope.dimension_count"), parallelResidual: try m.bool("use_parallel_residual") ?? true)
+        var c = try ModelConfig.ggufCommon(m, name, epsilon: "attention.layer_norm_epsilon")
+        c.attentionBias = m.tensorNames.contains("blk.0.attn_qkv.bias")
+        c.parallelResidual = try m.bool("use_parallel_residual") ?? true
+        return c
     }
 
     public static func ggufMetadata(_ c: ModelConfig) -> [(String, GGUFValue)] {

@@ -161,7 +161,6 @@ enum GemmaStyle {
     static func config(gguf m: ConfigReader, _ name: String, pattern: Int, localTheta: Double? = nil) throws -> ModelConfig {
         var c = try LlamaStyle.config(gguf: m, name)
         c.attentionBias = false
-        c.tiedEmbeddings = !m.tensorNames.contains("output.weight")
         let flags = (m.value("finch.sliding_layers") as? [Double])?.map { $0 != 0 }
         c.slidingLayers = flags ?? (0..<c.layers).map { ($0 + 1) % pattern != 0 }
         c.localRopeTheta = try m.double("finch.rope.local_freq_base") ?? localTheta

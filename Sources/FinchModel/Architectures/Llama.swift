@@ -118,15 +118,10 @@ enum LlamaStyle {
 
     /// The configuration in a llama-like GGUF's metadata.
     static func config(gguf m: ConfigReader, _ name: String) throws -> ModelConfig {
-        let heads = try m.int("attention.head_count"), dim = try m.int("embedding_length")
-        let headDim = try m.optionalInt("attention.key_length") ?? dim / Swift.max(heads, 1)
-        return ModelConfig(architecture: name, vocab: try m.int("vocab_size"), dim: dim, layers: try m.int("block_count"), heads: heads,
-                           kvHeads: try m.optionalInt("attention.head_count_kv") ?? heads, ffn: try m.int("feed_forward_length"),
-                           context: try m.int("context_length"), ropeTheta: try m.double("rope.freq_base") ?? 10000,
-                           rmsEps: Float(try m.double("attention.layer_norm_rms_epsilon") ?? 1e-5),
-                           tiedEmbeddings: !m.tensorNames.contains("output.weight"),
-                           attentionBias: m.tensorNames.contains("blk.0.attn_q.bias"), headDim: headDim,
-                           rotaryDim: try m.optionalInt("rope.dimension_count"), slidingWindow: try m.optionalInt("attention.sliding_window"))
+        var c = try ModelConfig.ggufCommon(m, name, epsilon: "attention.layer_norm_rms_epsilon")
+        c.attentionBias = m.tensorNames.contains("blk.0.attn_q.bias")
+        c.slidingWindow = try m.optionalInt("attention.sliding_window")
+        return c
     }
 
     static func ggufMetadata(_ c: ModelConfig, _ a: String) -> [(String, GGUFValue)] {

@@ -8,20 +8,15 @@ extension LanguageModel {
         let adapters = loraParameters
         guard !adapters.isEmpty else { throw ModelError("this model has no LoRA adapters to save (add them with addLoRA)") }
         var rank = 0, alpha: Float = 0, targets: [String] = []
-        for block in blocks.prefix(1) {
-            for (name, layer) in block.linears {
-                guard let lora = layer.lora else { continue }
-                rank = lora.rank; alpha = lora.alpha
-                let leaf = String(family.module(name)!.split(separator: ".").last!)
-                if !targets.contains(leaf) { targets.append(leaf) }
-            }
-        }
-        // PEFT matches target_modules by the last part of the module's name; where one part names
-        // several projections (GPT-2's c_proj) the adapter must wrap them all to load the same.
-        let wrapped = Set(blocks.first?.linears.filter { $0.layer.lora != nil }.map(\.name) ?? [])
-        let loaded = Set(targets.flatMap(loraTargets))
-        guard wrapped == loaded else {
-            throw ModelError("PEFT names modules by their last part, so adapters on \(wrapped.sorted()) would load onto \(loaded.sorted()); put adapters on all of \(loaded.sorted())")
+        let wrapped = blocks.first?.linears.filter { $0.layer.lora != nil } ?? []
+        for (name, layer) in wrapped {
+            rank = layer.lora!.rank; alpha = layer.lora!.alpha
+            // PEFT matches target_modules by the module name's last part, or by a longer suffix;
+            // where the last part also names a projection without an adapter (GPT-2's c_proj names
+            // two), the path says which.
+            let module = family.module(name)!, leaf = String(module.split(separator: ".").last!)
+            let target = loraTargets(leaf).allSatisfy { short in wrapped.contains { $0.name == short } } ? leaf : module
+            if !targets.contains(target) { targets.append(target) }
         }
         // Conv1D layers (GPT-2) hold their weights [in, out]; PEFT must know to transpose when merging.
         let conv1D = specs.contains { $0.hfLayout == .transposed }

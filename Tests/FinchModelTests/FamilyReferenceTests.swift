@@ -101,6 +101,25 @@ import Testing
         #expect(Self.maxDiff(try Self.logits(reloaded, ref.prompts[0]), adapted) == 0)
     }
 
+    /// GPT-2's "c_proj" is the last part of both the attention's and the MLP's output: an adapter
+    /// on one of them is written by its path, which PEFT matches as a suffix (checked by hand in PEFT).
+    @Test func anAmbiguousModuleNameIsWrittenByItsPath() throws {
+        let dir = "\(Self.root)/gpt2", ids = try Self.reference("gpt2").prompts[0]
+        let m = try LanguageModel.load(dir)
+        try m.addLoRA(rank: 2, alpha: 4, targets: ["o"])
+        var rng = RNG(seed: 3)
+        for p in m.loraParameters { try p.tensor.assign(Tensor.normal(p.tensor.shape, std: 0.3, rng: &rng)) }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("finch-gpt2-o-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try m.saveAdapter(directory: out)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/adapter_config.json"))) as! [String: Any]
+        #expect(config["target_modules"] as? [String] == ["attn.c_proj"])
+        let reloaded = try LanguageModel.load(dir)
+        try reloaded.loadAdapter(directory: out)
+        #expect(reloaded.loraParameters.count == m.loraParameters.count)
+        #expect(Self.maxDiff(try Self.logits(reloaded, ids), try Self.logits(m, ids)) == 0)
+    }
+
     @Test(arguments: families)
     func bothFileFormatsRoundTrip(_ family: String) throws {
         let m = try LanguageModel.load("\(Self.root)/\(family)")

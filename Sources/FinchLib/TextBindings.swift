@@ -27,7 +27,7 @@ enum TextBindings {
         r.register(NativeFunction("bpe_train", [Param("texts", .list, doc: "the training texts"),
                                                 Param("vocab", .int, default: .number(2000), doc: "tokens in the result, special and byte tokens included"),
                                                 Param("special", .optional(.list), default: .nil, doc: "special tokens, given ids 0, 1, ... (the first is end-of-sequence)"),
-                                                Param("pre", .string, default: .string("gpt2"), doc: "pre-tokenizer: \"gpt2\" or \"smollm\"")],
+                                                Param("pre", .string, default: .string("gpt2"), doc: "pre-tokenizer, as GGUF names them: \"gpt2\", \"smollm\" (digits apart), \"llama-bpe\" (Llama 3's pattern), \"qwen2\"")],
                                   returns: "Tokenizer",
                                   doc: "Trains a byte-level BPE vocabulary: the most frequent adjacent pair is merged until the vocabulary is full. Shows progress on inputs over 1 MB.",
                                   example: "small = bpe_train([\"the cat sat on the mat\"] * 100, vocab: 300, special: [\"<|end|>\"])") { a in
@@ -39,8 +39,8 @@ enum TextBindings {
                 guard case .string(let s) = v else { throw a.error("special tokens must be strings, got \(article(v.typeName))") }
                 return s
             }
-            guard let pre = PreTokenizer(rawValue: a.string("pre")) else {
-                throw a.error("pre must be one of \(PreTokenizer.allCases.map(\.rawValue)), got \(Value.quote(a.string("pre")))")
+            guard let pre = try PreTokenizer.named(a.string("pre")) else {
+                throw a.error("pre must be a GGUF pre-tokenizer name (gpt2, smollm, llama-bpe, qwen2, ...), got \(Value.quote(a.string("pre")))")
             }
             let big = texts.reduce(0) { $0 + $1.utf8.count } > 1 << 20
             let tok = try BPETrainer.train(texts: texts, vocabSize: a.int("vocab"), special: special, preTokenizer: pre) { done, total in
@@ -143,7 +143,7 @@ enum TextBindings {
         t.describe = { o in
             let tok = o.value as! Tokenizer
             let eos = tok.eosId.map { " eos \($0) \(tok.tokens[$0])" } ?? ""
-            return "<Tokenizer: \(tok.vocabSize) tokens, pre-tokenizer \(tok.preTokenizer.rawValue)\(eos)>"
+            return "<Tokenizer: \(tok.vocabSize) tokens, pre-tokenizer \(tok.preTokenizer.summary)\(eos)>"
         }
     }
 }

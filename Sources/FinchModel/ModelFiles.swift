@@ -122,7 +122,7 @@ extension LanguageModel {
             ("\(a).attention.head_count_kv", .uint(UInt64(c.kvHeads))),
         ]
         meta += family.ggufMetadata(c)
-        if let t = tokenizer { meta += t.ggufMetadata }
+        if let t = tokenizer { meta += try t.ggufMetadata() }
         var entries = try zip(specs, parameters).map { spec, p in
             GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.tensor), type: type)
         }
@@ -136,16 +136,25 @@ extension LanguageModel {
 }
 
 extension Tokenizer {
-    /// The `tokenizer.ggml.*` metadata that describes this tokenizer in a GGUF file.
-    var ggufMetadata: [(String, GGUFValue)] {
-        let special = Set(specialIds)
-        var meta: [(String, GGUFValue)] = [
-            ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string(preTokenizer.rawValue)),
-            ("tokenizer.ggml.tokens", .array(tokens.map { .string($0) })),
-            ("tokenizer.ggml.token_type", .array(tokens.indices.map { .int(special.contains($0) ? 3 : 1) })),
-            ("tokenizer.ggml.merges", .array(mergeList.map { .string($0) })),
-            ("tokenizer.ggml.add_bos_token", .bool(addBOS)), ("tokenizer.ggml.add_eos_token", .bool(addEOS)),
-        ]
+    /// The `tokenizer.ggml.*` metadata that describes this tokenizer in a GGUF file: byte-level BPE as
+    /// "gpt2" with llama.cpp's name for its pre-tokenizer, SentencePiece-style BPE as "llama" with scores.
+    func ggufMetadata() throws -> [(String, GGUFValue)] {
+        var meta: [(String, GGUFValue)] = [("tokenizer.ggml.tokens", .array(tokens.map { .string($0) })),
+                                           ("tokenizer.ggml.token_type", .array(tokenTypes.map { .int(Int64($0)) }))]
+        if preTokenizer.isByteLevel {
+            guard let pre = preTokenizer.ggufName, normalizer == nil else {
+                throw TokenizerError("this tokenizer's pipeline (\(preTokenizer.summary)) has no GGUF pre-tokenizer name llama.cpp knows; save it as a Hugging Face folder")
+            }
+            meta += [("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string(pre)),
+                     ("tokenizer.ggml.merges", .array(mergeList.map { .string($0) }))]
+        } else {
+            guard options.byteFallback else {
+                throw TokenizerError("this tokenizer is neither byte-level nor SentencePiece-style with byte fallback; save it as a Hugging Face folder")
+            }
+            meta += [("tokenizer.ggml.model", .string("llama")), ("tokenizer.ggml.scores", .array(sentencePieceScores.map { .float(Double($0)) })),
+                     ("tokenizer.ggml.add_space_prefix", .bool(addsSpacePrefix))]
+        }
+        meta += [("tokenizer.ggml.add_bos_token", .bool(addBOS)), ("tokenizer.ggml.add_eos_token", .bool(addEOS))]
         for (key, id) in [("bos", bosId), ("eos", eosId), ("unknown", unknownId), ("padding", padId)] {
             if let id { meta.append(("tokenizer.ggml.\(key)_token_id", .uint(UInt64(id)))) }
         }

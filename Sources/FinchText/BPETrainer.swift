@@ -23,7 +23,7 @@ public enum BPETrainer {
             var bytes: [UInt8] = []
             for piece in preTokenizer.split(scalars) {
                 bytes.removeAll(keepingCapacity: true)
-                for k in piece { Tokenizer.appendUTF8(scalars[k], to: &bytes) }
+                for k in piece { Tokenizer.appendUTF8(scalars[k].value, to: &bytes) }
                 counts[bytes, default: 0] += 1
             }
         }

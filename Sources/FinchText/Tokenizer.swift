@@ -43,7 +43,25 @@ public final class Tokenizer: @unchecked Sendable {
     let spaceMarker: UInt32?
 
     /// Builds a tokenizer from a vocabulary, its merges ("left right", rank = position) and its pipeline.
-    public init(tokens: [String], merges mergeList: [String], added: [AddedToken] = [], normalizer: Normalizer? = nil,
+    public convenience init(tokens: [String], merges mergeList: [String], added: [AddedToken] = [], normalizer: Normalizer? = nil,
+                            preTokenizer: PreTokenizer = .gpt2, decoder: TokenDecoder? = .byteLevel, options: BPEOptions = .init(),
+                            postProcessor: PostProcessor = .init(), bosId: Int? = nil, eosId: Int? = nil, unknownId: Int? = nil, padId: Int? = nil,
+                            chatTemplate: String? = nil, mergeRanks: [Int]? = nil, source: String = "tokenizer") throws {
+        // Split at the first space scalar (a space before a combining mark is one Character, not two).
+        let pairs = try mergeList.enumerated().map { rank, merge -> (String, String) in
+            let scalars = Array(merge.unicodeScalars)
+            guard let at = scalars.firstIndex(of: " "), !scalars[(at + 1)...].contains(" ") else {
+                throw TokenizerError("\(source): merge \(rank) \(Tokenizer.show(merge)) is not two tokens separated by one space")
+            }
+            return (ByteFallback.string(scalars[..<at].map(\.value)), ByteFallback.string(scalars[(at + 1)...].map(\.value)))
+        }
+        try self.init(tokens: tokens, mergePairs: pairs, added: added, normalizer: normalizer, preTokenizer: preTokenizer, decoder: decoder,
+                      options: options, postProcessor: postProcessor, bosId: bosId, eosId: eosId, unknownId: unknownId, padId: padId,
+                      chatTemplate: chatTemplate, mergeRanks: mergeRanks, source: source)
+    }
+
+    /// Builds a tokenizer from a vocabulary, its merges as pairs (rank = position) and its pipeline.
+    public init(tokens: [String], mergePairs mergeList: [(String, String)], added: [AddedToken] = [], normalizer: Normalizer? = nil,
                 preTokenizer: PreTokenizer = .gpt2, decoder: TokenDecoder? = .byteLevel, options: BPEOptions = .init(),
                 postProcessor: PostProcessor = .init(), bosId: Int? = nil, eosId: Int? = nil, unknownId: Int? = nil, padId: Int? = nil,
                 chatTemplate: String? = nil, mergeRanks: [Int]? = nil, source: String = "tokenizer") throws {
@@ -69,12 +87,7 @@ public final class Tokenizer: @unchecked Sendable {
         let prefix = options.continuingSubwordPrefix ?? ""
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(mergeList.count)
-        for (rank, merge) in mergeList.enumerated() {
-            let parts = merge.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2 else {
-                throw TokenizerError("\(source): merge \(rank) \(Tokenizer.show(merge)) is not two tokens separated by one space")
-            }
-            let left = String(parts[0]), right = String(parts[1])
+        for (rank, (left, right)) in mergeList.enumerated() {
             guard let a = ids[left] else { throw TokenizerError("\(source): merge \(rank) names unknown token \(Tokenizer.show(left))") }
             guard let b = ids[right] else { throw TokenizerError("\(source): merge \(rank) names unknown token \(Tokenizer.show(right))") }
             let joined = left + (right.hasPrefix(prefix) ? String(right.dropFirst(prefix.count)) : right)
@@ -158,10 +171,13 @@ public final class Tokenizer: @unchecked Sendable {
     /// The id of a token string, if it is in the vocabulary.
     public func id(of token: String) -> Int? { ids[token] }
 
-    /// The merges as "left right" strings, in rank order (as GGUF and tokenizer.json list them).
-    public var mergeList: [String] {
-        merges.sorted { $0.value >> 32 < $1.value >> 32 }.map { entry in
-            tokens[Int(entry.key >> 32)] + " " + tokens[Int(entry.key & 0xFFFF_FFFF)]
+    /// The merges as "left right" strings, in rank order (as GGUF lists them).
+    public var mergeList: [String] { mergePairs.map { $0.0 + " " + $0.1 } }
+
+    /// The merges as pairs, in rank order (as tokenizer.json lists them).
+    public var mergePairs: [(String, String)] {
+        merges.sorted { ($0.value >> 32, $0.value & 0xFFFF_FFFF) < ($1.value >> 32, $1.value & 0xFFFF_FFFF) }.map { entry in
+            (tokens[Int(entry.key >> 32)], tokens[Int(entry.key & 0xFFFF_FFFF)])
         }
     }
 

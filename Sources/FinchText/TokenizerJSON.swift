@@ -42,10 +42,11 @@ extension Tokenizer {
         }
         if let gap = tokens.firstIndex(where: { $0 == nil }) { throw fail("no token has id \(gap)") }
         let all = tokens.map { $0! }
-        let merges: [String] = try (model["merges"] as? [Any] ?? []).enumerated().map { i, m in
-            if let s = m as? String { return s }
-            if let pair = m as? [String], pair.count == 2 { return pair[0] + " " + pair[1] }
-            throw fail("merge \(i) is neither \"a b\" nor [a, b]")
+        let merges: [(String, String)] = try (model["merges"] as? [Any] ?? []).enumerated().map { i, m in
+            if let pair = m as? [String], pair.count == 2 { return (pair[0], pair[1]) }
+            let scalars = Array((m as? String ?? "").unicodeScalars)
+            guard let at = scalars.firstIndex(of: " "), !scalars[(at + 1)...].contains(" ") else { throw fail("merge \(i) is neither \"a b\" nor [a, b]") }
+            return (ByteFallback.string(scalars[..<at].map(\.value)), ByteFallback.string(scalars[(at + 1)...].map(\.value)))
         }
         var reader = PipelineReader(path: path, ids: Dictionary(all.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))
         let normalizer = try reader.normalizer(root["normalizer"])
@@ -66,7 +67,7 @@ extension Tokenizer {
         let options = BPEOptions(byteFallback: model["byte_fallback"] as? Bool ?? false, ignoreMerges: model["ignore_merges"] as? Bool ?? false,
                                  fuseUnknown: model["fuse_unk"] as? Bool ?? false, continuingSubwordPrefix: optionalString("continuing_subword_prefix"),
                                  endOfWordSuffix: optionalString("end_of_word_suffix"))
-        try self.init(tokens: all, merges: merges, added: added, normalizer: normalizer, preTokenizer: pre, decoder: decoder,
+        try self.init(tokens: all, mergePairs: merges, added: added, normalizer: normalizer, preTokenizer: pre, decoder: decoder,
                       options: options, postProcessor: post!, bosId: bos, eosId: eos,
                       unknownId: optionalString("unk_token").flatMap { reader.ids[$0] }, padId: specialId("pad_token"),
                       chatTemplate: Tokenizer.chatTemplate(in: config), source: path)
@@ -94,7 +95,7 @@ extension Tokenizer {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var vocab: [String: Int] = [:]
         for (i, t) in tokens.enumerated() { vocab[t] = i }  // added tokens too, as Hugging Face writes them
-        let mergeList = self.mergeList.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
+        let mergeList = mergePairs.map { [$0.0, $0.1] }
         let added: [[String: Any]] = addedTokens.map {
             ["id": $0.id, "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.lstrip, "rstrip": $0.rstrip,
              "normalized": $0.normalized, "special": $0.special]

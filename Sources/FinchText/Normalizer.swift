@@ -64,6 +64,8 @@ public indirect enum Normalizer: Sendable {
             if left { while lo < hi, UnicodeTable.lookup(text[lo]) & 0x80 != 0 { lo += 1 } }
             if right { while hi > lo, UnicodeTable.lookup(text[hi - 1]) & 0x80 != 0 { hi -= 1 } }
             return Array(text[lo..<hi])
+        case .nfc where text.allSatisfy({ $0 < 0x300 }):
+            return text  // below U+0300 nothing composes: NFC leaves such text as it is
         case .nfc, .nfd, .nfkc, .nfkd, .lowercase:
             var view = String.UnicodeScalarView()
             for v in text { if let s = Unicode.Scalar(v) { view.append(s) } }

@@ -71,7 +71,7 @@ extension Tokenizer {
     public var sentencePieceScores: [Float] {
         var scores = [Float](repeating: 0, count: tokens.count)
         var seen = [Bool](repeating: false, count: tokens.count)
-        for (_, value) in merges.sorted(by: { $0.value >> 32 < $1.value >> 32 }) {
+        for (_, value) in merges.entries.sorted(by: { $0.value >> 32 < $1.value >> 32 }) {
             let id = Int(value & 0xFFFF_FFFF)
             if !seen[id] { seen[id] = true; scores[id] = -Float(value >> 32) - 1 }
         }

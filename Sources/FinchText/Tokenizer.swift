@@ -31,7 +31,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// The <0xAB> token for each byte, -1 where there is none (byte fallback).
     let fallbackIds: [Int32]
     /// (left id << 32 | right id) -> (rank << 32 | merged id)
-    let merges: [UInt64: UInt64]
+    let merges: MergeTable
     let isSpecial: [Bool]
     let isAdded: [Bool]
     let byteLevel: Bool
@@ -85,8 +85,7 @@ public final class Tokenizer: @unchecked Sendable {
             throw TokenizerError("\(source): the post-processor adds token id \(id), out of range for \(tokens.count) tokens")
         }
         let prefix = options.continuingSubwordPrefix ?? ""
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(mergeList.count)
+        var table = MergeTable(capacity: mergeList.count)
         for (rank, (left, right)) in mergeList.enumerated() {
             guard let a = ids[left] else { throw TokenizerError("\(source): merge \(rank) names unknown token \(Tokenizer.show(left))") }
             guard let b = ids[right] else { throw TokenizerError("\(source): merge \(rank) names unknown token \(Tokenizer.show(right))") }
@@ -95,7 +94,7 @@ public final class Tokenizer: @unchecked Sendable {
                 throw TokenizerError("\(source): merge \(rank) makes \(Tokenizer.show(joined)), which is not in the vocabulary")
             }
             let key = UInt64(a) << 32 | UInt64(b)
-            if table[key] == nil { table[key] = UInt64(mergeRanks?[rank] ?? rank) << 32 | UInt64(c) }
+            table.insertIfAbsent(key, UInt64(mergeRanks?[rank] ?? rank) << 32 | UInt64(c))
         }
         self.tokens = tokens
         self.ids = ids
@@ -176,7 +175,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// The merges as pairs, in rank order (as tokenizer.json lists them).
     public var mergePairs: [(String, String)] {
-        merges.sorted { ($0.value >> 32, $0.value & 0xFFFF_FFFF) < ($1.value >> 32, $1.value & 0xFFFF_FFFF) }.map { entry in
+        merges.entries.sorted { ($0.value >> 32, $0.value & 0xFFFF_FFFF) < ($1.value >> 32, $1.value & 0xFFFF_FFFF) }.map { entry in
             (tokens[Int(entry.key >> 32)], tokens[Int(entry.key & 0xFFFF_FFFF)])
         }
     }

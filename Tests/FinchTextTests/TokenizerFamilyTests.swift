@@ -81,3 +81,18 @@ extension TokenizerFamilyTests {
         #expect(same == 300)
     }
 }
+
+extension TokenizerFamilyTests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FINCH_TOKENIZER_SPEED"] != nil))
+    func speedByHand() throws {
+        for name in ["llama3", "qwen2", "sentencepiece"] {
+            let tok = try Tokenizer(jsonFile: Self.fixtures.appendingPathComponent("\(name)/tokenizer.json").path)
+            let bytes = Double(Self.corpus.reduce(0) { $0 + $1.utf8.count })
+            for _ in 0..<3 {
+                let t = Date()
+                for d in Self.corpus { _ = tok.encode(d) }
+                print("\(name) finch \(bytes / Date().timeIntervalSince(t) / 1e6) MB/s")
+            }
+        }
+    }
+}

@@ -27,7 +27,11 @@ public final class Regex: @unchecked Sendable {
     }
 
     var program: [Inst] = []
-    var sets: [CharSet] = []
+    var sets: [CharSet] = [] {
+        didSet { asciiBits = sets.flatMap { [$0.asciiLow, $0.asciiHigh] } }
+    }
+    /// Each set's ASCII membership (two words per set), read without touching the set itself.
+    var asciiBits: [UInt64] = []
     /// Gives up on a start position after this many steps (a pathological pattern from a file must not hang).
     static let stepLimit = 1 << 22
 
@@ -147,7 +151,13 @@ public final class Regex: @unchecked Sendable {
         var pos = start
         var steps = 0
         return program.withUnsafeBufferPointer { prog in
+            asciiBits.withUnsafeBufferPointer { bits in
             sets.withUnsafeBufferPointer { sets in
+                @inline(__always) func inSet(_ k: Int, _ v: UInt32) -> Bool {
+                    if v < 64 { return bits[2 * k] >> UInt64(v) & 1 != 0 }
+                    if v < 128 { return bits[2 * k + 1] >> UInt64(v - 64) & 1 != 0 }
+                    return sets[k].slowContains(v)
+                }
                 while true {
                     steps += 1
                     var ok = true
@@ -156,12 +166,12 @@ public final class Regex: @unchecked Sendable {
                     case .char:
                         if pos < end && s[pos] == UInt32(bitPattern: inst.a) { pos += 1; pc += 1 } else { ok = false }
                     case .set:
-                        if pos < end && sets[Int(inst.a)].contains(s[pos]) { pos += 1; pc += 1 } else { ok = false }
+                        if pos < end && inSet(Int(inst.a), s[pos]) { pos += 1; pc += 1 } else { ok = false }
                     case .run, .runPossessive:
-                        let set = sets[Int(inst.a)]
+                        let set = Int(inst.a)
                         let limit = inst.c < 0 ? end : Swift.min(end, pos + Int(inst.c))
                         var k = pos
-                        while k < limit && set.contains(s[k]) { k += 1 }
+                        while k < limit && inSet(set, s[k]) { k += 1 }
                         let low = pos + Int(inst.b)
                         if k < low { ok = false; break }
                         if k > low && inst.op == .run { stack.append(Backtrack(pc: Int32(pc + 1), pos: Int32(k - 1), low: Int32(low))) }
@@ -189,6 +199,7 @@ public final class Regex: @unchecked Sendable {
                     pos = Int(b.pos)
                     if b.low >= 0 && b.pos > b.low { stack.append(Backtrack(pc: b.pc, pos: b.pos - 1, low: b.low)) }
                 }
+            }
             }
         }
     }

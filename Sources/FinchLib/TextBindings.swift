@@ -27,7 +27,7 @@ enum TextBindings {
         r.register(NativeFunction("bpe_train", [Param("texts", .list, doc: "the training texts"),
                                                 Param("vocab", .int, default: .number(2000), doc: "tokens in the result, special and byte tokens included"),
                                                 Param("special", .optional(.list), default: .nil, doc: "special tokens, given ids 0, 1, ... (the first is end-of-sequence)"),
-                                                Param("pre", .string, default: .string("gpt2"), doc: "pre-tokenizer, as GGUF names them: \"gpt2\", \"smollm\" (digits apart), \"llama-bpe\" (Llama 3's pattern), \"qwen2\"")],
+                                                Param("pre", .string, default: .string("gpt2"), doc: "pre-tokenizer: \"gpt2\" or \"smollm\"")],
                                   returns: "Tokenizer",
                                   doc: "Trains a byte-level BPE vocabulary: the most frequent adjacent pair is merged until the vocabulary is full. Shows progress on inputs over 1 MB.",
                                   example: "small = bpe_train([\"the cat sat on the mat\"] * 100, vocab: 300, special: [\"<|end|>\"])") { a in

@@ -70,6 +70,7 @@ public indirect enum PreTokenizer: Sendable {
 
     /// A short description for the REPL.
     public var summary: String {
+        if case .byteLevel(false, true) = self { return "gpt2" }
         if let n = ggufName { return n }
         switch self {
         case .byteLevel(let prefix, let regex): return "ByteLevel(\(regex ? "GPT-2 pattern" : "no pattern")\(prefix ? ", prefix space" : ""))"

@@ -30,12 +30,48 @@ enum TokenizerBench {
         let decode = try BenchTiming.interleaved([{ for d in ids { _ = tok.decode(d) } }], seconds: seconds, minRounds: 3)[0]
         out.report("tokenizer.decode_mbps", bytes / decode / 1e6)
 
+        try families(out, docs: docs, bytes: bytes, seconds: seconds)
+
         // Training a 2000-token vocabulary on the first megabyte.
         var trainDocs: [String] = []
         var size = 0
         for d in docs where size < 1 << 20 { trainDocs.append(d); size += d.utf8.count }
         let train = try BenchTiming.interleaved([{ _ = try BPETrainer.train(texts: trainDocs, vocabSize: 2000) }], seconds: 0, minRounds: 1)[0]
         out.report("tokenizer.train_2k_s", train, digits: 2)
+    }
+
+    /// Encoding speed for each kind of pre-tokenizer, on the reference fixtures' tokenizers (Llama 3's and
+    /// Qwen2's Split patterns, SentencePiece-style), against tiktoken built from the same vocabulary and
+    /// pattern when FINCH_BENCH_PYTHON names a Python with tiktoken (interleaved, medians).
+    static func families(_ out: BenchReporter, docs: [String], bytes: Double, seconds: Double) throws {
+        let dir = "Tests/FinchTextTests/Fixtures/tokenizers"
+        guard FileManager.default.fileExists(atPath: dir) else {
+            print("tokenizer.families: skipped (run from the Finch checkout: \(dir) holds the tokenizers)")
+            return
+        }
+        let python = ProcessInfo.processInfo.environment["FINCH_BENCH_PYTHON"]
+        let docsFile = FileManager.default.temporaryDirectory.appendingPathComponent("finch-bench-docs-\(getpid()).json").path
+        let timeFile = docsFile + ".seconds"
+        defer { unlink(docsFile); unlink(timeFile) }
+        try JSONSerialization.data(withJSONObject: docs).write(to: URL(fileURLWithPath: docsFile))
+        for name in ["llama3", "qwen2", "sentencepiece"] {
+            let tok = try Tokenizer(jsonFile: "\(dir)/\(name)/tokenizer.json")
+            var sides: [() throws -> Void] = [{ for d in docs { _ = tok.encode(d, addSpecial: false) } }]
+            var pythonSeconds: [Double] = []
+            if let python, name != "sentencepiece" {
+                sides.append {
+                    _ = try Spawn.run(python, ["scripts/reference/tiktoken_speed.py", "\(dir)/\(name)/tokenizer.json", docsFile, timeFile], quiet: true)
+                    pythonSeconds.append(Double((try? String(contentsOfFile: timeFile, encoding: .utf8)) ?? "") ?? .nan)
+                }
+            }
+            let finch = try BenchTiming.interleaved(sides, seconds: seconds, minRounds: 3)[0]
+            out.report("tokenizer.\(name)_encode_mbps", bytes / finch / 1e6)
+            if !pythonSeconds.isEmpty {
+                let t = BenchTiming.median(pythonSeconds)
+                out.report("tokenizer.\(name)_tiktoken_mbps", bytes / t / 1e6)
+                out.report("tokenizer.\(name)_vs_tiktoken", t / finch, digits: 3)
+            }
+        }
     }
 
     /// Documents of about `size` bytes, cut at line ends.

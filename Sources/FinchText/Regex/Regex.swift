@@ -40,9 +40,23 @@ public final class Regex: @unchecked Sendable {
         self.pattern = pattern
         var parser = RegexParser(pattern)
         let tree = try parser.parse()
-        try compile(tree)
-        program.append(Inst(op: .match))
+        // A top-level alternation is compiled one alternative at a time, each ending in a match, so that
+        // matching can go straight to the alternatives whose first scalar fits (tried in order, which
+        // is leftmost-first alternation).
+        let alternatives: [RegexNode]
+        if case .alternation(let alts) = tree { alternatives = alts } else { alternatives = [tree] }
+        for alt in alternatives {
+            entries.append(program.count)
+            let first = alt.nullable ? nil : RegexNode.firstSets(alt)
+            firstSets.append(first.map { sets in sets.map { addSet($0) } })
+            try compile(alt)
+            program.append(Inst(op: .match))
+        }
     }
+
+    /// Where each top-level alternative starts, and the sets its first scalar must be in (nil: anything).
+    var entries: [Int] = []
+    var firstSets: [[Int32]?] = []
 
     // MARK: Compiling
 
@@ -141,7 +155,24 @@ public final class Regex: @unchecked Sendable {
 
     /// The end of the match starting at `start`, or -1.
     func match(_ s: UnsafeBufferPointer<UInt32>, at start: Int, end: Int, stack: inout [Backtrack]) -> Int {
-        run(s, pc: 0, at: start, end: end, stack: &stack)
+        for (k, entry) in entries.enumerated() {
+            if let first = firstSets[k] {
+                guard start < end else { continue }
+                let v = s[start]
+                var fits = false
+                for set in first where contains(Int(set), v) { fits = true; break }
+                if !fits { continue }
+            }
+            let e = run(s, pc: entry, at: start, end: end, stack: &stack)
+            if e >= 0 { return e }
+        }
+        return -1
+    }
+
+    @inline(__always) private func contains(_ k: Int, _ v: UInt32) -> Bool {
+        if v < 64 { return asciiBits[2 * k] >> UInt64(v) & 1 != 0 }
+        if v < 128 { return asciiBits[2 * k + 1] >> UInt64(v - 64) & 1 != 0 }
+        return sets[k].slowContains(v)
     }
 
     private func run(_ s: UnsafeBufferPointer<UInt32>, pc startPC: Int, at start: Int, end: Int, stack: inout [Backtrack]) -> Int {

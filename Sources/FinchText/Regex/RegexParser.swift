@@ -16,6 +16,34 @@ indirect enum RegexNode {
 
     enum Anchor { case lineStart, lineEnd, textStart, textEnd, textEndBeforeNewline, wordBoundary, notWordBoundary }
 
+    /// The sets a match's first scalar must belong to (one of them), or nil when that is not known
+    /// (the node can match nothing, or starts with an anchor or lookahead).
+    static func firstSets(_ node: RegexNode) -> [CharSet]? {
+        switch node {
+        case .char(let v):
+            var s = CharSet(items: [.range(v, v)])
+            s.finish()
+            return [s]
+        case .set(let s): return [s]
+        case .concat(let parts):
+            var out: [CharSet] = []
+            for p in parts {
+                if case .anchor = p { return nil }
+                if case .lookahead = p { return nil }
+                guard let f = firstSets(p) else { return nil }
+                out += f
+                if !p.nullable { return out }
+            }
+            return nil
+        case .alternation(let alts):
+            var out: [CharSet] = []
+            for a in alts { guard let f = firstSets(a) else { return nil }; out += f }
+            return out
+        case .repeatNode(let n, _, _, _, _): return firstSets(n)
+        case .empty, .lookahead, .anchor: return nil
+        }
+    }
+
     /// Whether the node can match without consuming anything.
     var nullable: Bool {
         switch self {

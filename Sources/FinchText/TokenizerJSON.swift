@@ -48,7 +48,7 @@ extension Tokenizer {
             guard let at = scalars.firstIndex(of: " "), !scalars[(at + 1)...].contains(" ") else { throw fail("merge \(i) is neither \"a b\" nor [a, b]") }
             return (ByteFallback.string(scalars[..<at].map(\.value)), ByteFallback.string(scalars[(at + 1)...].map(\.value)))
         }
-        var reader = PipelineReader(path: path, ids: Dictionary(all.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))
+        let reader = PipelineReader(path: path, ids: Dictionary(all.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }))
         let normalizer = try reader.normalizer(root["normalizer"])
         let pre = try reader.preTokenizer(root["pre_tokenizer"]) ?? .sequence([])
         let decoder = try reader.decoder(root["decoder"])

@@ -1,3 +1,5 @@
+import FinchText
+
 /// A value in a dataset row, as JSON has them (objects keep their key order).
 public enum DataValue: Sendable, Equatable, Hashable {
     case null
@@ -34,6 +36,18 @@ public enum DataValue: Sendable, Equatable, Hashable {
         case .string: return "a string"
         case .array: return "an array"
         case .object: return "an object"
+        }
+    }
+
+    /// The value as a chat template reads it (whole numbers as ints, as Python's json gives them).
+    public var jinja: JinjaValue {
+        switch self {
+        case .null: return .none
+        case .bool(let b): return .bool(b)
+        case .number(let n): return n.rounded() == n && abs(n) < 9e15 ? .int(Int(n)) : .double(n)
+        case .string(let s): return .string(s)
+        case .array(let a): return .list(a.map(\.jinja))
+        case .object(let fields): return .dict(JinjaDict(fields.map { ($0.name, $0.value.jinja) }))
         }
     }
 

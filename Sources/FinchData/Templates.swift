@@ -65,19 +65,28 @@ public enum PromptTemplate: Sendable, Equatable {
             return (try Self.fill(hasInput ? Self.alpacaWithInput : Self.alpacaWithoutInput, row, index, source),
                     try Self.fill("{output}", row, index, source))
         case .chat(let template):
-            guard case .array(let items)? = row[field: "messages"] else {
-                throw DataError("\(source) row \(index): the chat template needs a messages list")
-            }
-            let messages = try items.enumerated().map { k, m -> (role: String, content: String) in
-                guard let role = m["role"]?.string, let content = m["content"]?.string else {
-                    throw DataError("\(source) row \(index): message \(k) needs string role and content")
-                }
-                return (role, content)
-            }
-            guard let last = messages.last, last.role == "assistant" else {
+            let messages = try Self.messages(row, index: index, source: source)
+            guard case .dict(let last)? = messages.last, case .string("assistant")? = last["role"] else {
                 throw DataError("\(source) row \(index): the last message must be the assistant's (it is what the model learns)")
             }
-            return (template.render(Array(messages.dropLast()), addGenerationPrompt: true), last.content)
+            do {
+                return (try template.render(Array(messages.dropLast()), addGenerationPrompt: true), last["content"]?.text ?? "")
+            } catch let e as TokenizerError {
+                throw DataError("\(source) row \(index): \(e.message)")
+            }
+        }
+    }
+
+    /// A chat row's messages as the template reads them: each a dict with a string role.
+    static func messages(_ row: Row, index: Int, source: String) throws -> [JinjaValue] {
+        guard case .array(let items)? = row[field: "messages"] else {
+            throw DataError("\(source) row \(index): the chat template needs a messages list")
+        }
+        return try items.enumerated().map { k, m in
+            guard m["role"]?.string != nil else {
+                throw DataError("\(source) row \(index): message \(k + 1) needs a string role (and content)")
+            }
+            return m.jinja
         }
     }
 

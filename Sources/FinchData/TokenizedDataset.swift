@@ -92,7 +92,7 @@ extension Dataset {
     /// then cut to `maxLength` from `truncation`'s side.
     public func tokenized(_ tokenizer: Tokenizer, template: PromptTemplate? = nil, maxLength: Int? = nil,
                           truncation: SequenceSide = .right, maskPrompt: Bool = true, addEOS: Bool = true) throws -> TokenizedDataset {
-        guard let template = template ?? PromptTemplate.standard(for: kind, chat: try? tokenizer.chatTemplateKind()) else {
+        guard let template = template ?? PromptTemplate.standard(for: kind, chat: try? tokenizer.compiledChatTemplate()) else {
             throw DataError("\(source): no template for \(kind.rawValue) data (columns: \(columns.joined(separator: ", "))); give one")
         }
         if let m = maxLength, m <= 0 { throw DataError("max_length must be positive, got \(m)") }
@@ -101,12 +101,22 @@ extension Dataset {
         var examples: [TokenizedExample] = []
         examples.reserveCapacity(count)
         for (i, row) in rows.enumerated() {
-            let (prompt, completion) = try template.render(row, index: i, source: source)
-            let p = bos + tokenizer.encode(prompt, addSpecial: false)
-            let c = tokenizer.encode(completion, addSpecial: false) + (addEOS ? [tokenizer.eosId!] : [])
-            var ids = p + c
-            var labels = (maskPrompt ? [Int](repeating: TokenizedDataset.ignore, count: p.count) : p) + c
-            var promptLength = p.count
+            var ids: [Int], labels: [Int], promptLength: Int
+            if case .chat(let chat) = template {
+                // The whole conversation as the template writes it (BOS and end-of-turn tokens
+                // included); every assistant turn is trained, found by rendering prefix by prefix.
+                let (all, trained) = try Self.chatTokens(row, i, chat, tokenizer, source: source)
+                ids = all
+                labels = maskPrompt ? zip(all, trained).map { $1 ? $0 : TokenizedDataset.ignore } : all
+                promptLength = trained.firstIndex(of: true) ?? all.count
+            } else {
+                let (prompt, completion) = try template.render(row, index: i, source: source)
+                let p = bos + tokenizer.encode(prompt, addSpecial: false)
+                let c = tokenizer.encode(completion, addSpecial: false) + (addEOS ? [tokenizer.eosId!] : [])
+                ids = p + c
+                labels = (maskPrompt ? [Int](repeating: TokenizedDataset.ignore, count: p.count) : p) + c
+                promptLength = p.count
+            }
             var truncated = false
             if let m = maxLength, ids.count > m {
                 truncated = true
@@ -122,6 +132,17 @@ extension Dataset {
             examples.append(TokenizedExample(ids: ids, labels: labels, promptLength: promptLength, truncated: truncated))
         }
         return TokenizedDataset(examples: examples, padId: tokenizer.padId ?? tokenizer.eosId ?? 0, source: source)
+    }
+
+    private static func chatTokens(_ row: Row, _ index: Int, _ chat: ChatTemplate, _ tokenizer: Tokenizer,
+                                   source: String) throws -> (ids: [Int], trained: [Bool]) {
+        let messages = try PromptTemplate.messages(row, index: index, source: source)
+        guard messages.contains(where: { if case .dict(let d) = $0, case .string("assistant")? = d["role"] { return true }; return false }) else {
+            throw DataError("\(source) row \(index): the conversation has no assistant message, so there is nothing to learn")
+        }
+        do { return try tokenizer.encodeChat(messages, template: chat) } catch let e as TokenizerError {
+            throw DataError("\(source) row \(index): \(e.message)")
+        }
     }
 }
 

@@ -22,8 +22,9 @@ enum TextHarness {
 
     static func chat(_ data: Data) {
         let text = String(decoding: data, as: UTF8.self)
-        guard let template = try? ChatTemplate(template: text) else { return }
-        _ = template.render([("system", "s"), ("user", text), ("assistant", "a")], addGenerationPrompt: true)
-        _ = template.render([], addGenerationPrompt: false)
+        guard let template = try? ChatTemplate(template: text, bosToken: "<s>", eosToken: "</s>") else { return }
+        _ = try? template.render([("system", "s"), ("user", text), ("assistant", "a")], addGenerationPrompt: true)
+        _ = try? template.render([], addGenerationPrompt: false)
+        _ = try? template.assistantSpans([("user", text), ("assistant", "a")].map(ChatTemplate.message))
     }
 }

@@ -106,7 +106,7 @@ enum DataBindings {
             }
             return .format(prompt: p, completion: c)
         default:
-            let chat = ds.kind == .chat ? try tokenizer?.chatTemplateKind() : nil
+            let chat = ds.kind == .chat ? try tokenizer?.compiledChatTemplate() : nil
             guard let t = PromptTemplate.standard(for: ds.kind, chat: chat) else {
                 throw a.error("no template for \(ds.kind.rawValue) data (columns: \(ds.columns.joined(separator: ", "))); pass template:")
             }

@@ -110,17 +110,6 @@ enum ModelBindings {
         return .string(g.text)
     }
 
-    static func messages(_ v: Value, _ a: Arguments) throws -> [(role: String, content: String)] {
-        if case .string(let s) = v { return [("user", s)] }
-        guard case .list(let l) = v else { throw a.error("messages must be a string or a list of {role, content} dicts") }
-        return try l.items.map { item in
-            guard case .dict(let d) = item, case .string(let role)? = d["role"], case .string(let content)? = d["content"] else {
-                throw a.error("each message must be a dict with string role and content, got \(item.repr)")
-            }
-            return (role, content)
-        }
-    }
-
     private static func define(_ t: NativeType) {
         func method(_ name: String, _ params: [Param], returns: String, _ doc: String, _ example: String,
                     _ body: @escaping (LanguageModel, Arguments) throws -> Value) {
@@ -134,13 +123,15 @@ enum ModelBindings {
                 try m.generate(a.string("prompt"), options: options, onText: onText, shouldStop: stop)
             }
         }
-        method("chat", [Param("messages", .oneOf([.string, .list]), doc: "a question, or a list of {role, content} dicts")] + generationParams,
-               returns: "string", "The model's reply to a conversation, formatted with its chat template (ChatML for SmolLM2).",
+        method("chat", [Param("messages", .oneOf([.string, .list]), doc: "a question, or a list of {role, content} dicts"),
+                        Param("tools", .optional(.list), default: .nil, doc: "tool descriptions, for templates that take them")] + generationParams,
+               returns: "string", "The model's reply to a conversation, written with the model's own chat template; stops at its end-of-turn token.",
                "m.chat(\"What is the capital of France?\", max_tokens: 20)") { m, a in
-            let msgs = try messages(a["messages"], a)
+            let msgs = try ChatValues.messages(a["messages"], a)
+            let tools = try ChatValues.tools(a["tools"], a)
             let options = try options(a)
             return try run(a, stream: a.bool("stream")) { onText, stop in
-                try m.chat(msgs, options: options, onText: onText, shouldStop: stop)
+                try m.chat(msgs, tools: tools, options: options, onText: onText, shouldStop: stop)
             }
         }
         method("forward", [Param("ids", .any, doc: "token ids: a list, or a tensor [tokens] or [batch, tokens]")], returns: "Tensor",

@@ -124,7 +124,8 @@ extension LanguageModel {
             var stream = StreamingText(stop: options.stop)
             var ids: [Int] = []
             var reason = FinishReason.length
-            let eos = tokenizer?.eosId
+            // The chat template's end-of-turn token ends a reply as EOS does (they differ in Llama 3, Gemma, ...).
+            let endIds = Set([tokenizer?.eosId, tokenizer.flatMap { t in (try? t.compiledChatTemplate()).flatMap { t.endOfTurnId($0) } }].compactMap { $0 })
             let clock = ContinuousClock()
             let prefillStart = clock.now
             var logits = try forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
@@ -135,7 +136,7 @@ extension LanguageModel {
                 if shouldStop() { reason = .interrupted; break }
                 // The head's output is fresh and contiguous: the sampler may change it in place.
                 let id = sampler.next(UnsafeMutableBufferPointer(start: logits.unsafePointer, count: logits.shape[2]))
-                if id == eos { reason = .eos; break }
+                if endIds.contains(id) { reason = .eos; break }
                 ids.append(id)
                 let piece = stream.append(tokenizer?.decodeBytes([id]) ?? Array("<\(id)>".utf8))
                 if !piece.isEmpty { onText?(piece) }
@@ -152,12 +153,13 @@ extension LanguageModel {
         }
     }
 
-    /// The reply to a conversation, through the model's chat template (ChatML for SmolLM2).
-    public func chat(_ messages: [(role: String, content: String)], options: GenerationOptions = .init(),
+    /// The reply to a conversation, through the model's chat template (ChatML for SmolLM2);
+    /// messages are dicts with role and content (and tool_calls or whatever the template reads).
+    public func chat(_ messages: [JinjaValue], tools: JinjaValue? = nil, options: GenerationOptions = .init(),
                      onText: ((String) -> Void)? = nil, shouldStop: () -> Bool = { false }) throws -> Generation {
         guard let tokenizer else { throw ModelError("this model has no tokenizer, so it cannot chat") }
-        let template = try tokenizer.chatTemplateKind()
-        let prompt = template.render(messages, addGenerationPrompt: true)
+        let template = try tokenizer.compiledChatTemplate()
+        let prompt = try template.render(messages, addGenerationPrompt: true, tools: tools)
         return try generate(ids: tokenizer.encode(prompt, addSpecial: false), options: options, onText: onText, shouldStop: shouldStop)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FinchModel
 import FinchPlot
+import FinchText
 import FinchTensor
 import Foundation
 
@@ -98,7 +99,7 @@ struct Demo: ParsableCommand {
         for question in ["What is the capital of France?", "What is Finch, the finetuning lab?"] {
             print("Q: \(question)\nA:", terminator: " ")
             fflush(nil)
-            let g = try model.chat([("user", question)], options: options, onText: { print($0, terminator: ""); fflush(nil) })
+            let g = try model.chat([ChatTemplate.message(("user", question))], options: options, onText: { print($0, terminator: ""); fflush(nil) })
             print(String(format: "\n   (%d tokens, %.1f tokens/s, greedy)\n", g.ids.count, g.decodeTokensPerSecond))
         }
         print("It knows France; it cannot know Finch. Finetuning on finch_docs is what the lessons do next.")

@@ -31,6 +31,7 @@ enum TokenizerBench {
         out.report("tokenizer.decode_mbps", bytes / decode / 1e6)
 
         try families(out, docs: docs, bytes: bytes, seconds: seconds)
+        try chat(out, tok, seconds: seconds)
 
         // Training a 2000-token vocabulary on the first megabyte.
         var trainDocs: [String] = []
@@ -72,6 +73,38 @@ enum TokenizerBench {
                 out.report("tokenizer.\(name)_vs_tiktoken", t / finch, digits: 3)
             }
         }
+    }
+
+    /// Chat templates: SmolLM2's own on a four-message conversation, a tool-calling ChatML template
+    /// (the test fixture in Qwen2.5's style) with two tools, and the assistant-only masks of the
+    /// first (rendered prefix by prefix and tokenised): microseconds per conversation.
+    static func chat(_ out: BenchReporter, _ tok: Tokenizer, seconds: Double) throws {
+        let template = try tok.compiledChatTemplate()
+        let conversation = [("system", "You are a concise assistant."), ("user", "What is LoRA?"),
+                            ("assistant", "Low-rank adapters: small matrices trained beside frozen weights."),
+                            ("user", "Why does it save memory?")].map(ChatTemplate.message)
+        let n = 2000
+        let render = try BenchTiming.interleaved([{ for _ in 0..<n { _ = try template.render(conversation, addGenerationPrompt: true) } }],
+                                                 seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.chat_render_us", render / Double(n) * 1e6)
+        let withReply = conversation + [ChatTemplate.message(("assistant", "Only the adapters have gradients and optimiser state."))]
+        let masks = try BenchTiming.interleaved([{ for _ in 0..<(n / 10) { _ = try tok.encodeChat(withReply, template: template) } }],
+                                                seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.chat_masks_us", masks / Double(n / 10) * 1e6)
+        let path = "Tests/FinchTextTests/Fixtures/chat/templates/qwen_tools.jinja"
+        guard let source = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let tools = try ChatTemplate(template: source)
+        func tool(_ name: String, _ params: [String]) -> JinjaValue {
+            let properties = JinjaDict(params.map { ($0, .dict(JinjaDict([("type", .string("string")), ("description", .string("The \($0).")) ]))) })
+            return .dict(JinjaDict([("type", .string("function")), ("function", .dict(JinjaDict([
+                ("name", .string(name)), ("description", .string("Finds the \(name).")),
+                ("parameters", .dict(JinjaDict([("type", .string("object")), ("properties", .dict(properties)), ("required", .list([.string(params[0])]))]))),
+            ])))]))
+        }
+        let toolList = JinjaValue.list([tool("weather", ["city", "unit"]), tool("time", ["zone"])])
+        let toolRender = try BenchTiming.interleaved([{ for _ in 0..<n { _ = try tools.render(conversation, addGenerationPrompt: true, tools: toolList) } }],
+                                                     seconds: seconds, minRounds: 3)[0]
+        out.report("tokenizer.chat_tools_render_us", toolRender / Double(n) * 1e6)
     }
 
     /// Documents of about `size` bytes, cut at line ends.

@@ -24,11 +24,10 @@ import Testing
         #expect(throws: TokenizerError.self) { try tok.batch(texts, truncation: true) }
     }
 
-    @Test func chatMLWithTheDefaultSystemPrompt() throws {
+    @Test func smolLM2sOwnTemplateWithItsDefaultSystemPrompt() throws {
         let tok = try SmolLM2TokenizerTests.tokenizer()
-        let template = try tok.chatTemplateKind()
-        #expect(template.defaultSystem == "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
-        #expect(template.render([("user", "Hi")], addGenerationPrompt: true) == """
+        let template = try tok.compiledChatTemplate()
+        #expect(try template.render([("user", "Hi")], addGenerationPrompt: true) == """
         <|im_start|>system
         You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
         <|im_start|>user
@@ -36,12 +35,17 @@ import Testing
         <|im_start|>assistant
 
         """)
-        #expect(template.render([("system", "Be brief."), ("user", "Hi")]) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
+        #expect(try template.render([("system", "Be brief."), ("user", "Hi")]) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
+        #expect(tok.endOfTurnId(template) == tok.id(of: "<|im_end|>"))
+        // Trained: the assistant's text and its <|im_end|>, not the newline after it nor anything before.
+        let (ids, trained) = try tok.encodeChat([("user", "Hi"), ("assistant", "Hello there"), ("user", "Bye"), ("assistant", "Bye!")].map(ChatTemplate.message), template: template)
+        let marked = zip(ids, trained).filter(\.1).map(\.0)
+        #expect(marked == tok.encode("Hello there<|im_end|>Bye!<|im_end|>", addSpecial: false))
         do {
-            _ = try ChatTemplate(template: "{{ bos_token }}{% for m in messages %}[INST] {{ m.content }} [/INST]{% endfor %}")
-            Issue.record("an unknown template was accepted")
+            _ = try ChatTemplate(template: "{% for m in messages %}\n{{ m.content }\n{% endfor %}")
+            Issue.record("a broken template was accepted")
         } catch let e as TokenizerError {
-            #expect(e.message.hasPrefix("unsupported chat template (only ChatML is understood): {{ bos_token }}"))
+            #expect(e.message.hasPrefix("chat template line 2:"), "\(e.message)")
         }
     }
 }

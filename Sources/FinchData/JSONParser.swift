@@ -1,4 +1,5 @@
 import Foundation
+import FinchText
 
 /// A JSON parser over UTF-8 bytes that keeps the order of object keys and reports
 /// where it stopped (byte offset), so a bad JSONL line is named by line and column.
@@ -229,19 +230,5 @@ public enum JSONWriter {
     }
 
     /// `s` as a JSON string literal, appended to `out`.
-    public static func quote(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        out += "\""
-    }
+    public static func quote(_ s: String, to out: inout String) { JSONString.quote(s, to: &out) }
 }

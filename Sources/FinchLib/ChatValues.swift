@@ -35,11 +35,4 @@ enum ChatValues {
             return try jinja(item, a, "message \(k + 1)")
         }
     }
-
-    /// `tools`: nil, or a list of tool descriptions (JSON schema dicts) for templates that take them.
-    static func tools(_ v: Value, _ a: Arguments) throws -> JinjaValue? {
-        if case .nil = v { return nil }
-        guard case .list = v else { throw a.error("tools must be a list of dicts (JSON schema function descriptions)") }
-        return try jinja(v, a, "tools")
-    }
 }

@@ -116,14 +116,12 @@ enum TextBindings {
             }
             return .dict(try DictRef([(.string("input_ids"), try tensor(b.ids)), (.string("attention_mask"), try tensor(b.attentionMask))]))
         }
-        method("chat", [Param("messages", .list, doc: "dicts with role and content (and whatever else the template reads)"),
-                        Param("add_generation_prompt", .bool, default: .bool(false), doc: "end ready for the assistant's reply"),
-                        Param("tools", .optional(.list), default: .nil, doc: "tool descriptions, for templates that take them")],
-               returns: "string", "The conversation written by the model's own chat template (its Jinja, run as transformers runs it).",
+        // Its text feeds the lessons' data (see m.chat): unchanged while the template became executed Jinja.
+        method("chat", [Param("messages", .list, doc: "dicts with role and content"), Param("add_generation_prompt", .bool, default: .bool(false))],
+               returns: "string", "The conversation formatted with the model's chat template (ChatML for SmolLM2, with its default system prompt).",
                "tok.chat([{role: \"user\", content: \"Hi\"}], add_generation_prompt: true)") { tok, a in
             let messages = try ChatValues.messages(a["messages"], a)
-            return .string(try tok.compiledChatTemplate().render(messages, addGenerationPrompt: a.bool("add_generation_prompt"),
-                                                                 tools: ChatValues.tools(a["tools"], a)))
+            return .string(try tok.compiledChatTemplate().render(messages, addGenerationPrompt: a.bool("add_generation_prompt")))
         }
         method("save", [Param("directory", .string)], returns: "nil",
                "Writes tokenizer.json and tokenizer_config.json (Hugging Face's format) into a directory.",

@@ -205,7 +205,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// Scratch space one encode call reuses.
     struct EncodeState {
         /// Pieces repeat (words, spaces, punctuation): each distinct one is merged once per call.
-        var cache: [[UInt8]: [Int32]] = [:]
+        var cache = PieceCache()
         var bytes: [UInt8] = []
         var stack: [Regex.Backtrack] = []
     }
@@ -235,12 +235,9 @@ public final class Tokenizer: @unchecked Sendable {
             for piece in pieces where !piece.isEmpty {
                 state.bytes.removeAll(keepingCapacity: true)
                 for k in piece { Tokenizer.appendUTF8(s[k], to: &state.bytes) }
-                if let ids = state.cache[state.bytes] {
-                    for id in ids { out.append(Int(id)) }
-                    continue
-                }
+                if state.bytes.withUnsafeBufferPointer({ state.cache.lookup($0, into: &out) }) { continue }
                 let ids = byteLevel ? bytePiece(state.bytes) : charPiece(s, piece)
-                if state.bytes.count <= 64 { state.cache[state.bytes] = ids }
+                if state.bytes.count <= 64 { state.bytes.withUnsafeBufferPointer { state.cache.insert($0, ids) } }
                 for id in ids { out.append(Int(id)) }
             }
         }

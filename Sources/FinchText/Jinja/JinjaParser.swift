@@ -269,38 +269,17 @@ struct JinjaParser {
         }
     }
 
-    private mutating func parseMath1() throws -> JinjaExpr {
-        var e = try parseConcat()
-        while current.kind == .op, current.value == "+" || current.value == "-" {
-            let t = advance()
-            e = JinjaExpr(kind: .binary(t.value, e, try parseConcat()), line: t.line)
-        }
-        return e
-    }
+    // + -, then ~, then * / // %, then **: each level a left-associative chain of the next.
+    private mutating func parseMath1() throws -> JinjaExpr { try parseChain(["+", "-"]) { try $0.parseConcat() } }
+    private mutating func parseConcat() throws -> JinjaExpr { try parseChain(["~"]) { try $0.parseMath2() } }
+    private mutating func parseMath2() throws -> JinjaExpr { try parseChain(["*", "/", "//", "%"]) { try $0.parsePower() } }
+    private mutating func parsePower() throws -> JinjaExpr { try parseChain(["**"]) { try $0.parseUnary() } }
 
-    private mutating func parseConcat() throws -> JinjaExpr {
-        var e = try parseMath2()
-        while current.kind == .op, current.value == "~" {
+    private mutating func parseChain(_ ops: Set<String>, _ operand: (inout JinjaParser) throws -> JinjaExpr) throws -> JinjaExpr {
+        var e = try operand(&self)
+        while current.kind == .op, ops.contains(current.value) {
             let t = advance()
-            e = JinjaExpr(kind: .binary("~", e, try parseMath2()), line: t.line)
-        }
-        return e
-    }
-
-    private mutating func parseMath2() throws -> JinjaExpr {
-        var e = try parsePower()
-        while current.kind == .op, ["*", "/", "//", "%"].contains(current.value) {
-            let t = advance()
-            e = JinjaExpr(kind: .binary(t.value, e, try parsePower()), line: t.line)
-        }
-        return e
-    }
-
-    private mutating func parsePower() throws -> JinjaExpr {
-        var e = try parseUnary()
-        while current.kind == .op, current.value == "**" {
-            let t = advance()
-            e = JinjaExpr(kind: .binary("**", e, try parseUnary()), line: t.line)
+            e = JinjaExpr(kind: .binary(t.value, e, try operand(&self)), line: t.line)
         }
         return e
     }

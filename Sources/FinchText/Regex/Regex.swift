@@ -45,6 +45,7 @@ public final class Regex: @unchecked Sendable {
         // is leftmost-first alternation).
         let alternatives: [RegexNode]
         if case .alternation(let alts) = tree { alternatives = alts } else { alternatives = [tree] }
+        var firstSets: [[Int32]?] = []
         for alt in alternatives {
             entries.append(program.count)
             let first = alt.nullable ? nil : RegexNode.firstSets(alt)
@@ -52,11 +53,27 @@ public final class Regex: @unchecked Sendable {
             try compile(alt)
             program.append(Inst(op: .match))
         }
+        // Which alternatives each ASCII scalar can begin (a bit per alternative), and for the rest the
+        // sets to test; past 64 alternatives every one is tried, in order.
+        let count = min(entries.count, 64)
+        startSets = firstSets.prefix(count).map { $0 ?? [] }
+        anyStart = firstSets.prefix(count).enumerated().reduce(0) { m, e in e.element == nil ? m | 1 << UInt64(e.offset) : m }
+        asciiStart = (0..<128).map { v in
+            var mask = anyStart
+            for (k, sets) in startSets.enumerated() where sets.contains(where: { contains(Int($0), UInt32(v)) }) { mask |= 1 << UInt64(k) }
+            return mask
+        }
+        if entries.count > 64 { asciiStart = [UInt64](repeating: 0, count: 128); anyStart = 0 }
     }
 
-    /// Where each top-level alternative starts, and the sets its first scalar must be in (nil: anything).
+    /// Where each top-level alternative starts.
     var entries: [Int] = []
-    var firstSets: [[Int32]?] = []
+    /// The sets an alternative's first scalar must be in (empty when it can match the empty string).
+    var startSets: [[Int32]] = []
+    /// Alternatives that may match without consuming a scalar (tried wherever they come).
+    var anyStart: UInt64 = 0
+    /// For each ASCII scalar, the alternatives it can begin.
+    var asciiStart: [UInt64] = []
 
     // MARK: Compiling
 
@@ -155,15 +172,27 @@ public final class Regex: @unchecked Sendable {
 
     /// The end of the match starting at `start`, or -1.
     func match(_ s: UnsafeBufferPointer<UInt32>, at start: Int, end: Int, stack: inout [Backtrack]) -> Int {
-        for (k, entry) in entries.enumerated() {
-            if let first = firstSets[k] {
-                guard start < end else { continue }
-                let v = s[start]
-                var fits = false
-                for set in first where contains(Int(set), v) { fits = true; break }
-                if !fits { continue }
+        if entries.count > 64 {
+            for entry in entries {
+                let e = run(s, pc: entry, at: start, end: end, stack: &stack)
+                if e >= 0 { return e }
             }
-            let e = run(s, pc: entry, at: start, end: end, stack: &stack)
+            return -1
+        }
+        var mask = anyStart
+        if start < end {
+            let v = s[start]
+            if v < 128 {
+                mask = asciiStart[Int(v)]
+            } else {
+                for (k, sets) in startSets.enumerated() where sets.contains(where: { contains(Int($0), v) }) { mask |= 1 << UInt64(k) }
+            }
+        }
+        // Lowest bit first: the alternatives in the pattern's order (leftmost-first).
+        while mask != 0 {
+            let k = mask.trailingZeroBitCount
+            mask &= mask - 1
+            let e = run(s, pc: entries[k], at: start, end: end, stack: &stack)
             if e >= 0 { return e }
         }
         return -1
@@ -214,8 +243,8 @@ public final class Regex: @unchecked Sendable {
                     case .jump:
                         pc = Int(inst.a)
                     case .look:
-                        var inner: [Backtrack] = []
-                        let found = run(s, pc: pc + 1, at: pos, end: end, stack: &inner) >= 0
+                        // The sub-program backtracks above this run's entries and removes its own.
+                        let found = run(s, pc: pc + 1, at: pos, end: end, stack: &stack) >= 0
                         if found == (inst.b == 1) { ok = false } else { pc = Int(inst.a) }
                     case .succeed, .match:
                         return pos

@@ -53,6 +53,20 @@ public indirect enum Normalizer: Sendable {
     case strip(left: Bool, right: Bool)
     case sequence([Normalizer])
 
+    /// Scalars that NFC leaves as they are wherever they stand: no combining mark, nothing that
+    /// composes with what precedes it, no singleton or excluded decomposition (NFC_QC=Yes and
+    /// combining class 0) — Latin-1, Cyrillic letters, general punctuation, currency signs, box
+    /// drawing, kana and the CJK ideographs, which is most text; the rest goes through Foundation.
+    @inline(__always)
+    static func unchangedByNFC(_ v: UInt32) -> Bool {
+        if v < 0x300 { return true }
+        switch v {
+        case 0x0400..<0x0483, 0x2010..<0x2028, 0x2030..<0x205F, 0x20A0..<0x20C0, 0x2500..<0x2600,
+             0x3040..<0x3099, 0x30A0..<0x3100, 0x4E00..<0xA000: return true
+        default: return false
+        }
+    }
+
     /// The normalized form of `text` (unicode scalar values).
     public func apply(_ text: [UInt32]) -> [UInt32] {
         switch self {
@@ -64,8 +78,8 @@ public indirect enum Normalizer: Sendable {
             if left { while lo < hi, UnicodeTable.lookup(text[lo]) & 0x80 != 0 { lo += 1 } }
             if right { while hi > lo, UnicodeTable.lookup(text[hi - 1]) & 0x80 != 0 { hi -= 1 } }
             return Array(text[lo..<hi])
-        case .nfc where text.allSatisfy({ $0 < 0x300 }):
-            return text  // below U+0300 nothing composes: NFC leaves such text as it is
+        case .nfc where text.allSatisfy(Normalizer.unchangedByNFC):
+            return text
         case .nfc, .nfd, .nfkc, .nfkd, .lowercase:
             var view = String.UnicodeScalarView()
             for v in text { if let s = Unicode.Scalar(v) { view.append(s) } }

@@ -30,7 +30,7 @@ enum TokenizerBench {
         let decode = try BenchTiming.interleaved([{ for d in ids { _ = tok.decode(d) } }], seconds: seconds, minRounds: 3)[0]
         out.report("tokenizer.decode_mbps", bytes / decode / 1e6)
 
-        try families(out, docs: docs, bytes: bytes, seconds: seconds)
+        try families(out, smolLM2: tok, docs: docs, bytes: bytes, seconds: seconds)
         try chat(out, tok, seconds: seconds)
 
         // Training a 2000-token vocabulary on the first megabyte.
@@ -41,10 +41,11 @@ enum TokenizerBench {
         out.report("tokenizer.train_2k_s", train, digits: 2)
     }
 
-    /// Encoding speed for each kind of pre-tokenizer, on the reference fixtures' tokenizers (Llama 3's and
-    /// Qwen2's Split patterns, SentencePiece-style), against tiktoken built from the same vocabulary and
-    /// pattern when FINCH_BENCH_PYTHON names a Python with tiktoken (interleaved, medians).
-    static func families(_ out: BenchReporter, docs: [String], bytes: Double, seconds: Double) throws {
+    /// Encoding speed for each kind of pre-tokenizer — SmolLM2's (GPT-2's pattern matched by hand, as
+    /// `gpt2`), the reference fixtures' Llama 3 and Qwen2 Split patterns and SentencePiece-style — against
+    /// tiktoken built from the same vocabulary and pattern when FINCH_BENCH_PYTHON names a Python with
+    /// tiktoken (interleaved, medians; tiktoken has no SentencePiece).
+    static func families(_ out: BenchReporter, smolLM2: Tokenizer, docs: [String], bytes: Double, seconds: Double) throws {
         let dir = "Tests/FinchTextTests/Fixtures/tokenizers"
         guard FileManager.default.fileExists(atPath: dir) else {
             print("tokenizer.families: skipped (run from the Finch checkout: \(dir) holds the tokenizers)")
@@ -55,13 +56,17 @@ enum TokenizerBench {
         let timeFile = docsFile + ".seconds"
         defer { unlink(docsFile); unlink(timeFile) }
         try JSONSerialization.data(withJSONObject: docs).write(to: URL(fileURLWithPath: docsFile))
-        for name in ["llama3", "qwen2", "sentencepiece"] {
-            let tok = try Tokenizer(jsonFile: "\(dir)/\(name)/tokenizer.json")
+        let smolDir = docsFile + ".smollm2"
+        defer { try? FileManager.default.removeItem(atPath: smolDir) }
+        try smolLM2.save(directory: smolDir)
+        for name in ["gpt2", "llama3", "qwen2", "sentencepiece"] {
+            let file = name == "gpt2" ? "\(smolDir)/tokenizer.json" : "\(dir)/\(name)/tokenizer.json"
+            let tok = name == "gpt2" ? smolLM2 : try Tokenizer(jsonFile: file)
             var sides: [() throws -> Void] = [{ for d in docs { _ = tok.encode(d, addSpecial: false) } }]
             var pythonSeconds: [Double] = []
             if let python, name != "sentencepiece" {
                 sides.append {
-                    _ = try Spawn.run(python, ["scripts/reference/tiktoken_speed.py", "\(dir)/\(name)/tokenizer.json", docsFile, timeFile], quiet: true)
+                    _ = try Spawn.run(python, ["scripts/reference/tiktoken_speed.py", file, docsFile, timeFile], quiet: true)
                     pythonSeconds.append(Double((try? String(contentsOfFile: timeFile, encoding: .utf8)) ?? "") ?? .nan)
                 }
             }

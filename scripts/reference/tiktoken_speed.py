@@ -12,6 +12,9 @@ pre = data["pre_tokenizer"]
 steps = pre.get("pretokenizers", [pre])
 pattern = next((s["pattern"]["Regex"] for s in steps if s["type"] == "Split"),
                r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+if any(s["type"] == "Digits" and s.get("individual_digits") for s in steps):
+    # SmolLM2's: every digit on its own, then GPT-2's pattern on the rest.
+    pattern = r"""\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
 cs, n = bs[:], 0
 for b in range(256):

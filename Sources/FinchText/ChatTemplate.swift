@@ -85,7 +85,9 @@ extension Tokenizer {
     public func compiledChatTemplate() throws -> ChatTemplate {
         guard let t = chatTemplate else { throw TokenizerError("this tokenizer has no chat template") }
         let text = { (id: Int?) in id.flatMap { $0 >= 0 && $0 < self.tokens.count ? self.tokens[$0] : nil } ?? "" }
-        return try ChatTemplate(template: t, bosToken: text(bosId), eosToken: text(eosId))
+        do { return try ChatTemplate(template: t, bosToken: text(bosId), eosToken: text(eosId)) } catch let e as TokenizerError {
+            throw TokenizerError("\(source): \(e.message)")
+        }
     }
 
     /// The special token that ends an assistant's turn in the chat template (`<|im_end|>`, `<|eot_id|>`,

@@ -18,6 +18,8 @@ public final class Tokenizer: @unchecked Sendable {
     public let padId: Int?
     /// The chat template text the model ships, if any.
     public let chatTemplate: String?
+    /// The file it was read from (or what made it), for messages.
+    public let source: String
 
     /// Ids of the added tokens that are special (skipped when decoding with skip_special), longest first.
     public var specialIds: [Int] { addedTokens.filter(\.special).sorted { $0.content.unicodeScalars.count > $1.content.unicodeScalars.count }.map(\.id) }
@@ -132,6 +134,7 @@ public final class Tokenizer: @unchecked Sendable {
         self.unknownId = unknownId
         self.padId = padId
         self.chatTemplate = chatTemplate
+        self.source = source
     }
 
     /// A byte-level GPT-2-style tokenizer whose `specialIds` are matched before BPE (how Finch trains and how GGUF "gpt2" files read).

@@ -141,6 +141,16 @@ struct ChatTemplateTests {
         }
     }
 
+    @Test func aBrokenTemplateNamesItsFileAndLine() throws {
+        let tok = try Self.tokenizer("llama3", specials: [], template: "{% for m in messages %}\n{{ m.content }\n{% endfor %}")
+        do {
+            _ = try tok.compiledChatTemplate()
+            Issue.record("a broken template was accepted")
+        } catch let e as TokenizerError {
+            #expect(e.message.hasPrefix("test: chat template line 2: "), "\(e.message)")
+        }
+    }
+
     @Test func generationBlocksGiveTheirSpans() throws {
         let template = try JinjaTemplate(try Self.source("phi_generation"))
         let (text, spans) = try template.render(Self.variables(2, addGenerationPrompt: false))

@@ -39,12 +39,12 @@ public enum DataValue: Sendable, Equatable, Hashable {
         }
     }
 
-    /// The value as a chat template reads it (whole numbers as ints, as Python's json gives them).
+    /// The value as a chat template reads it.
     public var jinja: JinjaValue {
         switch self {
         case .null: return .none
         case .bool(let b): return .bool(b)
-        case .number(let n): return n.rounded() == n && abs(n) < 9e15 ? .int(Int(n)) : .double(n)
+        case .number(let n): return .number(n)
         case .string(let s): return .string(s)
         case .array(let a): return .list(a.map(\.jinja))
         case .object(let fields): return .dict(JinjaDict(fields.map { ($0.name, $0.value.jinja) }))

@@ -66,11 +66,11 @@ public enum PromptTemplate: Sendable, Equatable {
                     try Self.fill("{output}", row, index, source))
         case .chat(let template):
             let messages = try Self.messages(row, index: index, source: source)
-            guard case .dict(let last)? = messages.last, case .string("assistant")? = last["role"] else {
+            guard let last = messages.last, last.role == "assistant", case .dict(let reply) = last else {
                 throw DataError("\(source) row \(index): the last message must be the assistant's (it is what the model learns)")
             }
             do {
-                return (try template.render(Array(messages.dropLast()), addGenerationPrompt: true), last["content"]?.text ?? "")
+                return (try template.render(Array(messages.dropLast()), addGenerationPrompt: true), reply["content"]?.text ?? "")
             } catch let e as TokenizerError {
                 throw DataError("\(source) row \(index): \(e.message)")
             }

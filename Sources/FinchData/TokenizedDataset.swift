@@ -137,7 +137,7 @@ extension Dataset {
     private static func chatTokens(_ row: Row, _ index: Int, _ chat: ChatTemplate, _ tokenizer: Tokenizer,
                                    source: String) throws -> (ids: [Int], trained: [Bool]) {
         let messages = try PromptTemplate.messages(row, index: index, source: source)
-        guard messages.contains(where: { if case .dict(let d) = $0, case .string("assistant")? = d["role"] { return true }; return false }) else {
+        guard messages.contains(where: { $0.role == "assistant" }) else {
             throw DataError("\(source) row \(index): the conversation has no assistant message, so there is nothing to learn")
         }
         do { return try tokenizer.encodeChat(messages, template: chat) } catch let e as TokenizerError {

@@ -3,13 +3,12 @@ import FinchText
 
 /// Finch values handed to a chat template: messages and tools as the template reads them.
 enum ChatValues {
-    /// A Finch value as a template value: whole numbers become ints (JSON does not tell 1 from 1.0,
-    /// and templates compare and print them as Python would ints).
+    /// A Finch value as a template value.
     static func jinja(_ v: Value, _ a: Arguments, _ what: String) throws -> JinjaValue {
         switch v {
         case .nil: return .none
         case .bool(let b): return .bool(b)
-        case .number(let n): return n.rounded() == n && abs(n) < 9e15 ? .int(Int(n)) : .double(n)
+        case .number(let n): return .number(n)
         case .string(let s): return .string(s)
         case .list(let l): return .list(try l.items.map { try jinja($0, a, what) })
         case .dict(let d):

@@ -31,6 +31,18 @@ public indirect enum JinjaValue: @unchecked Sendable {
 
     public var isUndefined: Bool { if case .undefined = self { return true }; return false }
 
+    /// A number from JSON or Finch, where 1 and 1.0 are one value: whole numbers become ints, as
+    /// Python's json gives them and templates compare and print them.
+    public static func number(_ n: Double) -> JinjaValue {
+        n.rounded() == n && abs(n) < 9e15 ? .int(Int(n)) : .double(n)
+    }
+
+    /// A chat message's role: the "role" string of a dict, nil for anything else.
+    public var role: String? {
+        if case .dict(let d) = self, case .string(let r)? = d["role"] { return r }
+        return nil
+    }
+
     /// What Python's `str()` gives, which is what `{{ x }}` prints.
     public var text: String {
         switch self {

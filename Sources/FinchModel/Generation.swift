@@ -125,7 +125,7 @@ extension LanguageModel {
             var ids: [Int] = []
             var reason = FinishReason.length
             // The chat template's end-of-turn token ends a reply as EOS does (they differ in Llama 3, Gemma, ...).
-            let endIds = Set([tokenizer?.eosId, tokenizer.flatMap { t in (try? t.compiledChatTemplate()).flatMap { t.endOfTurnId($0) } }].compactMap { $0 })
+            let endIds = Set([tokenizer?.eosId, tokenizer?.endOfTurnId].compactMap { $0 })
             let clock = ContinuousClock()
             let prefillStart = clock.now
             var logits = try forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)

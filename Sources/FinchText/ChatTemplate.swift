@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A model's chat template (tokenizer_config.json's `chat_template`, GGUF's
 /// `tokenizer.chat_template`), executed by Finch's Jinja engine as transformers executes it.
@@ -67,8 +68,7 @@ public struct ChatTemplate: Sendable, Equatable {
         if hasGenerationBlocks { return (full, generation) }
         let fullBytes = Array(full.utf8)
         var spans: [Range<Int>] = []
-        for (k, m) in messages.enumerated() {
-            guard case .dict(let d) = m, case .string("assistant")? = d["role"] else { continue }
+        for (k, m) in messages.enumerated() where m.role == "assistant" {
             let before = Array(try render(Array(messages[..<k]), addGenerationPrompt: true, tools: tools).utf8)
             let through = Array(try render(Array(messages[...k]), tools: tools).utf8)
             guard through.starts(with: before), fullBytes.starts(with: through) else {
@@ -80,19 +80,47 @@ public struct ChatTemplate: Sendable, Equatable {
     }
 }
 
+/// A tokenizer's chat template parsed and its end-of-turn token found, once, on first use (every
+/// generate call and every chat dataset asks for them).
+final class ChatTemplateCache: Sendable {
+    struct Found {
+        var template: Result<ChatTemplate, TokenizerError>
+        var endOfTurnId: Int?
+    }
+    private let found = Mutex<Found?>(nil)
+
+    func get(_ make: () -> Found) -> Found {
+        found.withLock { f in
+            if let f { return f }
+            let made = make()
+            f = made
+            return made
+        }
+    }
+}
+
 extension Tokenizer {
-    /// The model's chat template, parsed, with this tokenizer's BOS and EOS text.
-    public func compiledChatTemplate() throws -> ChatTemplate {
-        guard let t = chatTemplate else { throw TokenizerError("this tokenizer has no chat template") }
-        let text = { (id: Int?) in id.flatMap { $0 >= 0 && $0 < self.tokens.count ? self.tokens[$0] : nil } ?? "" }
-        do { return try ChatTemplate(template: t, bosToken: text(bosId), eosToken: text(eosId)) } catch let e as TokenizerError {
-            throw TokenizerError("\(source): \(e.message)")
+    private var chat: ChatTemplateCache.Found {
+        chatCache.get {
+            guard let t = chatTemplate else { return .init(template: .failure(TokenizerError("this tokenizer has no chat template"))) }
+            let text = { (id: Int?) in id.flatMap { $0 >= 0 && $0 < self.tokens.count ? self.tokens[$0] : nil } ?? "" }
+            do {
+                let template = try ChatTemplate(template: t, bosToken: text(bosId), eosToken: text(eosId))
+                return .init(template: .success(template), endOfTurnId: endOfTurnId(template))
+            } catch {
+                return .init(template: .failure(TokenizerError("\(source): \((error as? TokenizerError)?.message ?? "\(error)")")))
+            }
         }
     }
 
+    /// The model's chat template, parsed, with this tokenizer's BOS and EOS text.
+    public func compiledChatTemplate() throws -> ChatTemplate { try chat.template.get() }
+
     /// The special token that ends an assistant's turn in the chat template (`<|im_end|>`, `<|eot_id|>`,
     /// `<end_of_turn>`, `</s>`...): the first one the template writes after a reply. Nil without a template.
-    public func endOfTurnId(_ template: ChatTemplate) -> Int? {
+    public var endOfTurnId: Int? { chat.endOfTurnId }
+
+    private func endOfTurnId(_ template: ChatTemplate) -> Int? {
         let probe: [JinjaValue] = [ChatTemplate.message(("user", "Hi")), ChatTemplate.message(("assistant", "Hello"))]
         guard let spans = try? template.assistantSpans(probe), let span = spans.spans.last else { return nil }
         let bytes = Array(spans.text.utf8)[span]

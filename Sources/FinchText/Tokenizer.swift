@@ -20,6 +20,7 @@ public final class Tokenizer: @unchecked Sendable {
     public let chatTemplate: String?
     /// The file it was read from (or what made it), for messages.
     public let source: String
+    let chatCache = ChatTemplateCache()
 
     /// Ids of the added tokens that are special (skipped when decoding with skip_special), longest first.
     public var specialIds: [Int] { addedTokens.filter(\.special).sorted { $0.content.unicodeScalars.count > $1.content.unicodeScalars.count }.map(\.id) }

@@ -36,7 +36,7 @@ import Testing
 
         """)
         #expect(try template.render([("system", "Be brief."), ("user", "Hi")]) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
-        #expect(tok.endOfTurnId(template) == tok.id(of: "<|im_end|>"))
+        #expect(tok.endOfTurnId == tok.id(of: "<|im_end|>"))
         // Trained: the assistant's text and its <|im_end|>, not the newline after it nor anything before.
         let (ids, trained) = try tok.encodeChat([("user", "Hi"), ("assistant", "Hello there"), ("user", "Bye"), ("assistant", "Bye!")].map(ChatTemplate.message), template: template)
         let marked = zip(ids, trained).filter(\.1).map(\.0)

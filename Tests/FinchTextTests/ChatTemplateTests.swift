@@ -113,7 +113,7 @@ struct ChatTemplateTests {
         let tok = try Self.tokenizer(base, specials: specials + ["<s>", "</s>"], template: source)
         let template = try tok.compiledChatTemplate()
         #expect(template.hasGenerationBlocks == (name == "phi_generation"))
-        #expect(tok.endOfTurnId(template) == tok.id(of: end), "\(name): end of turn")
+        #expect(tok.endOfTurnId == tok.id(of: end), "\(name): end of turn")
         let lead = name == "mistral" ? " " : ""
         let conversation = Self.conversations[2]["messages"]!.jinja
         guard case .list(let messages) = conversation else { return }

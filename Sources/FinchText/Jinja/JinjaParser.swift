@@ -224,23 +224,8 @@ struct JinjaParser {
         return JinjaExpr(kind: .condition(condition, then: e, otherwise: otherwise), line: line)
     }
 
-    private mutating func parseOr() throws -> JinjaExpr {
-        var e = try parseAnd()
-        while current.kind == .name, current.value == "or" {
-            let line = advance().line
-            e = JinjaExpr(kind: .or(e, try parseAnd()), line: line)
-        }
-        return e
-    }
-
-    private mutating func parseAnd() throws -> JinjaExpr {
-        var e = try parseNot()
-        while current.kind == .name, current.value == "and" {
-            let line = advance().line
-            e = JinjaExpr(kind: .and(e, try parseNot()), line: line)
-        }
-        return e
-    }
+    private mutating func parseOr() throws -> JinjaExpr { try parseChain(["or"], JinjaExpr.Kind.or) { try $0.parseAnd() } }
+    private mutating func parseAnd() throws -> JinjaExpr { try parseChain(["and"], JinjaExpr.Kind.and) { try $0.parseNot() } }
 
     private mutating func parseNot() throws -> JinjaExpr {
         if current.kind == .name, current.value == "not" {
@@ -275,11 +260,15 @@ struct JinjaParser {
     private mutating func parseMath2() throws -> JinjaExpr { try parseChain(["*", "/", "//", "%"]) { try $0.parsePower() } }
     private mutating func parsePower() throws -> JinjaExpr { try parseChain(["**"]) { try $0.parseUnary() } }
 
-    private mutating func parseChain(_ ops: Set<String>, _ operand: (inout JinjaParser) throws -> JinjaExpr) throws -> JinjaExpr {
+    /// operand (op operand)*, left-associative; `make` builds each node (a binary operator by default;
+    /// `or` and `and` are names, and their own nodes, since they short-circuit).
+    private mutating func parseChain(_ ops: Set<String>, _ make: ((JinjaExpr, JinjaExpr) -> JinjaExpr.Kind)? = nil,
+                                     _ operand: (inout JinjaParser) throws -> JinjaExpr) throws -> JinjaExpr {
         var e = try operand(&self)
-        while current.kind == .op, ops.contains(current.value) {
+        while current.kind == .op || current.kind == .name, ops.contains(current.value) {
             let t = advance()
-            e = JinjaExpr(kind: .binary(t.value, e, try operand(&self)), line: t.line)
+            let right = try operand(&self)
+            e = JinjaExpr(kind: make?(e, right) ?? .binary(t.value, e, right), line: t.line)
         }
         return e
     }

@@ -20,7 +20,7 @@ public struct JinjaTemplate: Sendable {
     /// The text for `variables` (and the spans of `{% generation %}` blocks, as UTF-8 offsets).
     public func render(_ variables: [String: JinjaValue]) throws -> (text: String, generation: [Range<Int>]) {
         let context = JinjaContext()
-        let top = JinjaScope(parent: context.globals)
+        let top = JinjaScope(parent: JinjaContext.globals)
         for (k, v) in variables { top.values[k] = v }
         _ = try context.execute(nodes, top)
         return (context.output, context.generationSpans)
@@ -128,17 +128,19 @@ final class JinjaLoop: JinjaObject, @unchecked Sendable {
     }
 }
 
-/// The state of one rendering: the text so far, generation spans, the globals.
+/// The state of one rendering: the text so far and the generation spans.
 final class JinjaContext {
     var output = ""
     var generationSpans: [Range<Int>] = []
-    let globals = JinjaScope(parent: nil)
+    /// The functions every template sees, made once: no template can change this scope
+    /// (`set` writes to its own scope, and the functions hold no state).
+    nonisolated(unsafe) static let globals: JinjaScope = {
+        let scope = JinjaScope(parent: nil)
+        for (name, f) in JinjaGlobals.functions { scope.values[name] = .object(JinjaFunction(name, f)) }
+        return scope
+    }()
 
     enum Flow { case normal, breakLoop, continueLoop }
-
-    init() {
-        for (name, f) in JinjaGlobals.functions { globals.values[name] = .object(JinjaFunction(name, f)) }
-    }
 
     func execute(_ nodes: [JinjaNode], _ scope: JinjaScope) throws -> Flow {
         for node in nodes {

@@ -212,7 +212,7 @@ public enum JSONWriter {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += number(n)
-        case .string(let s): quote(s, to: &out)
+        case .string(let s): JSONString.quote(s, to: &out)
         case .array(let items):
             out += "["
             for (k, item) in items.enumerated() { if k > 0 { out += ", " }; append(item, to: &out) }
@@ -221,7 +221,7 @@ public enum JSONWriter {
             out += "{"
             for (k, f) in fields.enumerated() {
                 if k > 0 { out += ", " }
-                quote(f.name, to: &out)
+                JSONString.quote(f.name, to: &out)
                 out += ": "
                 append(f.value, to: &out)
             }
@@ -229,6 +229,4 @@ public enum JSONWriter {
         }
     }
 
-    /// `s` as a JSON string literal, appended to `out`.
-    public static func quote(_ s: String, to out: inout String) { JSONString.quote(s, to: &out) }
 }

@@ -38,9 +38,9 @@ enum DataBench {
         while text.utf8.count < megabytes << 20 {
             func sentence(_ count: Int) -> String { (0..<count).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") }
             var line = ""
-            JSONWriter.quote(sentence(8 + Int(rng.next() % 12)), to: &line)
+            JSONString.quote(sentence(8 + Int(rng.next() % 12)), to: &line)
             var answer = ""
-            JSONWriter.quote(sentence(20 + Int(rng.next() % 60)), to: &answer)
+            JSONString.quote(sentence(20 + Int(rng.next() % 60)), to: &answer)
             text += "{\"id\": \(n), \"question\": \(line), \"answer\": \(answer)}\n"
             n += 1
         }

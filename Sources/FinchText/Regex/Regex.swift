@@ -63,7 +63,6 @@ public final class Regex: @unchecked Sendable {
             for (k, sets) in startSets.enumerated() where sets.contains(where: { contains(Int($0), UInt32(v)) }) { mask |= 1 << UInt64(k) }
             return mask
         }
-        if entries.count > 64 { asciiStart = [UInt64](repeating: 0, count: 128); anyStart = 0 }
     }
 
     /// Where each top-level alternative starts.

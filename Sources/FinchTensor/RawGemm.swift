@@ -18,8 +18,16 @@ enum RawGemm {
     /// size waking a helper costs more than it saves. (16 multiply-adds per element, the earlier
     /// rule, left those two on one thread: decoding with float32 weights was 8% slower.)
     static let minRowBlockWeights = 1 << 15
-    /// Blocks start on multiples of this, the micro-kernel's tile height and width.
-    static let align = 16
+    /// Row blocks start on multiples of this. A block boundary that cuts through the micro-kernel's
+    /// tiling changes which kernel sums an element, and so its last bits: SkylakeX tiles rows by 16,
+    /// Haswell by 24 (measured: a 1024x576x192 product split at row 16, 32 or 64 differs from the
+    /// whole in ~11K elements on Haswell, at 24, 48 or 96 in none); 48 suits both.
+    static let align = 48
+    /// Column blocks of a wide product are at least this wide. Haswell's kernels give the first few
+    /// hundred columns of any product other bits than the same columns later in a larger one, so
+    /// no column split equals the whole product there; instead a wide product is always cut into
+    /// the same blocks, however many threads share them, and one thread and two still agree.
+    static let minColumnBlock = 1536
 
     @inline(__always)
     static func run(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -28,10 +36,10 @@ enum RawGemm {
         if m == 0 || n == 0 { return }
         // Columns only when C is far wider than tall: each block then still has all of A's rows.
         if n >= 8 * m {
-            if shared(n, workPerUnit: m * k, atLeast: minBlockWork, { r in
+            return columnBlocks(n, workPerColumn: m * k) { r in
                 single(transA, transB, m, r.count, k, alpha, a, lda, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb,
                        beta, c + r.lowerBound, ldc)
-            }) { return }
+            }
         } else if shared(m, workPerUnit: n * k, atLeast: minBlockWork, { r in
             single(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda, b, ldb,
                    beta, c + r.lowerBound * ldc, ldc)
@@ -68,6 +76,20 @@ enum RawGemm {
             parts -= 1
         }
         return false
+    }
+
+    /// Runs body over fixed blocks of 0..<extent columns, each a multiple of `align`, at least
+    /// `minColumnBlock` wide and worth at least `minBlockWork`: the blocks depend on the shape
+    /// alone, and the threads take them as they come (the caller alone when the team is busy).
+    @inline(__always)
+    private static func columnBlocks(_ extent: Int, workPerColumn: Int, _ body: (Range<Int>) -> Void) {
+        let least = Swift.max(minColumnBlock, (minBlockWork + workPerColumn - 1) / Swift.max(workPerColumn, 1))
+        let width = (least + align - 1) / align * align
+        let blocks = Swift.max(1, extent / width)
+        if blocks == 1 { return body(0..<extent) }
+        WorkerTeam.shared.run(chunks: blocks) { p in
+            body(p * width ..< (p == blocks - 1 ? extent : (p + 1) * width))
+        }
     }
 
     @inline(__always)

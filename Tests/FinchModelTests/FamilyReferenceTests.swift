@@ -71,7 +71,10 @@ import Testing
             stepped += try m.forward(Tensor(ids[..<5].map(Float.init), shape: [1, 5]), cache: cache).scalars
             for id in ids[5...] { stepped += try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache).scalars }
         }
-        #expect(Self.maxDiff(full, stepped) < 1e-5)
+        // A step multiplies one row by gemv, the full pass all rows by gemm: the sums round
+        // differently, by a few units in the last place of logits up to 7 in size (Haswell's kernels:
+        // 2.7e-5 on gemma3_text, under 5e-6 on the others). A cache that misplaces a position is off by tenths.
+        #expect(Self.maxDiff(full, stepped) < 5e-5)
     }
 
     @Test(arguments: families)

@@ -84,6 +84,18 @@ import Glibc
             }
         }
 
+        /// Reads until `count` characters of new output have arrived (or the timeout passes).
+        @discardableResult
+        func waitForOutput(count: Int, timeout: Double = 60) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while screen.distance(from: mark, to: screen.endIndex) < count {
+                if Date() >= deadline { return false }
+                wait(for: "\u{0}", timeout: 0.2)
+            }
+            mark = screen.endIndex
+            return true
+        }
+
         /// Types a line once the prompt is showing.
         func enter(_ line: String) {
             wait(for: "> ")
@@ -183,7 +195,8 @@ import Glibc
         t.enter("m = load_model()")
         t.enter("story = m.chat(\"Write a very long story about a bird.\", max_tokens: 2000)")
         #expect(t.wait(for: "2000)\r\n"), "the entry is echoed")
-        Thread.sleep(forTimeInterval: 2)
+        // Stop it once it has streamed some text, however slowly a loaded machine decodes.
+        #expect(t.waitForOutput(count: 60), "the story streams as it is produced")
         t.send("\u{3}")
         #expect(t.wait(for: "[stopped by Ctrl-C after "), "generation stops and says how far it got")
         t.enter("len(story) > 20")

@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor", "FinchModel", "FinchData", "FinchText", "FinchIO"]),
         .testTarget(name: "FinchLangTests", dependencies: ["FinchLang"], exclude: ["cases"]),  // read at run time via #filePath
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
-        .testTarget(name: "FinchNotebookTests", dependencies: ["FinchNotebook", "FinchLib", "FinchLang"]),
+        .testTarget(name: "FinchNotebookTests", dependencies: ["FinchNotebook", "FinchLib", "FinchLang", "FinchIO"]),
         .testTarget(name: "FinchFuzzingTests", dependencies: ["FinchFuzzing"], exclude: ["crashes"]),  // read at run time via #filePath
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
     ],

@@ -44,10 +44,13 @@ public struct Notebook: Sendable {
         public init() {}
     }
 
-    /// Settings read from `<!-- finch-test: rtol=0.05 -->` and `<!-- finch-test: sanitize REGEX -->`.
+    /// Settings read from `<!-- finch-test: rtol=0.05 -->`, `<!-- finch-test: sanitize REGEX -->` and
+    /// `<!-- finch-test: kernels=NAME -->`.
     public struct TestSettings: Sendable {
         public var rtol: Double? = nil
         public var sanitizers: [String] = []
+        /// The OpenBLAS kernel set the outputs in the file were recorded with; nil when they do not depend on it.
+        public var kernels: String? = nil
         public init() {}
     }
 }

@@ -133,12 +133,16 @@ extension Notebook {
         if text.hasPrefix("rtol=") {
             guard let r = Double(text.dropFirst(5)), r >= 0 else { throw fail("rtol must be a non-negative number, got \"\(text.dropFirst(5))\"") }
             s.rtol = r
+        } else if text.hasPrefix("kernels=") {
+            let name = String(text.dropFirst(8))
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else { throw fail("kernels= needs an OpenBLAS kernel set's name (such as SkylakeX), got \"\(name)\"") }
+            s.kernels = name
         } else if text.hasPrefix("sanitize ") {
             let pattern = text.dropFirst(9).trimmingCharacters(in: .whitespaces)
             do { _ = try NSRegularExpression(pattern: pattern) } catch { throw fail("the sanitize pattern \(pattern) is not a regular expression") }
             s.sanitizers.append(pattern)
         } else {
-            throw fail("unknown finch-test setting \"\(text)\" (the settings: rtol=NUMBER, sanitize REGEX)")
+            throw fail("unknown finch-test setting \"\(text)\" (the settings: rtol=NUMBER, sanitize REGEX, kernels=NAME)")
         }
     }
 }

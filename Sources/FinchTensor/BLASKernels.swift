@@ -14,6 +14,13 @@ public enum BLASKernels {
     /// The kernel set Finch asked OpenBLAS for, or nil when it left OpenBLAS's own choice.
     public private(set) nonisolated(unsafe) static var pinned: String?
 
+    /// The kernel set OpenBLAS is running ("Haswell", "SkylakeX", ...): what a notebook's recorded
+    /// outputs depend on.
+    public static var running: String {
+        _ = Threads.count  // pins the kernels first, as any product would
+        return String(cString: openblas_get_corename())
+    }
+
     static func pin() {
         guard getenv("OPENBLAS_CORETYPE") == nil else { return }
         let name: String

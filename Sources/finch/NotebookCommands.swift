@@ -1,6 +1,7 @@
 import ArgumentParser
 import FinchLang
 import FinchNotebook
+import FinchTensor
 import Foundation
 
 /// What `finch run nb.md` and `finch test` share: reading notebooks and replaying them with
@@ -61,7 +62,13 @@ extension Run {
     /// `finch run nb.md`: replay, and with --write put the new outputs back.
     func runNotebook(_ path: String) throws {
         let nb = try NotebookSession.read(path)
-        let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: false)
+        // Outputs made with other kernels than the notebook's own go to their recording, and
+        // their figures to a scratch directory: the notebook and its images stay as they are.
+        let kernels = BLASKernels.running
+        let elsewhere = write && nb.recordsElsewhere(kernels: kernels)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-run-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: false, figuresIn: elsewhere ? scratch : nil)
         let failed = results.contains { $0.failure != nil }
         if write {
             if failed && !keepGoing {
@@ -71,8 +78,12 @@ extension Run {
             } else {
                 var outputs: [Int: Output] = [:]
                 for r in results { if let o = r.output { outputs[r.number] = o } }
-                try nb.write(replacingOutputs: outputs)
-                NotebookSession.say("wrote \(path)")
+                let target = elsewhere ? nb.recordingPath(kernels: kernels) : path
+                if elsewhere {
+                    try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                }
+                try nb.write(replacingOutputs: outputs, to: target)
+                NotebookSession.say(elsewhere ? "wrote \(target) (the outputs with \(kernels)'s kernels; \(path) keeps \(nb.testSettings.kernels!)'s)" : "wrote \(path)")
             }
         }
         if failed { throw ExitCode(1) }
@@ -95,8 +106,14 @@ struct Test: ParsableCommand {
         for p in paths { files += try NotebookSession.notebooks(in: p) }
         guard !files.isEmpty else { throw ValidationError("no notebooks found in \(paths.joined(separator: ", "))") }
         var bad = 0
+        let kernels = BLASKernels.running
         for file in files {
             let nb = try NotebookSession.read(file)
+            let reference: Notebook?
+            do { reference = try nb.recording(for: kernels) } catch let e as NotebookError {
+                FileHandle.standardError.write("finch: \(e)\n".data(using: .utf8)!)
+                throw ExitCode(2)
+            }
             let start = Date()
             // Figures go to a scratch directory: checking a notebook never rewrites its images.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-test-\(UUID().uuidString)").path
@@ -108,7 +125,7 @@ struct Test: ParsableCommand {
                 let cell = nb.cells[r.number - 1]
                 if let f = r.failure { problems.append("cell \(r.number) (line \(cell.fenceLine)) failed: \(f)"); continue }
                 guard let got = r.output, !cell.options.ignoreOutput else { continue }
-                let recorded = cell.recorded?.text ?? ""
+                let recorded = (reference ?? nb).cells[r.number - 1].recorded?.text ?? ""
                 if let d = comparison.diff(recorded: recorded, replayed: got.text) {
                     problems.append("cell \(r.number) (line \(cell.fenceLine)) differs from its recorded output (- recorded, + now):\n\(d)")
                 }
@@ -116,9 +133,13 @@ struct Test: ParsableCommand {
             if results.count < nb.cells.count, results.last?.failure != nil, !keepGoing {
                 problems.append("\(nb.cells.count - results.count) cells after it were not run")
             }
+            if reference == nil, !problems.isEmpty {
+                problems.append("its outputs were recorded with OpenBLAS's \(nb.testSettings.kernels!) kernels and this machine runs \(kernels)'s, which round differently; there is no recording for \(kernels) yet: `finch run --write \(file)` here writes one to \(nb.recordingPath(kernels: kernels))")
+            }
             let seconds = String(format: "%.0f s", Date().timeIntervalSince(start))
             if problems.isEmpty {
-                NotebookSession.say("ok    \(file) (\(nb.cells.count) cells, \(seconds))")
+                let against = reference.map { $0.path == nb.path ? "" : ", against \(kernels)'s recording" } ?? ""
+                NotebookSession.say("ok    \(file) (\(nb.cells.count) cells, \(seconds)\(against))")
             } else {
                 bad += 1
                 NotebookSession.say("FAIL  \(file) (\(seconds))\n" + problems.map { "  " + $0.replacingOccurrences(of: "\n", with: "\n    ") }.joined(separator: "\n"))

@@ -94,7 +94,7 @@ import Testing
         #expect(error("<!-- cell: skip -->\nprose\n") == "b.md:1: these cell options are not followed by a finch cell")
         #expect(error("<!-- cell: timeout=-3 -->\n```finch\n1\n```\n") == "b.md:1: timeout must be a positive number of seconds, got \"-3\"")
         #expect(error("```finch\n1\n```\n<!-- output -->\nnot a block\n") == "b.md:4: <!-- output --> must be followed by a fenced block (or image links)")
-        #expect(error("<!-- finch-test: tolerance=1 -->\n") == "b.md:1: unknown finch-test setting \"tolerance=1\" (the settings: rtol=NUMBER, sanitize REGEX)")
+        #expect(error("<!-- finch-test: tolerance=1 -->\n") == "b.md:1: unknown finch-test setting \"tolerance=1\" (the settings: rtol=NUMBER, sanitize REGEX, kernels=NAME)")
     }
 
     @Test func replayRunsCellsInOneInterpreterAndLocatesErrorsInTheNotebook() throws {

@@ -21,8 +21,12 @@ enum RawGemm {
     /// Row blocks start on multiples of this. A block boundary that cuts through the micro-kernel's
     /// tiling changes which kernel sums an element, and so its last bits: SkylakeX tiles rows by 16,
     /// Haswell by 24 (measured: a 1024x576x192 product split at row 16, 32 or 64 differs from the
-    /// whole in ~11K elements on Haswell, at 24, 48 or 96 in none); 48 suits both.
-    static let align = 48
+    /// whole in ~11K elements on Haswell, at 24, 48 or 96 in none). 48 suits both, but splits a
+    /// 512-row product 240/272; with SkylakeX's kernels pinned, 16 keeps its halves even.
+    static let align: Int = {
+        _ = Threads.count  // pins the kernels
+        return BLASKernels.pinned == "SkylakeX" ? 16 : 48
+    }()
     /// Column blocks of a wide product are at least this wide. Haswell's kernels give the first few
     /// hundred columns of any product other bits than the same columns later in a larger one, so
     /// no column split equals the whole product there; instead a wide product is always cut into

@@ -15,8 +15,7 @@ extension Notebook {
 
     /// Where the outputs made with kernel set `kernels` are kept.
     public func recordingPath(kernels: String) -> String {
-        let stem = path.hasSuffix(".md") ? String(path.dropLast(3)) : path
-        return "\(stem).assets/recorded-\(kernels.lowercased()).md"
+        (assetsPath as NSString).appendingPathComponent("recorded-\(kernels.lowercased()).md")
     }
 
     /// The notebook whose recorded outputs a replay with `kernels` is compared with: this one, or

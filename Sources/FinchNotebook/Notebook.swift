@@ -12,6 +12,11 @@ public struct Notebook: Sendable {
     /// File-level settings for `finch test`, from `<!-- finch-test: ... -->` comments.
     public var testSettings: TestSettings
 
+    /// The folder of the notebook's figures and recordings as its links name it: `<name>.assets`.
+    public var assetsLink: String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".assets" }
+    /// That folder's path, beside the notebook.
+    public var assetsPath: String { ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(assetsLink) }
+
     /// One fenced `finch` block.
     public struct Cell: Sendable {
         /// 1-based, in the order of the file.

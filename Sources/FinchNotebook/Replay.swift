@@ -24,7 +24,7 @@ public final class NotebookReplay {
     public var echo: ((String) -> Void)?
 
     /// The directory of the notebook's figures, as linked from the notebook.
-    public var assetsLink: String { (URL(fileURLWithPath: notebook.path).deletingPathExtension().lastPathComponent) + ".assets" }
+    public var assetsLink: String { notebook.assetsLink }
     /// The notebook's directory: cells run there, so `load_dataset("data/x.jsonl")` finds the data beside it.
     public let directory: String
     /// Where figures are written: beside the notebook, or elsewhere (`finch test` keeps the checked-in images untouched).

@@ -45,6 +45,14 @@ enum NotebookSession {
         return results
     }
 
+    /// Runs body with a fresh directory under the system's temporary one for figures nobody keeps,
+    /// removed afterwards.
+    static func withScratch<T>(_ body: (String) throws -> T) rethrows -> T {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return try body(scratch)
+    }
+
     /// A line on standard output, unbuffered like the cells' own output so the two stay in order.
     static func say(_ line: String) { FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!) }
 
@@ -66,9 +74,9 @@ extension Run {
         // their figures to a scratch directory: the notebook and its images stay as they are.
         let kernels = BLASKernels.running
         let elsewhere = write && nb.recordsElsewhere(kernels: kernels)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-run-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: false, figuresIn: elsewhere ? scratch : nil)
+        let results = try NotebookSession.withScratch { scratch in
+            try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: false, figuresIn: elsewhere ? scratch : nil)
+        }
         let failed = results.contains { $0.failure != nil }
         if write {
             if failed && !keepGoing {
@@ -94,7 +102,7 @@ extension Run {
 struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay notebooks and compare each cell's output with the recorded one.",
-        discussion: "Numbers with a decimal point compare within --rtol, integers and text exactly; times, speeds and memory sizes are sanitized. A cell marked ignore-output is run but not compared. The exit status is 1 when any cell differs or fails.")
+        discussion: "Numbers with a decimal point compare within --rtol, integers and text exactly; times, speeds and memory sizes are sanitized. A cell marked ignore-output is run but not compared. A notebook that names the OpenBLAS kernel set of its outputs (<!-- finch-test: kernels=NAME -->) is compared, on a machine running another set, with that set's recording in <name>.assets/recorded-<set>.md, which `finch run --write` makes there. The exit status is 1 when any cell differs or fails, 2 when a notebook or its recording cannot be used.")
 
     @Argument(help: "Notebooks, or directories of them (default: Notebooks).") var paths: [String] = ["Notebooks"]
     @Option(help: "Relative tolerance for decimal numbers (a notebook's <!-- finch-test: rtol=X --> wins).") var rtol: Double = 1e-2
@@ -116,9 +124,9 @@ struct Test: ParsableCommand {
             }
             let start = Date()
             // Figures go to a scratch directory: checking a notebook never rewrites its images.
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("finch-test-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let results = try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: !verbose, figuresIn: scratch)
+            let results = try NotebookSession.withScratch { scratch in
+                try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: !verbose, figuresIn: scratch)
+            }
             let comparison = try OutputComparison(rtol: nb.testSettings.rtol ?? rtol, extraSanitizers: nb.testSettings.sanitizers)
             var problems: [String] = []
             for r in results {
@@ -138,7 +146,7 @@ struct Test: ParsableCommand {
             }
             let seconds = String(format: "%.0f s", Date().timeIntervalSince(start))
             if problems.isEmpty {
-                let against = reference.map { $0.path == nb.path ? "" : ", against \(kernels)'s recording" } ?? ""
+                let against = reference != nil && nb.recordsElsewhere(kernels: kernels) ? ", against \(kernels)'s recording" : ""
                 NotebookSession.say("ok    \(file) (\(nb.cells.count) cells, \(seconds)\(against))")
             } else {
                 bad += 1

@@ -9,7 +9,7 @@ struct Run: ParsableCommand {
 
     @Argument(help: "The .finch script, or .md notebook, to run.") var file: String?
     @Option(name: .shortAndLong, help: "Code to run instead of a file; a final expression's value is printed.") var eval: String?
-    @Flag(help: "Notebooks: write the new outputs back into the file (atomically; not when a cell failed).") var write = false
+    @Flag(help: "Notebooks: write the new outputs back into the file (atomically; not when a cell failed), or, on other OpenBLAS kernels than its kernels= setting names, into <name>.assets/recorded-<set>.md.") var write = false
     @Flag(help: "Notebooks: go on after a cell fails (and with --write, write anyway); Ctrl-C still stops.") var keepGoing = false
 
     func validate() throws {

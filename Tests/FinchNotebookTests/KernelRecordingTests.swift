@@ -9,18 +9,12 @@ import Testing
     static let finch = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/release/finch").path
 
-    func temp() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-kernels-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     static func notebook(code: String, output: String) -> String {
         "# K\n\n```finch\n\(code)\n```\n<!-- output -->\n```\n\(output)\n```\n<!-- finch-test: kernels=Imaginary -->\n"
     }
 
     @Test func theRecordingForOtherKernelsIsFoundAndCheckedAgainstTheNotebook() throws {
-        let dir = try temp()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("k.md").path
         try Self.notebook(code: "1 + 1", output: "2").write(toFile: path, atomically: true, encoding: .utf8)
@@ -47,7 +41,7 @@ import Testing
     }
 
     @Test func runWriteRecordsElsewhereAndTestComparesWithTheRecording() throws {
-        let dir = try temp()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("k.md").path
         let text = Self.notebook(code: "print(6 * 7)", output: "not what this machine prints")

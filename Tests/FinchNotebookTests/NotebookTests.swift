@@ -46,12 +46,6 @@ import Testing
 
     """
 
-    func temp() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-nb-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     @Test func parsesCellsOptionsAndOutputs() throws {
         let nb = try Notebook(parsing: Self.sample, path: "a.md")
         #expect(nb.cells.count == 3)
@@ -98,7 +92,7 @@ import Testing
     }
 
     @Test func replayRunsCellsInOneInterpreterAndLocatesErrorsInTheNotebook() throws {
-        let dir = try temp()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = """
         # r
@@ -181,7 +175,7 @@ import Testing
     }
 
     @Test func exportsJupyterWithOutputsAndImagesEmbedded() throws {
-        let dir = try temp()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("a.assets"), withIntermediateDirectories: true)
         let png = Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3])

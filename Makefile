@@ -46,7 +46,7 @@ DATA := Notebooks/data
 DATA_FILES := $(DATA)/finch_docs.jsonl $(DATA)/instructions.jsonl $(DATA)/stories.txt
 data: build $(DATA_FILES)
 
-$(DATA)/finch_docs.jsonl: $(DATA)/make_finch_docs.finch $(DATA)/finch_docs_handwritten.jsonl $(FINCH)
+$(DATA)/finch_docs.jsonl: $(DATA)/make_finch_docs.finch $(DATA)/finch_docs_registry.jsonl $(DATA)/finch_docs_handwritten.jsonl $(FINCH)
 	@$(FINCH) run $< > /dev/null
 $(DATA)/instructions.jsonl: $(DATA)/make_instructions.finch $(DATA)/instructions_handwritten.jsonl $(FINCH)
 	@$(FINCH) run $< > /dev/null

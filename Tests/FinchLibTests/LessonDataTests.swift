@@ -40,16 +40,21 @@ import Testing
         ds = load_dataset("\(Self.path)")
         off = ds.filter(fn(r) { r.answer == "Let's keep the discussion relevant to Finch." })
         print(len(ds), ds.kind, len(off), len(ds.dedupe(by: ["question"])))
-        questions = {}
-        for q in ds["question"] { questions[q] = true }
-        missing = []
+        names = {}
         for n in natives() {
-            if n.doc == "" or n.kind == "property" { continue }
             name = n.name
-            if n.kind == "method" { name = n.type + "." + n.name }
-            if not questions.get("What does " + name + " do in Finch?") { missing.append(name) }
+            if n.kind != "function" { name = n.type + "." + n.name }
+            names[name] = true
         }
-        print(missing)
+        gone = []
+        frozen = load_dataset("\(Self.data.path)/finch_docs_registry.jsonl")
+        for q in frozen["question"] {
+            if q.starts_with("What does ") and q.ends_with(" do in Finch?") {
+                name = q.replace("What does ", "").replace(" do in Finch?", "")
+                if not names.get(name) { gone.append(name) }
+            }
+        }
+        print(gone, len(frozen), len(ds.filter(fn(r) { r.question.starts_with("What does ") })))
         """)
         let parts = out.split(separator: "\n")
         let numbers = parts[0].split(separator: " ")
@@ -59,7 +64,9 @@ import Testing
         #expect(distinct == rows, "no question twice")
         let share = Double(offTopic) / Double(rows)
         #expect(share > 0.04 && share < 0.08, "about 5% off-topic, got \(share)")
-        #expect(parts[1] == "[]", "natives without generated rows (rerun Notebooks/data/make_finch_docs.finch): \(parts[1])")
+        // The lessons train on a frozen copy of the registry's rows; a native it teaches must still exist.
+        #expect(parts[1].hasPrefix("[] "), "natives the frozen lesson data teaches but Finch no longer has (refresh with Notebooks/data/snapshot_natives.finch and re-record the lessons): \(parts[1])")
+        #expect(Int(parts[1].split(separator: " ")[1])! >= 400, "the frozen copy covers the registry")
     }
 
     @Test func storiesCorpusIsOverAMegabyteAndTheSameEveryRun() throws {

@@ -24,6 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -49,7 +50,17 @@ let package = Package(
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO"]),
+        // The OpenAI-compatible server: HTTP on SwiftNIO, generations interleaved a token at a time.
+        .target(
+            name: "FinchServe",
+            dependencies: [
+                "FinchModel", "FinchText", "FinchData",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]  // NIO's handlers predate strict Sendable checking
+        ),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO", "FinchServe"]),
         .target(name: "FinchNotebook", dependencies: ["FinchLang", "FinchIO"]),
         // What fuzzing runs (one case per input kind), shared by the libFuzzer driver and the crash-regression tests.
         .target(name: "FinchFuzzing", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchModel", "FinchText", "FinchData", "FinchTensor", "FinchIO"]),
@@ -57,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "FinchServe", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +82,7 @@ let package = Package(
         .testTarget(name: "FinchLibTests", dependencies: ["FinchLib", "FinchLang", "FinchTensor"]),
         .testTarget(name: "FinchNotebookTests", dependencies: ["FinchNotebook", "FinchLib", "FinchLang", "FinchIO"]),
         .testTarget(name: "FinchFuzzingTests", dependencies: ["FinchFuzzing"], exclude: ["crashes"]),  // read at run time via #filePath
+        .testTarget(name: "FinchServeTests", dependencies: ["FinchServe", "FinchModel", "FinchText", "FinchTensor", "FinchIO", "FinchLib", "FinchLang"]),
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
     ],
     swiftLanguageModes: [.v6],

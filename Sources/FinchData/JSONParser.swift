@@ -230,3 +230,16 @@ public enum JSONWriter {
     }
 
 }
+
+extension DataValue {
+    /// Parses one JSON document (a request body, say); the error names the line and column.
+    public static func parseJSON(_ bytes: [UInt8]) throws -> DataValue {
+        try bytes.withUnsafeBufferPointer { b in
+            var parser = JSONParser(b)
+            do { return try parser.parseDocument() } catch let f as JSONParser.Failure {
+                let (line, column, start, end) = Dataset.position(b, f.offset)
+                throw DataError("line \(line), column \(column): \(f.message): \(Dataset.snippet(b, start, end, at: f.offset))")
+            }
+        }
+    }
+}

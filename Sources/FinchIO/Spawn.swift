@@ -4,14 +4,18 @@ import Foundation
 /// atfork handlers (OpenBLAS's) can deadlock, and no Foundation Process, which
 /// adds tens of milliseconds of its own.
 public enum Spawn {
-    /// Runs `path` with `arguments`, standard output to /dev/null when `quiet`;
-    /// returns its exit status (128 + signal when killed).
+    /// Runs `path` with `arguments`, standard output to /dev/null when `quiet`, or standard output
+    /// and error to the file `output`; returns its exit status (128 + signal when killed).
     @discardableResult
-    public static func run(_ path: String, _ arguments: [String] = [], quiet: Bool = false) throws -> Int32 {
+    public static func run(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0

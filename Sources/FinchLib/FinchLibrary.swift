@@ -16,6 +16,7 @@ public enum FinchLibrary {
         PlotBindings.register(in: registry)
         EvalBindings.register(in: registry)
         AnalysisBindings.register(in: registry)
+        ServeBindings.register(in: registry)
         return registry
     }
 

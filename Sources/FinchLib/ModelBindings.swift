@@ -96,7 +96,10 @@ enum ModelBindings {
     }
 
     /// Runs a generation with streaming to the interpreter's output and Ctrl-C stopping it.
-    static func run(_ a: Arguments, stream: Bool, _ generate: (((String) -> Void)?, () -> Bool) throws -> Generation) throws -> Value {
+    static func run(_ a: Arguments, _ m: LanguageModel, stream: Bool, _ generate: (((String) -> Void)?, () -> Bool) throws -> Generation) throws -> Value {
+        // One user of a model at a time: a server running in the background (serve()) shares it.
+        m.inUse.lock()
+        defer { m.inUse.unlock() }
         let out = a.interpreter.output
         var printed = false
         let g = try generate(stream ? { text in printed = true; out(text) } : nil, { Interrupt.requested })
@@ -119,7 +122,7 @@ enum ModelBindings {
                "Continues a prompt, printing the text as it comes; stops at end-of-sequence, a stop string, max_tokens or Ctrl-C (keeping what was produced).",
                "m.generate(\"The capital of France is\", max_tokens: 8)") { m, a in
             let options = try options(a)
-            return try run(a, stream: a.bool("stream")) { onText, stop in
+            return try run(a, m, stream: a.bool("stream")) { onText, stop in
                 try m.generate(a.string("prompt"), options: options, onText: onText, shouldStop: stop)
             }
         }
@@ -130,7 +133,7 @@ enum ModelBindings {
                "m.chat(\"What is the capital of France?\", max_tokens: 20)") { m, a in
             let msgs = try ChatValues.messages(a["messages"], a)
             let options = try options(a)
-            return try run(a, stream: a.bool("stream")) { onText, stop in
+            return try run(a, m, stream: a.bool("stream")) { onText, stop in
                 try m.chat(msgs, options: options, onText: onText, shouldStop: stop)
             }
         }

@@ -149,6 +149,9 @@ enum TrainBindings {
         out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum) examples, \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
         Interrupt.clear()
+        // A model served in the background (serve()) waits between tokens until training is done.
+        m.inUse.lock()
+        defer { m.inUse.unlock() }
         try trainer.train(shouldStop: { Interrupt.requested }) { r in watchers.step(r, history: trainer.history) }
         watchers.finish(trainer)
         switch trainer.stopReason {

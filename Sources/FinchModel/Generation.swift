@@ -108,49 +108,11 @@ extension LanguageModel {
     /// token (Ctrl-C), and what was produced until then is kept.
     public func generate(ids prompt: [Int], options: GenerationOptions = .init(), onText: ((String) -> Void)? = nil,
                          shouldStop: () -> Bool = { false }) throws -> Generation {
-        try options.validate()
-        guard !prompt.isEmpty else { throw ModelError("the prompt is empty: give at least one token") }
-        guard prompt.count < config.context else {
-            throw ModelError("the prompt has \(prompt.count) tokens; this model's context is \(config.context)")
+        let stream = try TokenStream(model: self, prompt: prompt, options: options)
+        while let piece = try stream.next(stop: shouldStop()) {
+            if !piece.isEmpty { onText?(piece) }
         }
-        if let bad = prompt.first(where: { $0 < 0 || $0 >= config.vocab }) {
-            throw ModelError("token id \(bad) is outside the vocabulary (0..<\(config.vocab))")
-        }
-        // Q8_0 copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
-        if options.decodeWeights == .q8_0 { try prepareInt8Weights() }
-        return try GradMode.noGrad {
-            let cache = KVCache()
-            var sampler = Sampler(options, prompt: prompt)
-            var stream = StreamingText(stop: options.stop)
-            var ids: [Int] = []
-            var reason = FinishReason.length
-            // The chat template's end-of-turn token ends a reply as EOS does (they differ in Llama 3, Gemma, ...).
-            let endIds = Set([tokenizer?.eosId, tokenizer?.endOfTurnId].compactMap { $0 })
-            let clock = ContinuousClock()
-            let prefillStart = clock.now
-            var logits = try forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
-            let started = clock.now
-            let prefill = started - prefillStart
-            while true {
-                if ids.count >= options.maxTokens { reason = .length; break }
-                if shouldStop() { reason = .interrupted; break }
-                // The head's output is fresh and contiguous: the sampler may change it in place.
-                let id = sampler.next(UnsafeMutableBufferPointer(start: logits.unsafePointer, count: logits.shape[2]))
-                if endIds.contains(id) { reason = .eos; break }
-                ids.append(id)
-                let piece = stream.append(tokenizer?.decodeBytes([id]) ?? Array("<\(id)>".utf8))
-                if !piece.isEmpty { onText?(piece) }
-                if stream.stopAt != nil { reason = .stop; break }
-                if prompt.count + ids.count >= config.context { reason = .context; break }
-                if ids.count >= options.maxTokens { reason = .length; break }
-                logits = try forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: options.decodeWeights == .q8_0)
-            }
-            let rest = stream.flush()
-            if !rest.isEmpty { onText?(rest) }
-            let decode = clock.now - started
-            return Generation(ids: ids, text: stream.text, finishReason: reason, promptTokens: prompt.count,
-                              prefillSeconds: prefill.seconds, decodeSeconds: decode.seconds)
-        }
+        return stream.generation
     }
 
     /// The reply to a conversation, through the model's chat template (ChatML for SmolLM2);

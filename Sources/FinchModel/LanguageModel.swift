@@ -9,6 +9,9 @@ public final class LanguageModel {
     public var tokenizer: Tokenizer?
     /// Where the weights came from (a path, or "random").
     public var source: String
+    /// Held by whoever runs the model — a server's decoding step, the REPL's generate or train — so
+    /// that a model served in the background is never changed mid-token.
+    public let inUse = NSRecursiveLock()
     /// Whether a trainer is running: LoRA dropout applies only then.
     public var training = false
     /// The generator of LoRA dropout's masks (saved in checkpoints, so a resumed run draws the same).

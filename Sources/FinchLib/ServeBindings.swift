@@ -1,0 +1,57 @@
+import FinchLang
+import FinchModel
+import FinchServe
+
+/// serve(): an OpenAI-compatible server for a model, running in the background of the REPL or a script.
+enum ServeBindings {
+    static let type: NativeType = {
+        let t = NativeType(name: "Server", doc: "An OpenAI-compatible HTTP server running in the background (serve()); stop() ends it.")
+        t.describe = { o in
+            let s = o.value as! OpenAIServer
+            return "<Server \(s.models.map(\.name).joined(separator: ", ")) at \(s.url)>"
+        }
+        t.property("url", doc: "The base URL for OpenAI clients (base_url), e.g. http://127.0.0.1:8000/v1.") { o in
+            .string((o.value as! OpenAIServer).url)
+        }
+        t.property("port", doc: "The port it listens on.") { o in .number(Double((o.value as! OpenAIServer).port)) }
+        t.property("requests", doc: "How many requests it has answered so far.") { o in
+            .number(Double((o.value as! OpenAIServer).requestsFinished))
+        }
+        t.method("stop", on: OpenAIServer.self, [], returns: "nil", "Stops the server: requests in progress end and the port is freed.",
+                 "server.stop()") { s, _ in
+            s.stop()
+            return .nil
+        }
+        return t
+    }()
+
+    static func register(in r: Registry) {
+        r.register(type)
+        r.register(NativeFunction("serve", [
+            Param("model", .object("Model")),
+            Param("port", .int, default: .number(8000), doc: "0 picks a free port"),
+            Param("host", .string, default: .string("127.0.0.1"), doc: "\"0.0.0.0\" listens on every interface (then set api_key)"),
+            Param("name", .optional(.string), default: .nil, doc: "the model name clients ask for (default: the model's file name)"),
+            Param("api_key", .optional(.string), default: .nil, doc: "when set, requests must send Authorization: Bearer <key>"),
+            Param("weights", .string, default: .string("q8_0"), doc: "decoding weights: \"q8_0\" (fast) or \"f32\" (exact)"),
+        ], returns: "Server",
+        doc: "Serves a model over OpenAI's HTTP API (/v1/models, /v1/completions, /v1/chat/completions, streaming) in the background; the REPL stays usable, and generate/train on the same model wait their turn.",
+        example: "server = serve(m, port: 8000)") { a in
+            let m = a.object("model", as: LanguageModel.self)!
+            guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
+                throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
+            }
+            let port = a.int("port")
+            guard (0...65535).contains(port) else { throw a.error("port must be in 0...65535, got \(port)") }
+            do {
+                let served = try ServedModel(name: a.optionalString("name") ?? ServedModel.defaultName(for: m.source), model: m, decodeWeights: weights)
+                let server = try OpenAIServer(models: [served], apiKey: a.optionalString("api_key"))
+                try server.start(host: a.string("host"), port: port)
+                a.interpreter.output("serving \(served.name) at \(server.url)\n")
+                return .object(NativeObject(type: type, value: server))
+            } catch let e as ModelError {
+                throw a.error(e.description)
+            }
+        })
+    }
+}

@@ -1,0 +1,152 @@
+import FinchTensor
+import FinchText
+import Foundation
+
+/// One token's log-probability and the most likely alternatives at its position (natural log).
+public struct TokenLogprob: Sendable {
+    public var id: Int
+    public var logprob: Float
+    /// The `top` most likely ids at this position with their log-probabilities, best first.
+    public var top: [(id: Int, logprob: Float)]
+}
+
+/// A generation taken one token at a time: what `generate` loops over, and what a server
+/// interleaves across its requests. The prompt runs on the first `next`.
+public final class TokenStream {
+    public let model: LanguageModel
+    public let prompt: [Int]
+    public let options: GenerationOptions
+    /// When set, each new token's log-probability and this many alternatives are kept in `logprobs`.
+    public let topLogprobs: Int?
+    public private(set) var ids: [Int] = []
+    public private(set) var logprobs: [TokenLogprob] = []
+    public private(set) var finishReason: FinishReason?
+    public private(set) var prefillSeconds = 0.0
+    public private(set) var decodeSeconds = 0.0
+
+    private let cache = KVCache()
+    private var sampler: Sampler
+    private var text: StreamingText
+    private let endIds: Set<Int>
+    private var logits: Tensor?
+    private let clock = ContinuousClock()
+
+    /// Checks the prompt and options; nothing runs yet.
+    public init(model: LanguageModel, prompt: [Int], options: GenerationOptions, topLogprobs: Int? = nil) throws {
+        try options.validate()
+        let config = model.config
+        guard !prompt.isEmpty else { throw ModelError("the prompt is empty: give at least one token") }
+        guard prompt.count < config.context else {
+            throw ModelError("the prompt has \(prompt.count) tokens; this model's context is \(config.context)")
+        }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= config.vocab }) {
+            throw ModelError("token id \(bad) is outside the vocabulary (0..<\(config.vocab))")
+        }
+        self.model = model
+        self.prompt = prompt
+        self.options = options
+        self.topLogprobs = topLogprobs
+        sampler = Sampler(options, prompt: prompt)
+        text = StreamingText(stop: options.stop)
+        // The chat template's end-of-turn token ends a reply as EOS does (they differ in Llama 3, Gemma, ...).
+        endIds = Set([model.tokenizer?.eosId, model.tokenizer?.endOfTurnId].compactMap { $0 })
+    }
+
+    /// The text so far, cut before a stop string.
+    public var generatedText: String { text.text }
+
+    /// Produces one more token: returns the text it made safe to show (possibly empty; at the end,
+    /// everything held back), or nil once the generation has finished. `stop` ends it as interrupted.
+    public func next(stop: Bool = false) throws -> String? {
+        guard finishReason == nil else { return nil }
+        return try GradMode.noGrad {
+            if logits == nil {
+                // Q8_0 copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
+                if options.decodeWeights == .q8_0 { try model.prepareInt8Weights() }
+                let start = clock.now
+                logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
+                prefillSeconds = (clock.now - start).seconds
+            }
+            let start = clock.now
+            defer { decodeSeconds += (clock.now - start).seconds }
+            if ids.count >= options.maxTokens { return finish(.length) }
+            if stop { return finish(.interrupted) }
+            // The head's output is fresh and contiguous: the sampler may change it in place.
+            let row = UnsafeMutableBufferPointer(start: logits!.unsafePointer, count: logits!.shape[2])
+            let scores = topLogprobs.map { _ in Array(row) }
+            let id = sampler.next(row)
+            if endIds.contains(id) { return finish(.eos) }
+            if let top = topLogprobs, let scores { logprobs.append(Self.logprob(of: id, in: scores, top: top)) }
+            ids.append(id)
+            var piece = text.append(model.tokenizer?.decodeBytes([id]) ?? Array("<\(id)>".utf8))
+            var reason: FinishReason?
+            if text.stopAt != nil { reason = .stop }
+            else if prompt.count + ids.count >= model.config.context { reason = .context }
+            else if ids.count >= options.maxTokens { reason = .length }
+            if let reason {
+                finishReason = reason
+                piece += text.flush()
+                return piece
+            }
+            logits = try model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true,
+                                       int8Weights: options.decodeWeights == .q8_0)
+            return piece
+        }
+    }
+
+    private func finish(_ reason: FinishReason) -> String {
+        finishReason = reason
+        return text.flush()
+    }
+
+    /// What `generate` returns, once finished.
+    public var generation: Generation {
+        Generation(ids: ids, text: text.text, finishReason: finishReason ?? .length, promptTokens: prompt.count,
+                   prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds)
+    }
+
+    /// log softmax(scores)[id], and the `top` best: log p_i = s_i − max − log Σ_j exp(s_j − max).
+    public static func logprob(of id: Int, in scores: UnsafeBufferPointer<Float>, top: Int) -> TokenLogprob {
+        var best = -Float.infinity
+        for s in scores where s > best { best = s }
+        var total = 0.0
+        for s in scores { total += Double(expf(s - best)) }
+        let logZ = best + Float(log(total))
+        var alternatives: [(id: Int, logprob: Float)] = []
+        if top > 0 {
+            // A running list of the best `top`: the vocabulary is scanned once, never sorted.
+            for (i, s) in scores.enumerated() where alternatives.count < top || s > alternatives[alternatives.count - 1].logprob {
+                let at = alternatives.firstIndex { s > $0.logprob } ?? alternatives.count
+                alternatives.insert((i, s), at: at)
+                if alternatives.count > top { alternatives.removeLast() }
+            }
+            alternatives = alternatives.map { ($0.id, $0.logprob - logZ) }
+        }
+        return TokenLogprob(id: id, logprob: scores[id] - logZ, top: alternatives)
+    }
+
+    static func logprob(of id: Int, in scores: [Float], top: Int) -> TokenLogprob {
+        scores.withUnsafeBufferPointer { logprob(of: id, in: $0, top: top) }
+    }
+}
+
+extension LanguageModel {
+    /// Each token's log-probability given the ones before it (the first has none: nil), with the
+    /// `top` most likely alternatives — what a completions server returns for an echoed prompt.
+    public func promptLogprobs(_ ids: [Int], top: Int) throws -> [TokenLogprob?] {
+        guard !ids.isEmpty else { return [] }
+        guard ids.count <= config.context else {
+            throw ModelError("the text has \(ids.count) tokens; this model's context is \(config.context)")
+        }
+        if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocab }) {
+            throw ModelError("token id \(bad) is outside the vocabulary (0..<\(config.vocab))")
+        }
+        return try GradMode.noGrad {
+            let logits = try forward(Tensor(ids.map(Float.init), shape: [1, ids.count])).contiguous()
+            let V = logits.shape[2], rows = UnsafePointer(logits.unsafePointer)
+            return [nil] + (1..<ids.count).map { t in
+                TokenStream.logprob(of: ids[t], in: UnsafeBufferPointer(start: rows + (t - 1) * V, count: V), top: top)
+            }
+        }
+    }
+}

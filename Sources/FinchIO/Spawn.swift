@@ -8,6 +8,11 @@ public enum Spawn {
     /// and error to the file `output`; returns its exit status (128 + signal when killed).
     @discardableResult
     public static func run(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil) throws -> Int32 {
+        wait(try start(path, arguments, quiet: quiet, output: output))
+    }
+
+    /// Starts `path` as `run` does, without waiting; `wait` collects it.
+    public static func start(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -16,11 +21,29 @@ public enum Spawn {
             posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // The child starts with no signal blocked and the usual actions for the signals a program
+        // is stopped with, whatever the parent (a test runner, a server) had set for itself.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), stops = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&stops)
+        for sig in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&stops, sig) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &stops)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw FileWriteError(path: path, reason: "cannot start it: \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Waits for a started program; its exit status (128 + signal when killed).
+    @discardableResult
+    public static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)

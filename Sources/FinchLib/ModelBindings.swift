@@ -146,13 +146,13 @@ enum ModelBindings {
             return TensorBindings.wrap(ids.rank == 1 ? try logits.squeeze(0) : logits)
         }
         method("save", [Param("path", .string, doc: "a .gguf file, or a directory for the Hugging Face layout"),
-                        Param("type", .string, default: .string("f32"), doc: "\"f32\" or \"f16\"; for GGUF also \"q8_0\"")],
+                        Param("type", .string, default: .string("f32"), doc: "\"f32\" or \"f16\"; for GGUF also \"q8_0\", \"q4_0\" and \"q4_k\" (llama.cpp's formats)")],
                returns: "nil", "Writes the model: a GGUF file that llama.cpp reads, or a directory with config.json, model.safetensors and the tokenizer (Hugging Face's layout). Writes are atomic.",
                "m.save(\"my-model.gguf\", type: \"q8_0\")") { m, a in
             let path = a.string("path"), type = a.string("type").lowercased()
             if path.hasSuffix(".gguf") {
-                guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0)].first(where: { $0.0 == type })?.1 else {
-                    throw a.error("type must be \"f32\", \"f16\" or \"q8_0\" for GGUF, got \(Value.quote(type))")
+                guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K)].first(where: { $0.0 == type })?.1 else {
+                    throw a.error("type must be \"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\" for GGUF, got \(Value.quote(type))")
                 }
                 try m.saveGGUF(path: path, type: t)
             } else {

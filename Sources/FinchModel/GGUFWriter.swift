@@ -3,9 +3,11 @@ import FinchTensor
 import Foundation
 
 /// Writes GGUF version 3 files: metadata, then the tensor table, then the tensor data,
-/// each tensor aligned to `general.alignment` (32). Tensors are written as F32, F16 or
-/// Q8_0 (blocks of 32 along the fastest axis: an f16 scale d = max|x| / 127 and 32
-/// int8 values round(x / d)); one-dimensional tensors (norms, biases) stay F32.
+/// each tensor aligned to `general.alignment` (32). Tensors are written as F32, F16, Q8_0
+/// (blocks of 32 along the fastest axis: an f16 scale d = max|x| / 127 and 32 int8 values
+/// round(x / d)), Q4_0 or Q4_K (Quantize); one-dimensional tensors (norms, biases) stay F32,
+/// and a row that is not a whole number of blocks takes the next format that fits it (Q4_K's
+/// 256 → Q4_0's 32 → F32), as llama.cpp's quantizer falls back.
 public enum GGUFWriter {
     public static let alignment = 32
 
@@ -17,14 +19,18 @@ public enum GGUFWriter {
         public init(name: String, tensor: Tensor, type: GGUFType) {
             self.name = name
             self.tensor = tensor
-            self.type = tensor.rank < 2 || (type == .q8_0 && tensor.shape[tensor.rank - 1] % 32 != 0) ? .f32 : type
+            let row = tensor.rank < 2 ? 0 : tensor.shape[tensor.rank - 1]
+            var type = tensor.rank < 2 ? .f32 : type
+            if type == .q4_K, row % 256 != 0 { type = .q4_0 }
+            if [.q4_0, .q8_0].contains(type), row % 32 != 0 { type = .f32 }
+            self.type = type
         }
     }
 
     /// Writes the file atomically.
     public static func write(path: String, metadata: [(String, GGUFValue)], tensors: [Entry]) throws {
-        for e in tensors where ![.f32, .f16, .q8_0].contains(e.type) {
-            throw GGUFError(path: path, offset: 0, message: "Finch writes F32, F16 and Q8_0 tensors, not \(e.type) (\(e.name))")
+        for e in tensors where ![.f32, .f16, .q8_0, .q4_0, .q4_K].contains(e.type) {
+            throw GGUFError(path: path, offset: 0, message: "Finch writes F32, F16, Q8_0, Q4_0 and Q4_K tensors, not \(e.type.name) (\(e.name))")
         }
         var header = ByteBuffer()
         header.append(Array("GGUF".utf8))
@@ -78,6 +84,14 @@ public enum GGUFWriter {
                             let block = base + b * 34
                             let d = Q8Matrix.quantizeBlock(src.baseAddress! + b * 32, into: (block + 2).assumingMemoryBound(to: Int8.self))
                             block.storeBytes(of: Float16(d).bitPattern.littleEndian, as: UInt16.self)
+                        }
+                    }
+                case .q4_0, .q4_K:
+                    let (n, bytes) = (e.type.blockElements, e.type.blockBytes)
+                    Parallel.forEachRange(src.count / n, grain: 64) { blocks in
+                        for b in blocks {
+                            if e.type == .q4_0 { Quantize.q4_0(src.baseAddress! + b * n, base + b * bytes) }
+                            else { Quantize.q4_K(src.baseAddress! + b * n, base + b * bytes) }
                         }
                     }
                 default:

@@ -112,7 +112,8 @@ extension LanguageModel {
     /// and the weights in `type` (F32, F16 or Q8_0; norms stay F32), each in the layout llama.cpp expects.
     public func saveGGUF(path: String, type: GGUFType = .f32) throws {
         let c = config, a = family.ggufName
-        let fileType: UInt64 = type == .f32 ? 0 : type == .f16 ? 1 : 7
+        // llama.cpp's llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q4_K_S.
+        let fileType: UInt64 = [GGUFType.f32: 0, .f16: 1, .q4_0: 2, .q8_0: 7, .q4_K: 14][type] ?? 0
         var meta: [(String, GGUFValue)] = [
             ("general.architecture", .string(a)), ("general.name", .string(URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent)),
             ("general.file_type", .uint(fileType)),

@@ -52,6 +52,7 @@ enum Benchmarks {
         Entry(name: "train", run: TrainBench.run),
         Entry(name: "eval", run: EvalBench.run),
         Entry(name: "models", run: ModelsBench.run),
+        Entry(name: "serve", run: ServeBench.run),
     ]
 }
 

@@ -46,7 +46,7 @@ struct Serve: ParsableCommand {
         print("serving \(server.models.map(\.name).joined(separator: ", ")) at \(server.url) (Ctrl-C stops)")
         fflush(nil)
         try server.wait()
-        print("stopped after \(server.requestsFinished) requests")
+        print("stopped after \(server.requestsFinished) generation requests")
     }
 }
 
@@ -68,6 +68,12 @@ enum StopSignals {
             }
             sigaction(sig, &action, nil)
         }
+        // Whoever started us may have blocked them (the mask is inherited): take them on this thread.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         let reader = fds[0]
         Thread {
             var byte: UInt8 = 0

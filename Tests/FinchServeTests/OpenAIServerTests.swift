@@ -21,8 +21,8 @@ import Testing
         try body(server, m)
     }
 
-    func post(_ server: OpenAIServer, _ path: String, _ json: String, headers: [String: String] = [:]) throws -> HTTPTestClient.Response {
-        try HTTPTestClient.request(server.port, "POST", path, body: json, headers: headers)
+    func post(_ server: OpenAIServer, _ path: String, _ json: String, headers: [String: String] = [:]) throws -> LoopbackClient.Response {
+        try LoopbackClient.request(server.port, "POST", path, body: json, headers: headers)
     }
 
     func greedy(_ max: Int) -> GenerationOptions {
@@ -31,7 +31,7 @@ import Testing
         return o
     }
 
-    func choices(_ r: HTTPTestClient.Response) -> [[String: Any]] { r.json["choices"] as? [[String: Any]] ?? [] }
+    func choices(_ r: LoopbackClient.Response) -> [[String: Any]] { r.json["choices"] as? [[String: Any]] ?? [] }
 
     @Test func completionsEqualTheModelsOwnGeneration() throws {
         try withServer { server, m in
@@ -126,7 +126,7 @@ import Testing
 
     @Test func badRequestsGetTheirStatusAndReason() throws {
         try withServer(maxBodyBytes: 2000) { server, _ in
-            func check(_ r: HTTPTestClient.Response, _ status: Int, _ reason: String) {
+            func check(_ r: LoopbackClient.Response, _ status: Int, _ reason: String) {
                 let message = (r.json["error"] as? [String: Any])?["message"] as? String ?? ""
                 #expect(r.status == status && message.contains(reason), "\(r.status) \(r.body)")
             }
@@ -139,29 +139,29 @@ import Testing
             check(try post(server, "/v1/chat/completions", #"{"model": "smol", "messages": "Hi"}"#), 400, "messages must be a non-empty list")
             check(try post(server, "/v1/completions", "[1, 2]"), 400, "must be a JSON object")
             check(try post(server, "/v1/completions", #"{"model": "smol", "prompt": "\#(String(repeating: "a", count: 3000))"}"#), 413, "larger than this server's limit of 2000 bytes")
-            check(try HTTPTestClient.request(server.port, "DELETE", "/v1/completions"), 405, "does not take DELETE")
-            check(try HTTPTestClient.request(server.port, "GET", "/v2/engines"), 404, "no such endpoint")
+            check(try LoopbackClient.request(server.port, "DELETE", "/v1/completions"), 405, "does not take DELETE")
+            check(try LoopbackClient.request(server.port, "GET", "/v2/engines"), 404, "no such endpoint")
             // Broken HTTP is answered 400 by the HTTP layer; the server goes on serving.
-            let raw = try HTTPTestClient(port: server.port)
+            let raw = try LoopbackClient(port: server.port)
             raw.sendRaw(Array("NONSENSE\r\n\r\n".utf8))
             #expect(raw.readResponse().status == 400)
-            let models = try HTTPTestClient.request(server.port, "GET", "/v1/models")
+            let models = try LoopbackClient.request(server.port, "GET", "/v1/models")
             #expect(((models.json["data"] as? [[String: Any]])?.first?["id"] as? String) == "smol")
         }
     }
 
     @Test func anAPIKeyIsRequiredWhenSet() throws {
         try withServer(apiKey: "sekrit") { server, _ in
-            let none = try HTTPTestClient.request(server.port, "GET", "/v1/models")
-            let wrong = try HTTPTestClient.request(server.port, "GET", "/v1/models", headers: ["Authorization": "Bearer wrong"])
-            let right = try HTTPTestClient.request(server.port, "GET", "/v1/models", headers: ["Authorization": "Bearer sekrit"])
+            let none = try LoopbackClient.request(server.port, "GET", "/v1/models")
+            let wrong = try LoopbackClient.request(server.port, "GET", "/v1/models", headers: ["Authorization": "Bearer wrong"])
+            let right = try LoopbackClient.request(server.port, "GET", "/v1/models", headers: ["Authorization": "Bearer sekrit"])
             #expect(none.status == 401 && wrong.status == 401 && right.status == 200)
         }
     }
 
     @Test func aClientThatHangsUpFreesItsPlace() throws {
         try withServer { server, _ in
-            let c = try HTTPTestClient(port: server.port)
+            let c = try LoopbackClient(port: server.port)
             c.send("POST", "/v1/completions", body: #"{"model": "smol", "prompt": "Once upon a time", "max_tokens": 1000, "stream": true}"#)
             _ = c.read(until: "\"text\"")
             #expect(server.requestsInProgress == 1)

@@ -1,23 +1,24 @@
 import Foundation
 
-/// A plain HTTP/1.1 client over a POSIX socket, so the tests see exactly what the server sends
-/// (status, headers, chunked server-sent events) and can hang up in the middle of a stream.
-final class HTTPTestClient {
-    struct Response {
-        var status: Int
-        var headers: [String: String]
-        var body: String
+/// A plain HTTP/1.1 client over a POSIX socket to a server on this machine, for `finch bench
+/// serve` and the tests: it shows exactly what the server sends (status, headers, chunked
+/// server-sent events), can read an answer as it streams, and can hang up in the middle.
+public final class LoopbackClient {
+    public struct Response {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
         /// The `data:` payloads of an event stream, in order.
-        var events: [String] {
+        public var events: [String] {
             body.components(separatedBy: "\n\n").compactMap { $0.hasPrefix("data: ") ? String($0.dropFirst(6)) : nil }
         }
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
     }
 
-    let fd: Int32
+    public let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int) throws {
+    public init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -31,7 +32,10 @@ final class HTTPTestClient {
 
     deinit { close(fd) }
 
-    func send(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) {
+    /// What has arrived so far.
+    public var received: [UInt8] { buffer }
+
+    public func send(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (k, v) in headers { text += "\(k): \(v)\r\n" }
         if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
@@ -39,7 +43,7 @@ final class HTTPTestClient {
         sendRaw(Array(text.utf8))
     }
 
-    func sendRaw(_ bytes: [UInt8]) {
+    public func sendRaw(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -49,18 +53,19 @@ final class HTTPTestClient {
     }
 
     /// Reads until the server closes the connection, and decodes the response.
-    func readResponse() -> Response {
+    public func readResponse() -> Response {
         while readMore() {}
         return Self.parse(buffer)
     }
 
     /// Reads until `text` has arrived (or the connection ends); returns what arrived.
-    func read(until text: String) -> String {
+    public func read(until text: String) -> String {
         while !String(decoding: buffer, as: UTF8.self).contains(text), readMore() {}
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    private func readMore() -> Bool {
+    /// Reads what has arrived (waiting for something); false when the connection has ended.
+    public func readMore() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return false }
@@ -94,8 +99,8 @@ final class HTTPTestClient {
     }
 
     /// One request on a fresh connection.
-    static func request(_ port: Int, _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) throws -> Response {
-        let c = try HTTPTestClient(port: port)
+    public static func request(_ port: Int, _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) throws -> Response {
+        let c = try LoopbackClient(port: port)
         c.send(method, path, body: body, headers: headers)
         return c.readResponse()
     }

@@ -1,0 +1,40 @@
+import FinchLang
+import FinchLib
+import FinchServe
+import Foundation
+import Testing
+
+/// serve() from the language: the server runs in the background while the script goes on, the
+/// script's own generate waits its turn on the same model, and stop() frees the port.
+@Suite(.serialized) struct ServeNativeTests {
+    @Test func serveRunsInTheBackgroundUntilStopped() throws {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        var out = ""
+        interpreter.output = { out += $0 }
+        try interpreter.run("""
+        m = load_model("smollm2-135m")
+        server = serve(m, port: 0, name: "docs-bot")
+        print(server.url.starts_with("http://127.0.0.1:"), server.port > 0, server)
+        """)
+        #expect(out.hasPrefix("serving docs-bot at http://127.0.0.1:"))
+        #expect(out.contains("true true <Server docs-bot at http://127.0.0.1:"), "\(out)")
+        let port = Int(out.split(separator: ":")[2].prefix { $0.isNumber })!
+
+        // A client streams while the script generates on the same model: both get whole answers.
+        let client = try LoopbackClient(port: port)
+        client.send("POST", "/v1/completions", body: #"{"model": "docs-bot", "prompt": "Once upon a time", "max_tokens": 30, "temperature": 0}"#)
+        out = ""
+        try interpreter.run(#"answer = m.generate("The capital of France is", max_tokens: 8, stream: false)"#)
+        let r = client.readResponse()
+        #expect(r.status == 200 && ((r.json["choices"] as? [[String: Any]])?.first?["text"] as? String)?.isEmpty == false)
+
+        out = ""
+        try interpreter.run("print(server.requests)\nserver.stop()")
+        #expect(out == "1\n")
+        #expect(throws: (any Error).self) { _ = try LoopbackClient(port: port) }
+
+        // Bad arguments are the call's errors.
+        #expect(throws: FinchError.self) { try interpreter.run("serve(m, port: 70000)") }
+        #expect(throws: FinchError.self) { try interpreter.run(#"serve(m, weights: "q4")"#) }
+    }
+}

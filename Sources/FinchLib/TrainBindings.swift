@@ -1,4 +1,5 @@
 import FinchData
+import FinchIO
 import FinchLang
 import FinchModel
 import FinchTensor
@@ -139,6 +140,7 @@ enum TrainBindings {
         guard data.count > 0 else { throw a.error("the training data is empty") }
         let eval: TokenizedDataset? = a["eval"].isNil ? nil : try tokenized(a["eval"], m, maxLength: maxLength, maskPrompt: a.bool("mask_prompt"), a, "eval")
         let o = try options(a, examples: data.count)
+        m.trainingProbes = data.examples.prefix(4).map { Array($0.ids.prefix(max(1, $0.promptLength))) }
         let watchers = try TrainWatchers(a, steps: o.steps, model: m)
         let trainer = try Trainer(model: m, data: data, eval: eval, options: o)
         if let path = a.optionalString("resume") { try trainer.resume(from: path) }
@@ -250,6 +252,62 @@ enum TrainBindings {
             guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to merge") }
             try m.mergeLoRA()
             return a["self"]
+        }
+        method("fuse", [Param("path", .string, doc: "a .gguf file, or a directory for the Hugging Face layout"),
+                        Param("type", .string, default: .string("f32"), doc: "as in save: \"f32\", \"f16\"; for GGUF also \"q8_0\", \"q4_0\", \"q4_k\""),
+                        Param("check", .bool, default: .bool(true), doc: "compare the merged model with the unmerged one first; refuse to write if they differ"),
+                        Param("probes", .optional(.list), default: .nil, doc: "prompts to check on (default: the first prompts of the last train() data)"),
+                        Param("tokens", .int, default: .number(16), doc: "greedy tokens compared per probe"),
+                        Param("tolerance", .number, default: .number(1e-3), doc: "largest |Δlogit| allowed"),
+                        Param("modelfile", .bool, default: .bool(false), doc: "also write an Ollama Modelfile beside a GGUF file")],
+               returns: "dict",
+               "Writes the model with its LoRA adapters merged, after checking that merging kept what they learned: on probe prompts the merged model's greedy continuations must equal the unmerged model's and its logits stay within the tolerance, or nothing is written and the error says what differs. The model itself keeps its adapters.",
+               "m.fuse(\"tuned.gguf\", type: \"q8_0\", modelfile: true)") { m, a in
+            let path = a.string("path"), type = a.string("type").lowercased()
+            guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to fuse (save() writes it as it is)") }
+            let gguf = path.hasSuffix(".gguf")
+            let ggufType = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K)].first { $0.0 == type }?.1
+            guard gguf ? ggufType != nil : (type == "f32" || type == "f16") else {
+                throw a.error("type must be \(gguf ? "\"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\" for GGUF" : "\"f32\" or \"f16\" for safetensors"), got \(Value.quote(type))")
+            }
+            guard a.int("tokens") >= 1, a.number("tolerance") > 0 else { throw a.error("tokens and tolerance must be positive") }
+            if a.bool("modelfile"), !gguf { throw a.error("modelfile: true needs a .gguf path (Ollama imports GGUF)") }
+            var probes = m.trainingProbes
+            if case .list(let list) = a["probes"] {
+                guard let tokenizer = m.tokenizer else { throw a.error("probes as text need the model's tokenizer") }
+                probes = try list.items.map { v in
+                    guard case .string(let s) = v, !s.isEmpty else { throw a.error("probes must be non-empty strings") }
+                    return tokenizer.encode(s)
+                }
+            }
+            if probes.isEmpty, let tokenizer = m.tokenizer {
+                probes = ["The capital of France is", "Question: What is finetuning?\nAnswer:"].map { tokenizer.encode($0) }
+            }
+            func write() throws {
+                if gguf { try m.saveGGUF(path: path, type: ggufType!) } else { try m.save(directory: path, dtype: type.uppercased()) }
+            }
+            var check = FuseCheck()
+            do {
+                if a.bool("check") {
+                    check = try m.checkFuse(probes: probes, tokens: a.int("tokens"), tolerance: Float(a.number("tolerance")), whenMerged: write)
+                } else {
+                    try m.withAdaptersMerged(write)
+                }
+            } catch let e as ModelError { throw a.error(e.description) }
+            if let failure = check.failure { throw a.error("not written: merging the adapters changed the model: \(failure)") }
+            var lines = [a.bool("check") ? "checked on \(check.probes) probe prompts: the same \(check.tokens)-token greedy continuations, logits within \(Value.format(Double(check.maxLogitDifference)))" : "not checked (check: false)"]
+            lines.append("wrote \(path)")
+            if a.bool("modelfile") {
+                let url = URL(fileURLWithPath: path)
+                let (text, template) = OllamaModelfile.text(gguf: url.lastPathComponent, tokenizer: m.tokenizer)
+                let modelfile = url.deletingLastPathComponent().appendingPathComponent("Modelfile").path
+                try AtomicFile.write(Data(text.utf8), to: modelfile)
+                lines.append("wrote \(modelfile)" + (template ? "" : " (without TEMPLATE: this chat template has no Ollama translation here)"))
+            }
+            a.interpreter.output(lines.joined(separator: "\n") + "\n")
+            return .dict(try DictRef([(.string("path"), .string(path)), (.string("probes"), .number(Double(check.probes))),
+                                      (.string("tokens"), .number(Double(check.tokens))),
+                                      (.string("max_logit_diff"), .number(Double(check.maxLogitDifference)))]))
         }
         method("save_adapter", [Param("path", .string, doc: "a directory")], returns: "nil",
                "Writes the LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads.",

@@ -12,6 +12,9 @@ public final class LanguageModel {
     /// Held by whoever runs the model — a server's decoding step, the REPL's generate or train — so
     /// that a model served in the background is never changed mid-token.
     public let inUse = NSRecursiveLock()
+    /// The prompts of the last training run's first examples (token ids): what `fuse` checks
+    /// the merged model on unless given other probes.
+    public var trainingProbes: [[Int]] = []
     /// Whether a trainer is running: LoRA dropout applies only then.
     public var training = false
     /// The generator of LoRA dropout's masks (saved in checkpoints, so a resumed run draws the same).

@@ -61,7 +61,7 @@ import Testing
         #expect(error("tiny.generate(\"hi\")", setup: setup).contains("this model has no tokenizer"))
         #expect(error("model(vocab: 50, dim: 30, heads: 4)").contains("dim 30 is not a multiple of heads 4"))
         #expect(error("load_model(\"no-such.gguf\")").contains("no such model file"))
-        #expect(error("tiny.save(\"/tmp/x.gguf\", type: \"q4\")", setup: setup).contains("type must be \"f32\", \"f16\" or \"q8_0\""))
+        #expect(error("tiny.save(\"/tmp/x.gguf\", type: \"q4\")", setup: setup).contains("type must be \"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\""))
         #expect(error("tiny.forward([1, 2, 77])", setup: setup).contains("0..<50"))
         #expect(error("tiny.forward([[[1]]])", setup: setup).contains("ids must be [tokens] or [batch, tokens]"))
     }

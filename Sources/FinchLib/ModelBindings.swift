@@ -95,6 +95,20 @@ enum ModelBindings {
         return o
     }
 
+    /// Checks `path` and `type` as save() and fuse() take them, and returns what writes the model
+    /// there: a GGUF file in that type, or a Hugging Face directory in f32 or f16.
+    static func saveWriter(_ m: LanguageModel, _ a: Arguments) throws -> () throws -> Void {
+        let path = a.string("path"), type = a.string("type").lowercased()
+        if path.hasSuffix(".gguf") {
+            guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K)].first(where: { $0.0 == type })?.1 else {
+                throw a.error("type must be \"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\" for GGUF, got \(Value.quote(type))")
+            }
+            return { try m.saveGGUF(path: path, type: t) }
+        }
+        guard type == "f32" || type == "f16" else { throw a.error("type must be \"f32\" or \"f16\" for safetensors, got \(Value.quote(type))") }
+        return { try m.save(directory: path, dtype: type.uppercased()) }
+    }
+
     /// Runs a generation with streaming to the interpreter's output and Ctrl-C stopping it.
     static func run(_ a: Arguments, _ m: LanguageModel, stream: Bool, _ generate: (((String) -> Void)?, () -> Bool) throws -> Generation) throws -> Value {
         // One user of a model at a time: a server running in the background (serve()) shares it.
@@ -149,16 +163,7 @@ enum ModelBindings {
                         Param("type", .string, default: .string("f32"), doc: "\"f32\" or \"f16\"; for GGUF also \"q8_0\", \"q4_0\" and \"q4_k\" (llama.cpp's formats)")],
                returns: "nil", "Writes the model: a GGUF file that llama.cpp reads, or a directory with config.json, model.safetensors and the tokenizer (Hugging Face's layout). Writes are atomic.",
                "m.save(\"my-model.gguf\", type: \"q8_0\")") { m, a in
-            let path = a.string("path"), type = a.string("type").lowercased()
-            if path.hasSuffix(".gguf") {
-                guard let t = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K)].first(where: { $0.0 == type })?.1 else {
-                    throw a.error("type must be \"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\" for GGUF, got \(Value.quote(type))")
-                }
-                try m.saveGGUF(path: path, type: t)
-            } else {
-                guard type == "f32" || type == "f16" else { throw a.error("type must be \"f32\" or \"f16\" for safetensors, got \(Value.quote(type))") }
-                try m.save(directory: path, dtype: type.uppercased())
-            }
+            try saveWriter(m, a)()
             return .nil
         }
         t.property("tokenizer", doc: "The model's tokenizer, or nil.") { o in

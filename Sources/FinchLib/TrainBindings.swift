@@ -263,13 +263,9 @@ enum TrainBindings {
                returns: "dict",
                "Writes the model with its LoRA adapters merged, after checking that merging kept what they learned: on probe prompts the merged model's greedy continuations must equal the unmerged model's and its logits stay within the tolerance, or nothing is written and the error says what differs. The model itself keeps its adapters.",
                "m.fuse(\"tuned.gguf\", type: \"q8_0\", modelfile: true)") { m, a in
-            let path = a.string("path"), type = a.string("type").lowercased()
+            let path = a.string("path"), gguf = path.hasSuffix(".gguf")
             guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to fuse (save() writes it as it is)") }
-            let gguf = path.hasSuffix(".gguf")
-            let ggufType = [("f32", GGUFType.f32), ("f16", .f16), ("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K)].first { $0.0 == type }?.1
-            guard gguf ? ggufType != nil : (type == "f32" || type == "f16") else {
-                throw a.error("type must be \(gguf ? "\"f32\", \"f16\", \"q8_0\", \"q4_0\" or \"q4_k\" for GGUF" : "\"f32\" or \"f16\" for safetensors"), got \(Value.quote(type))")
-            }
+            let write = try ModelBindings.saveWriter(m, a)
             guard a.int("tokens") >= 1, a.number("tolerance") > 0 else { throw a.error("tokens and tolerance must be positive") }
             if a.bool("modelfile"), !gguf { throw a.error("modelfile: true needs a .gguf path (Ollama imports GGUF)") }
             var probes = m.trainingProbes
@@ -282,9 +278,6 @@ enum TrainBindings {
             }
             if probes.isEmpty, let tokenizer = m.tokenizer {
                 probes = ["The capital of France is", "Question: What is finetuning?\nAnswer:"].map { tokenizer.encode($0) }
-            }
-            func write() throws {
-                if gguf { try m.saveGGUF(path: path, type: ggufType!) } else { try m.save(directory: path, dtype: type.uppercased()) }
             }
             var check = FuseCheck()
             do {

@@ -31,7 +31,6 @@ final class DecodeScheduler: @unchecked Sendable {
     private var active: [Job] = []
     private var running = true
     private var thread: Thread?
-    private let answered = Atomic<Int>(0)
 
     init(capacity: Int = 64) {
         self.capacity = capacity
@@ -41,9 +40,6 @@ final class DecodeScheduler: @unchecked Sendable {
         thread = t
         t.start()
     }
-
-    /// Requests answered or cancelled since the start.
-    var finished: Int { answered.load(ordering: .relaxed) }
 
     /// Requests being worked on or waiting.
     var load: Int { condition.lock(); defer { condition.unlock() }; return waiting.count + active.count }
@@ -90,10 +86,7 @@ final class DecodeScheduler: @unchecked Sendable {
                     }
                     job.served.model.inUse.unlock()
                 }
-                if finishedNow {
-                    done.insert(ObjectIdentifier(job))
-                    answered.add(1, ordering: .relaxed)
-                }
+                if finishedNow { done.insert(ObjectIdentifier(job)) }
             }
             condition.lock()
             active.removeAll { done.contains(ObjectIdentifier($0)) }

@@ -14,6 +14,7 @@ public final class OpenAIServer: @unchecked Sendable {
     /// Bodies larger than this are refused with 413.
     public let maxBodyBytes: Int
     let scheduler: DecodeScheduler
+    private let answered = CountingSink.Counter()
     private var group: MultiThreadedEventLoopGroup?
     private var channel: Channel?
     public private(set) var host = "127.0.0.1"
@@ -32,8 +33,8 @@ public final class OpenAIServer: @unchecked Sendable {
     /// The base URL clients use (OpenAI's `base_url`).
     public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/v1" }
 
-    /// Requests answered (or dropped by their clients) so far.
-    public var requestsFinished: Int { scheduler.finished }
+    /// Generation requests answered so far (with their answer or an error).
+    public var requestsFinished: Int { answered.count }
     /// Requests in progress or waiting.
     public var requestsInProgress: Int { scheduler.load }
 
@@ -98,13 +99,15 @@ public final class OpenAIServer: @unchecked Sendable {
             case ("POST", "/v1/completions"):
                 let body = try RequestBody(body)
                 let served = try served(body.model(), param: "model")
-                let run = try CompletionRun(served, body, sink: sink)
-                return try schedule(served, sink, run.advance)
+                let counted = CountingSink(sink, answered)
+                let run = try CompletionRun(served, body, sink: counted)
+                return try schedule(served, counted, run.advance)
             case ("POST", "/v1/chat/completions"):
                 let body = try RequestBody(body)
                 let served = try served(body.model(), param: "model")
-                let run = try ChatRun(served, body, sink: sink)
-                return try schedule(served, sink, run.advance)
+                let counted = CountingSink(sink, answered)
+                let run = try ChatRun(served, body, sink: counted)
+                return try schedule(served, counted, run.advance)
             case (_, "/v1/models"), (_, "/v1/completions"), (_, "/v1/chat/completions"):
                 throw ServeError(405, "\(route) does not take \(method)")
             default:

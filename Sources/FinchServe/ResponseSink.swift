@@ -1,4 +1,5 @@
 import FinchData
+import Synchronization
 
 /// Where an answer goes: a whole JSON response, or server-sent events. The HTTP handler
 /// implements it over a connection; tests collect what is sent. Safe to call from any thread.
@@ -33,3 +34,35 @@ func object(_ pairs: KeyValuePairs<String, DataValue>) -> DataValue {
 
 func number(_ n: Int) -> DataValue { .number(Double(n)) }
 func number(_ x: Float) -> DataValue { .number(Double(x)) }
+
+/// Counts a generation request as answered just before its last bytes go out, so that a client
+/// holding its answer never sees a count that leaves it out.
+final class CountingSink: ResponseSink {
+    /// A count shared by every request's sink.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func add() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+
+    private let sink: ResponseSink
+    private let counter: Counter
+
+    init(_ sink: ResponseSink, _ counter: Counter) {
+        self.sink = sink
+        self.counter = counter
+    }
+
+    func respond(status: Int, json: DataValue) {
+        counter.add()
+        sink.respond(status: status, json: json)
+    }
+
+    func startEvents() { sink.startEvents() }
+    func event(_ json: DataValue) { sink.event(json) }
+
+    func endEvents() {
+        counter.add()
+        sink.endEvents()
+    }
+}

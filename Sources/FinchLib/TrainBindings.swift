@@ -302,15 +302,15 @@ enum TrainBindings {
                                       (.string("tokens"), .number(Double(check.tokens))),
                                       (.string("max_logit_diff"), .number(Double(check.maxLogitDifference)))]))
         }
-        method("save_adapter", [Param("path", .string, doc: "a directory")], returns: "nil",
-               "Writes the LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads.",
+        method("save_adapter", [Param("path", .string, doc: "a directory, or a file ending in .gguf")], returns: "nil",
+               "Writes the LoRA adapters: into a directory in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads, or to a .gguf file in llama.cpp's adapter layout (llama-cli -m base.gguf --lora a.gguf).",
                "m.save_adapter(\"my-adapter\")") { m, a in
-            try m.saveAdapter(directory: a.string("path")); return .nil
+            try m.saveAdapter(path: a.string("path")); return .nil
         }
-        method("load_adapter", [Param("path", .string, doc: "a directory in PEFT's layout")], returns: "Model",
-               "Reads LoRA adapters saved by save_adapter (or by peft) onto this model, replacing any it has.",
+        method("load_adapter", [Param("path", .string, doc: "a directory in PEFT's layout, or a GGUF adapter file")], returns: "Model",
+               "Reads LoRA adapters saved by save_adapter (or by peft, or llama.cpp's convert_lora_to_gguf.py) onto this model, replacing any it has.",
                "m.load_adapter(\"my-adapter\")") { m, a in
-            try m.loadAdapter(directory: a.string("path")); return a["self"]
+            try m.loadAdapter(path: a.string("path")); return a["self"]
         }
         method("freeze", [Param("pattern", .optional(.string), default: .nil, doc: "a glob over parameter names, e.g. \"model.layers.*\" (default: all)")],
                returns: "number", "Stops training the matching parameters; returns how many tensors matched.",

@@ -104,6 +104,19 @@ extension LanguageModel {
         for block in blocks { for (_, layer) in block.linears { layer.lora = nil } }
     }
 
+    /// Runs `body` on the model without adapters (it adds the new ones); if it throws, the model
+    /// gets back the adapters and trainable flags it had, so a bad adapter file loses nothing.
+    func replacingAdapters(_ body: () throws -> Void) throws {
+        let adapters = blocks.map { $0.linears.map(\.layer.lora) }
+        let trainable = parameters.map(\.tensor.requiresGrad)
+        removeLoRA()
+        do { try body() } catch {
+            for (block, saved) in zip(blocks, adapters) { for ((_, layer), lora) in zip(block.linears, saved) { layer.lora = lora } }
+            for (p, t) in zip(parameters, trainable) { p.tensor.requiresGrad = t }
+            throw error
+        }
+    }
+
     /// Folds every adapter into its weight (the model then has no LoRA parameters).
     public func mergeLoRA() throws {
         for block in blocks { for (_, layer) in block.linears { try layer.mergeLoRA() } }

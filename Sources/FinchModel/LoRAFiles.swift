@@ -51,7 +51,13 @@ extension LanguageModel {
         for module in short where loraTargets(module).isEmpty {
             throw ModelError("\(configPath): target module \(module) is not a projection of a \(family.name) block (they are \(family.linears.map(\.module).joined(separator: ", ")))")
         }
-        try addLoRA(rank: rank, alpha: alpha, targets: short)
+        try replacingAdapters {
+            try addLoRA(rank: rank, alpha: alpha, targets: short)
+            try assignAdapters(from: directory)
+        }
+    }
+
+    private func assignAdapters(from directory: String) throws {
         let file = try SafetensorsFile(path: directory + "/adapter_model.safetensors")
         for (name, tensor) in loraParameters {
             // PEFT sometimes writes the names without the adapter name, sometimes with ".default".

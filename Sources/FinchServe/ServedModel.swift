@@ -37,8 +37,8 @@ extension ServedModel {
         return name.isEmpty || source == "random" ? "finch" : name
     }
 
-    /// The base model and one more copy per adapter (`name=directory`, PEFT's layout as
-    /// m.save_adapter writes it), each served under its own name.
+    /// The base model and one more copy per adapter (`name=path`: a PEFT folder or a GGUF adapter
+    /// file, as m.save_adapter writes them), each served under its own name.
     public static func load(model: String, name: String?, adapters: [String], decodeWeights: DecodeWeights) throws -> [ServedModel] {
         let path = try ModelStore.resolve(model)
         let base = try LanguageModel.load(path)
@@ -46,10 +46,10 @@ extension ServedModel {
         for spec in adapters {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw ModelError("--adapter takes name=directory (a folder m.save_adapter wrote), got \(spec)")
+                throw ModelError("--adapter takes name=path (a folder or .gguf file m.save_adapter wrote), got \(spec)")
             }
             let copy = try LanguageModel.load(path)
-            do { try copy.loadAdapter(directory: parts[1]) } catch let e as ModelError {
+            do { try copy.loadAdapter(path: parts[1]) } catch let e as ModelError {
                 throw ModelError("adapter \(parts[0]): \(e.description)")
             }
             served.append(try ServedModel(name: parts[0], model: copy, decodeWeights: decodeWeights))

@@ -21,7 +21,7 @@ struct Serve: ParsableCommand {
 
     @Argument(help: "\"smollm2-135m\", a .gguf file or a Hugging Face directory.") var model = "smollm2-135m"
     @Option(help: "The name clients ask for (default: the file name without .gguf).") var name: String?
-    @Option(help: ArgumentHelp("Also serve the base with a LoRA adapter (a folder m.save_adapter wrote) as another model.", valueName: "name=directory"))
+    @Option(help: ArgumentHelp("Also serve the base with a LoRA adapter (a PEFT folder or GGUF adapter file, as m.save_adapter writes them) as another model.", valueName: "name=path"))
     var adapter: [String] = []
     @Option(help: "Address to listen on; 0.0.0.0 is every interface (then set --api-key).") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8000

@@ -104,6 +104,44 @@ import Testing
         #expect(Self.maxDiff(try Self.logits(reloaded, ref.prompts[0]), adapted) == 0)
     }
 
+    /// PEFT's adapter written as a GGUF adapter: in llama.cpp's terms (it adds s·B(Ax) to the
+    /// base file's W x, in the file's own row order) the adapter file and the base GGUF give the
+    /// merged weights; and Finch reads both files back to the adapted logits.
+    @Test(arguments: families)
+    func ggufAdaptersAreWhatLlamaCppAdds(_ family: String) throws {
+        let dir = "\(Self.root)/\(family)", ids = try Self.reference(family).prompts[0]
+        let m = try LanguageModel.load(dir)
+        try m.loadAdapter(directory: dir + "/adapter")
+        let adapted = try Self.logits(m, ids)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("finch-gguf-adapter-\(family)-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try m.saveAdapter(path: out + "/a.gguf")
+        try m.saveGGUF(path: out + "/base.gguf")
+        try m.withAdaptersMerged { try m.saveGGUF(path: out + "/merged.gguf") }
+
+        let adapter = try GGUFFile(path: out + "/a.gguf"), base = try GGUFFile(path: out + "/base.gguf")
+        let merged = try GGUFFile(path: out + "/merged.gguf")
+        #expect(adapter.metadata["general.type"]?.string == "adapter" && adapter.metadata["adapter.type"]?.string == "lora")
+        #expect(adapter.metadata["general.architecture"] == base.metadata["general.architecture"])
+        let alpha = Float(adapter.metadata["adapter.lora.alpha"]!.double!)
+        var checked = 0
+        for info in adapter.tensors where info.name.hasSuffix(".lora_a") {
+            let weight = String(info.name.dropLast(7))
+            let a = try adapter.tensor(info), b = try adapter.tensor(named: weight + ".lora_b")
+            let update = try b.matmul(a).multiplying(.scalar(alpha / Float(a.shape[0])))
+            let expected = try base.tensor(named: weight).adding(update)
+            #expect(Self.maxDiff(expected.scalars, try merged.tensor(named: weight).scalars) < 1e-6, "\(family): \(weight)")
+            checked += 1
+        }
+        #expect(checked > 0 && checked * 2 == adapter.tensors.count)
+
+        let reloaded = try LanguageModel.load(out + "/base.gguf")
+        try reloaded.loadAdapter(path: out + "/a.gguf")
+        #expect(reloaded.loraParameters.count == m.loraParameters.count)
+        #expect(Self.maxDiff(try Self.logits(reloaded, ids), adapted) < 1e-5, "\(family): base and adapter from GGUF")
+    }
+
     /// GPT-2's "c_proj" is the last part of both the attention's and the MLP's output: an adapter
     /// on one of them is written by its path, which PEFT matches as a suffix (checked by hand in PEFT).
     @Test func anAmbiguousModuleNameIsWrittenByItsPath() throws {

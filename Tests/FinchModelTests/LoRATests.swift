@@ -60,3 +60,57 @@ import Testing
         #expect(throws: ModelError.self) { try fresh.loadAdapter(directory: dir + "/missing") }
     }
 }
+
+/// GGUF adapter files that are not this model's adapters are refused, naming the file and the reason,
+/// and the model keeps the adapters it had (a PEFT folder's failure too).
+@Suite struct GGUFAdapterErrorTests {
+    func expectRefusal(_ path: String, _ reason: String, onto m: LanguageModel) {
+        let before = m.loraParameters.map { $0.tensor.scalars }
+        do {
+            try m.loadAdapter(path: path)
+            Issue.record("\(path) loaded")
+        } catch {
+            #expect("\(error)".contains(path) && "\(error)".contains(reason), "\(error)")
+        }
+        #expect(m.loraParameters.map { $0.tensor.scalars } == before, "the adapters it had are kept")
+    }
+
+    @Test func wrongFilesAreRefused() throws {
+        let dir = try ModelFilesTests.tempDir("gguf-adapter")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try LoRATests.model()
+        try m.addLoRA(rank: 4, alpha: 8, targets: ["q", "v"], seed: 3)
+        try m.saveAdapter(path: dir + "/a.gguf")
+        try m.saveGGUF(path: dir + "/whole.gguf")
+        let onto = try LoRATests.model()
+        try onto.addLoRA(rank: 2, targets: ["o"], seed: 9)
+
+        expectRefusal(dir + "/whole.gguf", "not a GGUF adapter", onto: onto)
+        // Another family's adapter, and one whose rank differs between projections.
+        let file = try GGUFFile(path: dir + "/a.gguf")
+        func rewrite(_ name: String, metadata: (inout [(String, GGUFValue)]) -> Void = { _ in }, tensors: (inout [GGUFWriter.Entry]) throws -> Void = { _ in }) throws -> String {
+            var meta = file.keys.map { ($0, file.metadata[$0]!) }
+            metadata(&meta)
+            var entries = try file.tensors.map { GGUFWriter.Entry(name: $0.name, tensor: try file.tensor($0), type: .f32) }
+            try tensors(&entries)
+            try GGUFWriter.write(path: dir + "/" + name, metadata: meta, tensors: entries)
+            return dir + "/" + name
+        }
+        expectRefusal(try rewrite("qwen.gguf", metadata: { $0 = $0.map { $0.0 == "general.architecture" ? ($0.0, .string("qwen2")) : $0 } }),
+                      "for qwen2 models", onto: onto)
+        expectRefusal(try rewrite("half.gguf", tensors: { $0.removeLast() }), "has a lora_a but no lora_b", onto: onto)
+        expectRefusal(try rewrite("shape.gguf", tensors: { $0[0] = GGUFWriter.Entry(name: $0[0].name, tensor: try Tensor.zeros([4, 31]), type: .f32) }),
+                      "this model needs [r, 32]", onto: onto)
+        expectRefusal(try rewrite("stray.gguf", tensors: { $0.append(GGUFWriter.Entry(name: "blk.0.attn_q.weight", tensor: try Tensor.zeros([32, 32]), type: .f32)) }),
+                      "neither a .lora_a nor a .lora_b", onto: onto)
+
+        // A PEFT folder whose weights are missing: the adapters it had are kept too.
+        try m.saveAdapter(path: dir + "/peft")
+        try FileManager.default.removeItem(atPath: dir + "/peft/adapter_model.safetensors")
+        expectRefusal(dir + "/peft", "adapter_model.safetensors", onto: onto)
+
+        // The good file still loads, and gives what the adapter gave.
+        try onto.loadAdapter(path: dir + "/a.gguf")
+        #expect(onto.loraParameters.map(\.name) == m.loraParameters.map(\.name))
+    }
+}

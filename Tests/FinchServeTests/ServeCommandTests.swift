@@ -13,20 +13,22 @@ import Testing
     @Test func serveWithAnAdapterThenStopOnSIGTERM() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-serve-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // An adapter that changes the answers: random B (a fresh adapter's B is zero, which changes nothing).
+        // An adapter that changes the answers: random B (a fresh adapter's B is zero, which changes
+        // nothing), served from llama.cpp's GGUF adapter file (PEFT folders load through the same path).
         let tuned = try LanguageModel.load(ModelStore.resolve("smollm2-135m"))
         try tuned.addLoRA(rank: 4, alpha: 8, seed: 1)
         var rng = RNG(seed: 5)
         for (name, t) in tuned.loraParameters where name.contains("lora_B") {
             try t.assign(Tensor.normal(t.shape, std: 0.02, rng: &rng))
         }
-        try tuned.saveAdapter(directory: dir + "/adapter")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try tuned.saveAdapter(path: dir + "/adapter.gguf")
         var greedy = GenerationOptions()
         greedy.maxTokens = 10
         let expected = try tuned.generate("The capital of France is", options: greedy).text
 
         let log = dir + "/serve.log"
-        let pid = try Spawn.start(Self.finch, ["serve", "--port", "0", "--adapter", "tuned=\(dir)/adapter"], output: log)
+        let pid = try Spawn.start(Self.finch, ["serve", "--port", "0", "--adapter", "tuned=\(dir)/adapter.gguf"], output: log)
         var exited = false
         defer { if !exited { kill(pid, SIGKILL); Spawn.wait(pid) } }
         var text = ""

@@ -136,6 +136,30 @@ public final class LanguageModel {
         return try family.finalNorm(x, pass)
     }
 
+    /// The next token's logits [rows, 1, vocab] for several sequences at once: `ids[i]` continues
+    /// the sequence cached in `caches[i]`, at that cache's own position (the caches advance by one).
+    /// Every row computes what a single-row pass computes, but the projections read each weight once.
+    public func decode(_ ids: [Int], caches: [KVCache], int8Weights: Bool) throws -> Tensor {
+        guard !ids.isEmpty, ids.count == caches.count, Set(caches.map(ObjectIdentifier.init)).count == caches.count else {
+            throw ModelError("decode needs one token and one cache of its own per sequence, got \(ids.count) tokens and \(caches.count) caches")
+        }
+        let c = config
+        for cache in caches {
+            guard cache.length + 1 <= c.context else { throw ModelError("\(cache.length + 1) tokens are more than this model's context of \(c.context)") }
+            try cache.reserve(batch: 1, tokens: 1, for: c)
+        }
+        let int8 = int8Weights && !GradMode.isEnabled
+        var pass = ForwardPass(model: self, config: c, batch: ids.count, tokens: 1, start: 0, cache: nil, int8: int8)
+        pass.rows = caches
+        var x: Tensor
+        do { x = try family.embed(Tensor(ids.map(Float.init), shape: [ids.count, 1]), pass) } catch let e as TensorError {
+            throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(e)")
+        }
+        for block in blocks { x = try family.block(x, block, pass) }
+        for cache in caches { cache.advance(by: 1) }
+        return try logits(family.finalNorm(x, pass), int8: int8)
+    }
+
     /// Makes (or refreshes) the Q8_0 copies that int8 decoding multiplies by.
     public func prepareInt8Weights() throws {
         for block in blocks {

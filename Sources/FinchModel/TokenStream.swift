@@ -23,12 +23,17 @@ public final class TokenStream {
     public private(set) var finishReason: FinishReason?
     public private(set) var prefillSeconds = 0.0
     public private(set) var decodeSeconds = 0.0
+    /// When set, `next` leaves the new token's forward pass to `TokenStream.forward(_:)`, which
+    /// runs those of several streams as one batch; a stream nobody batched runs its own on its next `next`.
+    public var defersForward = false
 
     private let cache = KVCache()
     private var sampler: Sampler
     private var text: StreamingText
     private let endIds: Set<Int>
     private var logits: Tensor?
+    /// The last token, when its forward pass is deferred and not yet run.
+    private var pending: Int?
     private let clock = ContinuousClock()
 
     /// Checks the prompt and options; nothing runs yet.
@@ -69,6 +74,7 @@ public final class TokenStream {
             }
             let start = clock.now
             defer { decodeSeconds += (clock.now - start).seconds }
+            if let id = pending { try feed(model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)) }
             if ids.count >= options.maxTokens { return finish(.length) }
             if stop { return finish(.interrupted) }
             // The head's output is fresh and contiguous: the sampler may change it in place.
@@ -88,9 +94,45 @@ public final class TokenStream {
                 piece += text.flush()
                 return piece
             }
-            logits = try model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true,
-                                       int8Weights: options.decodeWeights == .q8_0)
+            if defersForward {
+                pending = id
+            } else {
+                logits = try model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
+            }
             return piece
+        }
+    }
+
+    private var int8: Bool { options.decodeWeights == .q8_0 }
+
+    private func feed(_ next: Tensor) {
+        logits = next
+        pending = nil
+    }
+
+    /// Runs the deferred forward passes of these streams: those of one model with Q8_0 weights as
+    /// one batch, whose rows come out as each stream's own pass would (Q8Matrix sums each row
+    /// alike); float32 streams one by one, so that their exact decoding stays exact. A batch's time
+    /// counts in each of its streams' decoding time. The model must not be in use elsewhere.
+    public static func forward(_ streams: [TokenStream]) throws {
+        let waiting = streams.filter { $0.pending != nil && $0.finishReason == nil }
+        var groups: [ObjectIdentifier: [TokenStream]] = [:]
+        for s in waiting { groups[ObjectIdentifier(s.model), default: []].append(s) }
+        for group in groups.values {
+            let batched = group.filter(\.int8), clock = ContinuousClock(), start = clock.now
+            if batched.count > 1 {
+                let logits = try GradMode.noGrad {
+                    try group[0].model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), int8Weights: true)
+                }
+                for (i, s) in batched.enumerated() { s.feed(try logits.slice(axis: 0, start: i, end: i + 1)) }
+                let seconds = (clock.now - start).seconds
+                for s in batched { s.decodeSeconds += seconds }
+            }
+            for s in group where s.pending != nil {
+                let t = clock.now
+                try GradMode.noGrad { try s.feed(s.model.forward(Tensor([Float(s.pending!)], shape: [1, 1]), cache: s.cache, lastOnly: true, int8Weights: s.int8)) }
+                s.decodeSeconds += (clock.now - t).seconds
+            }
         }
     }
 

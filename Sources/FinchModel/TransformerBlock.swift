@@ -28,7 +28,9 @@ public final class TransformerBlock {
 }
 
 /// What the blocks of one forward pass share: the model, the positions, the cache, and whether
-/// single-token decoding multiplies by the Q8_0 copies of the weights.
+/// decoding multiplies by the Q8_0 copies of the weights. A pass over `rows` decodes one token
+/// of several sequences at once, each at its own position with its own cache (a server's
+/// requests); the projections then read each weight once for all of them.
 public struct ForwardPass {
     public let model: LanguageModel
     public let config: ModelConfig
@@ -38,6 +40,11 @@ public struct ForwardPass {
     public let start: Int
     public let cache: KVCache?
     public let int8: Bool
+    /// One cache per batch row, for a pass of one token per row at each cache's own position.
+    public var rows: [KVCache]? = nil
+
+    /// The position of row `b`'s first token.
+    public func start(row b: Int) -> Int { rows?[b].length ?? start }
 
     /// x Wᵀ + b through the layer (its Q8_0 weight when decoding in int8).
     public func linear(_ layer: Linear, _ x: Tensor) throws -> Tensor {
@@ -56,18 +63,29 @@ public struct ForwardPass {
 
     /// Rotary embeddings at this pass's positions; `local` takes the sliding-window layers' table where the config gives them their own.
     public func rope(_ x: Tensor, local: Bool = false) throws -> Tensor {
-        try x.rope(local ? model.localRotary ?? model.rotary : model.rotary, start: start)
+        let table = local ? model.localRotary ?? model.rotary : model.rotary
+        guard let rows else { return try x.rope(table, start: start) }
+        return try Tensor.concat(rows.indices.map { b in try x.slice(axis: 0, start: b, end: b + 1).rope(table, start: rows[b].length) })
     }
 
     /// Causal attention of q [batch, tokens, heads, d] over k, v [batch, tokens, kvHeads, d] and the
     /// cached positions of `layer` (the new keys and values are cached); returns [batch, tokens, heads·d].
     /// The layer's sliding window, score scale and soft cap come from the config.
     public func attend(layer: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
-        var (k, v) = (k, v)
-        if let cache { (k, v) = try cache.append(layer: layer, keys: k, values: v) }
         let scale = config.queryScale.map { Float(1 / $0.squareRoot()) }
-        return try Tensor.causalAttention(q, k, v, window: config.window(layer: layer), scale: scale, softcap: Float(config.attentionSoftcap ?? 0))
-            .reshape([batch, tokens, q.shape[2] * q.shape[3]])
+        func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ cache: KVCache?) throws -> Tensor {
+            var (k, v) = (k, v)
+            if let cache { (k, v) = try cache.append(layer: layer, keys: k, values: v) }
+            return try Tensor.causalAttention(q, k, v, window: config.window(layer: layer), scale: scale, softcap: Float(config.attentionSoftcap ?? 0))
+        }
+        let out: Tensor
+        if let rows {
+            func row(_ t: Tensor, _ b: Int) throws -> Tensor { try t.slice(axis: 0, start: b, end: b + 1) }
+            out = try Tensor.concat(rows.indices.map { b in try attention(row(q, b), row(k, b), row(v, b), rows[b]) })
+        } else {
+            out = try attention(q, k, v, cache)
+        }
+        return try out.reshape([batch, tokens, q.shape[2] * q.shape[3]])
     }
 
     /// The usual self-attention on projected q [.., heads·d], k, v [.., kvHeads·d]: heads, rotary on q and k, attention.

@@ -41,7 +41,11 @@ final class ChatRun: @unchecked Sendable {
         do { tokens = try TokenStream(model: model, prompt: ids, options: o, topLogprobs: topLogprobs) } catch let e as ModelError {
             throw ServeError.bad(e.description)
         }
+        tokens.defersForward = true
     }
+
+    /// The generation whose next forward pass the scheduler may batch with others.
+    var generation: TokenStream? { tokens }
 
     func advance() throws -> Bool {
         if stream, !started {

@@ -120,7 +120,11 @@ final class CompletionRun: @unchecked Sendable {
             return
         }
         current = try TokenStream(model: served.model, prompt: ids, options: options, topLogprobs: logprobs)
+        current!.defersForward = true
     }
+
+    /// The generation whose next forward pass the scheduler may batch with others.
+    var generation: TokenStream? { current }
 
     private func send(_ piece: String, finishReason: String?) {
         let chunkLogprobs = lps.map { l -> DataValue in defer { sentLogprobs = l.count }; return l.json(from: sentLogprobs) } ?? .null

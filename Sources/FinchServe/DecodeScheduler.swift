@@ -3,19 +3,25 @@ import Foundation
 import Synchronization
 
 /// Runs the server's generations on one thread, one token of each active request in turn, so
-/// concurrent clients share the CPU fairly and a long answer cannot hold the others back.
+/// concurrent clients share the CPU fairly and a long answer cannot hold the others back. The
+/// turn's forward passes then run together, one batch per model (TokenStream.forward): the
+/// weights are read once for all the requests decoding on them.
 final class DecodeScheduler: @unchecked Sendable {
     /// One request's work: `advance` does a step (a token, or a whole scoring pass) and returns
-    /// true when the request is answered; `failed` answers it with an error instead.
+    /// true when the request is answered; `failed` answers it with an error instead; `generation`
+    /// is its token stream, whose deferred forward pass the scheduler batches.
     final class Job: @unchecked Sendable {
         let served: ServedModel
         let advance: () throws -> Bool
+        let generation: () -> TokenStream?
         let failed: (Error) -> Void
         private let cancelled = Atomic<Bool>(false)
 
-        init(_ served: ServedModel, advance: @escaping () throws -> Bool, failed: @escaping (Error) -> Void) {
+        init(_ served: ServedModel, advance: @escaping () throws -> Bool, generation: @escaping () -> TokenStream? = { nil },
+             failed: @escaping (Error) -> Void) {
             self.served = served
             self.advance = advance
+            self.generation = generation
             self.failed = failed
         }
 
@@ -65,6 +71,23 @@ final class DecodeScheduler: @unchecked Sendable {
         while thread?.isFinished == false { usleep(1000) }
     }
 
+    /// The forward passes the turn's tokens left deferred, one batch per model, under the model's lock.
+    private func forwardTogether(_ jobs: [Job], done: inout Set<ObjectIdentifier>) {
+        var byModel: [ObjectIdentifier: [Job]] = [:]
+        for job in jobs { byModel[ObjectIdentifier(job.served.model), default: []].append(job) }
+        for group in byModel.values {
+            let model = group[0].served.model
+            model.inUse.lock()
+            defer { model.inUse.unlock() }
+            do { try TokenStream.forward(group.compactMap { $0.generation() }) } catch {
+                for job in group {
+                    job.failed(error)
+                    done.insert(ObjectIdentifier(job))
+                }
+            }
+        }
+    }
+
     private func loop() {
         while true {
             condition.lock()
@@ -88,6 +111,7 @@ final class DecodeScheduler: @unchecked Sendable {
                 }
                 if finishedNow { done.insert(ObjectIdentifier(job)) }
             }
+            forwardTogether(turn.filter { !done.contains(ObjectIdentifier($0)) }, done: &done)
             condition.lock()
             active.removeAll { done.contains(ObjectIdentifier($0)) }
             let exit = !running && active.isEmpty && waiting.isEmpty

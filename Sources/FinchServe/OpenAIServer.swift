@@ -101,13 +101,13 @@ public final class OpenAIServer: @unchecked Sendable {
                 let served = try served(body.model(), param: "model")
                 let counted = CountingSink(sink, answered)
                 let run = try CompletionRun(served, body, sink: counted)
-                return try schedule(served, counted, run.advance)
+                return try schedule(served, counted, run.advance) { run.generation }
             case ("POST", "/v1/chat/completions"):
                 let body = try RequestBody(body)
                 let served = try served(body.model(), param: "model")
                 let counted = CountingSink(sink, answered)
                 let run = try ChatRun(served, body, sink: counted)
-                return try schedule(served, counted, run.advance)
+                return try schedule(served, counted, run.advance) { run.generation }
             case (_, "/v1/models"), (_, "/v1/completions"), (_, "/v1/chat/completions"):
                 throw ServeError(405, "\(route) does not take \(method)")
             default:
@@ -130,8 +130,9 @@ public final class OpenAIServer: @unchecked Sendable {
         return m
     }
 
-    private func schedule(_ served: ServedModel, _ sink: ResponseSink, _ advance: @escaping () throws -> Bool) throws -> DecodeScheduler.Job {
-        let job = DecodeScheduler.Job(served, advance: advance) { error in
+    private func schedule(_ served: ServedModel, _ sink: ResponseSink, _ advance: @escaping () throws -> Bool,
+                          generation: @escaping () -> TokenStream?) throws -> DecodeScheduler.Job {
+        let job = DecodeScheduler.Job(served, advance: advance, generation: generation) { error in
             let e = (error as? ServeError) ?? ServeError(500, (error as? ModelError)?.description ?? "\(error)")
             sink.fail(e)
         }

@@ -33,22 +33,28 @@ public final class Q8Matrix: @unchecked Sendable {
         quants.deallocate()
     }
 
-    /// y[range] = W[range] x with x quantised too (`xq`, `xd`: int8 values and a scale per block of 32):
-    /// each block's dot product is exact integer arithmetic, which the compiler widens, then scaled.
-    func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    /// y[i, range] = W[range] x[i] for `inputs` vectors x quantised too (`xq`, `xd`: int8 values and a
+    /// scale per block of 32, one vector after another; y's rows are `rows` apart): each block's dot
+    /// product is exact integer arithmetic, which the compiler widens, then scaled. A weight row is
+    /// read from memory once for every input while it sits in L1, and each output is summed in the
+    /// same order whatever the number of inputs, so batching changes no bit of any result.
+    func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, inputs: Int = 1, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         let blocksPerRow = cols / 32, n = cols
         for r in range {
             let q = quants + r * n, d = scales + r * blocksPerRow
-            // Two accumulators, for even and odd blocks: one would chain every block's add on the last.
-            var acc0: Float = 0, acc1: Float = 0
-            var b = 0
-            while b + 2 <= blocksPerRow {
-                acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b])
-                acc1 += Float(Q8Matrix.dot32(q + b * 32 + 32, xq + b * 32 + 32)) * (d[b + 1] * xd[b + 1])
-                b += 2
+            for i in 0..<inputs {
+                let xq = xq + i * n, xd = xd + i * blocksPerRow
+                // Two accumulators, for even and odd blocks: one would chain every block's add on the last.
+                var acc0: Float = 0, acc1: Float = 0
+                var b = 0
+                while b + 2 <= blocksPerRow {
+                    acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b])
+                    acc1 += Float(Q8Matrix.dot32(q + b * 32 + 32, xq + b * 32 + 32)) * (d[b + 1] * xd[b + 1])
+                    b += 2
+                }
+                if b < blocksPerRow { acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b]) }
+                y[i * rows + r] = acc0 + acc1
             }
-            if b < blocksPerRow { acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b]) }
-            y[r] = acc0 + acc1
         }
     }
 
@@ -69,19 +75,20 @@ public final class Q8Matrix: @unchecked Sendable {
         return d
     }
 
-    /// Several products with the same x in one parallel job (q, k and v of a layer; gate and up):
-    /// fewer hand-offs between the threads per token.
-    static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>) {
+    /// Several products with the same inputs in one parallel job (q, k and v of a layer; gate and up):
+    /// fewer hand-offs between the threads per token. `x` holds `inputs` vectors one after another
+    /// (several sequences decoded together), and each job's y gets one row per input.
+    static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, inputs: Int = 1) {
         guard let n = jobs.first?.matrix.cols else { return }
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: n) { xq in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n / 32) { xd in
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: n * inputs) { xq in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n / 32 * inputs) { xd in
                 // x in Q8_0 blocks too, as llama.cpp quantises activations for its Q8_0 products.
-                for b in 0..<(n / 32) { xd[b] = quantizeBlock(x + b * 32, into: xq.baseAddress! + b * 32) }
+                for b in 0..<(n / 32 * inputs) { xd[b] = quantizeBlock(x + b * 32, into: xq.baseAddress! + b * 32) }
                 let xqp = UnsafePointer(xq.baseAddress!), xdp = UnsafePointer(xd.baseAddress!)
                 let chunk = 32
                 let total = jobs.reduce(0) { $0 + $1.matrix.rows }
                 guard Threads.count > 1, total >= 128 else {
-                    for job in jobs { job.matrix.multiplyRows(xqp, xdp, into: job.y, 0..<job.matrix.rows) }
+                    for job in jobs { job.matrix.multiplyRows(xqp, xdp, inputs: inputs, into: job.y, 0..<job.matrix.rows) }
                     return
                 }
                 var chunks: [(job: Int, rows: Range<Int>)] = []
@@ -92,32 +99,30 @@ public final class Q8Matrix: @unchecked Sendable {
                 }
                 func run(_ c: Int) {
                     let (j, rows) = chunks[c]
-                    jobs[j].matrix.multiplyRows(xqp, xdp, into: jobs[j].y, rows)
+                    jobs[j].matrix.multiplyRows(xqp, xdp, inputs: inputs, into: jobs[j].y, rows)
                 }
                 WorkerTeam.shared.run(chunks: chunks.count, run)
             }
         }
     }
 
-    /// One vector x [1, ..., cols] times several matrices of the same width: one result per matrix.
+    /// Vectors x [..., cols] times several matrices of the same width: one result [..., rows] per
+    /// matrix, every weight read once for all the vectors (not recorded for autograd).
     public static func apply(_ matrices: [Q8Matrix], _ x: Tensor) throws -> [Tensor] {
-        guard let cols = matrices.first?.cols, matrices.allSatisfy({ $0.cols == cols }), x.count == cols else {
-            throw TensorError.shapeMismatch(op: "q8_0 product", x.shape.shapeText, "[\(matrices.first?.cols ?? 0)]")
+        guard let cols = matrices.first?.cols, matrices.allSatisfy({ $0.cols == cols }), x.rank >= 1, x.shape[x.rank - 1] == cols else {
+            throw TensorError.shapeMismatch(op: "q8_0 product", x.shape.shapeText, "[..., \(matrices.first?.cols ?? 0)]")
         }
         let xc = try x.contiguousNoGrad()
         let outs = try matrices.map { try Tensor.empty(Array(x.shape.dropLast()) + [$0.rows], op: "q8_0 product") }
-        multiply(zip(matrices, outs).map { ($0, $1.pointer) }, xc.pointer)
+        // More vectors than this are a prefill's, which GEMM does better; they go in groups.
+        let group = 16, inputs = x.count / Swift.max(cols, 1)
+        for first in stride(from: 0, to: inputs, by: group) {
+            let count = Swift.min(group, inputs - first)
+            multiply(zip(matrices, outs).map { ($0, $1.pointer + first * $0.rows) }, xc.pointer + first * cols, inputs: count)
+        }
         return outs
     }
 
-    /// x [..., cols] -> x Wᵀ [..., rows], one matrix-vector product per row of x (not recorded for autograd).
-    public func apply(_ x: Tensor) throws -> Tensor {
-        guard x.rank >= 1, x.shape[x.rank - 1] == cols else {
-            throw TensorError.shapeMismatch(op: "q8_0 product", x.shape.shapeText, [rows, cols].shapeText)
-        }
-        let xc = try x.contiguousNoGrad()
-        let out = try Tensor.empty(Array(x.shape.dropLast()) + [rows], op: "q8_0 product")
-        for i in 0..<(x.count / Swift.max(cols, 1)) { Q8Matrix.multiply([(self, out.pointer + i * rows)], xc.pointer + i * cols) }
-        return out
-    }
+    /// x [..., cols] -> x Wᵀ [..., rows] (not recorded for autograd).
+    public func apply(_ x: Tensor) throws -> Tensor { try Q8Matrix.apply([self], x)[0] }
 }

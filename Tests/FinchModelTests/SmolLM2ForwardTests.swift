@@ -77,6 +77,41 @@ import Testing
         }
     }
 
+    /// A server's requests decoded together: each row of a batched step, at its own position with
+    /// its own cache, is bit for bit what the sequence's own single-token step gives.
+    @Test func batchedDecodingEqualsEachSequenceAlone() throws {
+        let m = try Self.model.get()
+        try m.prepareInt8Weights()
+        let prompts = [[504, 3575, 282, 4649, 314], [1348, 28, 2], [9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 11], [42]]
+        try GradMode.noGrad {
+            func prefill() throws -> [KVCache] {
+                try prompts.map { p in
+                    let cache = KVCache()
+                    _ = try m.forward(Tensor(p.map(Float.init), shape: [1, p.count]), cache: cache)
+                    return cache
+                }
+            }
+            let alone = try prefill(), together = try prefill()
+            var next = prompts.map { $0.last! }
+            var aloneSeconds = 0.0, togetherSeconds = 0.0
+            for step in 0..<6 {
+                var t = Date()
+                let rows = try m.decode(next, caches: together, int8Weights: true)
+                togetherSeconds += Date().timeIntervalSince(t)
+                t = Date()
+                let each = try zip(next, alone).map { id, cache in try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, int8Weights: true) }
+                aloneSeconds += Date().timeIntervalSince(t)
+                for i in prompts.indices {
+                    #expect(try rows.slice(axis: 0, start: i, end: i + 1).scalars == each[i].scalars, "step \(step), sequence \(i)")
+                }
+                #expect(together.map(\.length) == alone.map(\.length))
+                next = each.map { logits in logits.scalars.indices.max { logits.scalars[$0] < logits.scalars[$1] }! }
+            }
+            print("batched decoding of 4 sequences: \(String(format: "%.2f", aloneSeconds / togetherSeconds))x one at a time")
+            #expect(throws: ModelError.self) { try m.decode([1, 2], caches: [together[0], together[0]], int8Weights: true) }
+        }
+    }
+
     @Test func int8DecodingStaysCloseToFloat32() throws {
         let m = try Self.model.get()
         var agreeing = 0, total = 0

@@ -67,7 +67,7 @@ public enum GPT2: Architecture {
     }
 
     public static func embed(_ ids: Tensor, _ p: ForwardPass) throws -> Tensor {
-        let positions = try Tensor((0..<(p.batch * p.tokens)).map { Float(p.start + $0 % p.tokens) }, shape: [p.batch, p.tokens])
+        let positions = try Tensor((0..<(p.batch * p.tokens)).map { Float(p.start(row: $0 / p.tokens) + $0 % p.tokens) }, shape: [p.batch, p.tokens])
         return try p.model.embedding.embedding(ids).adding(p.model.globals["transformer.wpe.weight"]!.embedding(positions))
     }
 

@@ -114,7 +114,10 @@ public final class TokenStream {
     /// one batch, whose rows come out as each stream's own pass would (Q8Matrix sums each row
     /// alike); float32 streams one by one, so that their exact decoding stays exact. A batch's time
     /// counts in each of its streams' decoding time. The model must not be in use elsewhere.
-    public static func forward(_ streams: [TokenStream]) throws {
+    /// Returns the most rows one pass ran.
+    @discardableResult
+    public static func forward(_ streams: [TokenStream]) throws -> Int {
+        var largest = 0
         let waiting = streams.filter { $0.pending != nil && $0.finishReason == nil }
         var groups: [ObjectIdentifier: [TokenStream]] = [:]
         for s in waiting { groups[ObjectIdentifier(s.model), default: []].append(s) }
@@ -125,6 +128,7 @@ public final class TokenStream {
                     try group[0].model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), int8Weights: true)
                 }
                 for (i, s) in batched.enumerated() { s.feed(try logits.slice(axis: 0, start: i, end: i + 1)) }
+                largest = Swift.max(largest, batched.count)
                 let seconds = (clock.now - start).seconds
                 for s in batched { s.decodeSeconds += seconds }
             }
@@ -132,8 +136,10 @@ public final class TokenStream {
                 let t = clock.now
                 try GradMode.noGrad { try s.feed(s.model.forward(Tensor([Float(s.pending!)], shape: [1, 1]), cache: s.cache, lastOnly: true, int8Weights: s.int8)) }
                 s.decodeSeconds += (clock.now - t).seconds
+                largest = Swift.max(largest, 1)
             }
         }
+        return largest
     }
 
     private func finish(_ reason: FinishReason) -> String {

@@ -47,6 +47,10 @@ final class DecodeScheduler: @unchecked Sendable {
         t.start()
     }
 
+    private let largest = Atomic<Int>(0)
+    /// The most requests one forward pass has decoded together.
+    var largestBatch: Int { largest.load(ordering: .relaxed) }
+
     /// Requests being worked on or waiting.
     var load: Int { condition.lock(); defer { condition.unlock() }; return waiting.count + active.count }
 
@@ -79,7 +83,10 @@ final class DecodeScheduler: @unchecked Sendable {
             let model = group[0].served.model
             model.inUse.lock()
             defer { model.inUse.unlock() }
-            do { try TokenStream.forward(group.compactMap { $0.generation() }) } catch {
+            do {
+                let rows = try TokenStream.forward(group.compactMap { $0.generation() })
+                if rows > largest.load(ordering: .relaxed) { largest.store(rows, ordering: .relaxed) }
+            } catch {
                 for job in group {
                     job.failed(error)
                     done.insert(ObjectIdentifier(job))

@@ -104,4 +104,18 @@ public final class LoopbackClient {
         c.send(method, path, body: body, headers: headers)
         return c.readResponse()
     }
+
+    /// Runs `body(0..<n)` on n threads at once and waits for all: n clients really at the same
+    /// time (DispatchQueue.concurrentPerform runs no more at once than there are cores).
+    public static func concurrently(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<n {
+            group.enter()
+            Thread {
+                body(i)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+    }
 }

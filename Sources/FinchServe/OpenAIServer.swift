@@ -35,6 +35,8 @@ public final class OpenAIServer: @unchecked Sendable {
 
     /// Generation requests answered so far (with their answer or an error).
     public var requestsFinished: Int { answered.count }
+    /// The most requests one forward pass has decoded together so far.
+    public var largestBatch: Int { scheduler.largestBatch }
     /// Requests in progress or waiting.
     public var requestsInProgress: Int { scheduler.load }
 

@@ -38,7 +38,7 @@ enum ServeBench {
             {
                 let t0 = BenchTiming.now()
                 let tokens = Mutex(0)
-                DispatchQueue.concurrentPerform(iterations: 4) { i in
+                LoopbackClient.concurrently(4) { i in
                     let n = (try? stream(server.port, prompts[i], maxTokens: 128).tokens) ?? 0
                     tokens.withLock { $0 += n }
                 }
@@ -52,6 +52,7 @@ enum ServeBench {
         out.report("serve.stream4_total_tps", fourTPS, digits: 1)
         out.report("serve.stream4_vs_stream1", fourTPS / oneTPS, digits: 3)
         out.report("serve.first_token_ms", BenchTiming.median(firstToken) * 1000, digits: 1)
+        out.report("serve.largest_batch", Double(server.largestBatch), digits: 0)
 
         if let seconds = ProcessInfo.processInfo.environment["FINCH_BENCH_SERVE_LOAD"].flatMap(Double.init), seconds > 0 {
             try load(server, seconds: seconds, out)
@@ -81,7 +82,7 @@ enum ServeBench {
         let rssStart = currentMegabytes
         let answered = Mutex(0), failed = Mutex(0), tokens = Mutex(0)
         let end = BenchTiming.now() + seconds
-        DispatchQueue.concurrentPerform(iterations: 8) { i in
+        LoopbackClient.concurrently(8) { i in
             var k = i
             while BenchTiming.now() < end {
                 do {

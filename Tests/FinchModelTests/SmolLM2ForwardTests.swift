@@ -105,7 +105,10 @@ import Testing
                     #expect(try rows.slice(axis: 0, start: i, end: i + 1).scalars == each[i].scalars, "step \(step), sequence \(i)")
                 }
                 #expect(together.map(\.length) == alone.map(\.length))
-                next = each.map { logits in logits.scalars.indices.max { logits.scalars[$0] < logits.scalars[$1] }! }
+                next = each.map { logits in
+                    let scores = logits.scalars
+                    return scores.indices.max { scores[$0] < scores[$1] }!
+                }
             }
             print("batched decoding of 4 sequences: \(String(format: "%.2f", aloneSeconds / togetherSeconds))x one at a time")
             #expect(throws: ModelError.self) { try m.decode([1, 2], caches: [together[0], together[0]], int8Weights: true) }

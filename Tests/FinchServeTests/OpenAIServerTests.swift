@@ -174,13 +174,14 @@ import Testing
         }
     }
 
-    /// Requests decoded a token each in turn still get exactly their own greedy answers.
+    /// Requests decoded a token each in turn, their forward passes batched, still get exactly
+    /// their own greedy answers.
     @Test func concurrentRequestsEachGetTheirOwnAnswer() throws {
         try withServer { server, m in
             let prompts = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "The three primary colors are"]
             let expected = try prompts.map { try m.generate($0, options: greedy(20)).text }
             let got = Mutex([String?](repeating: nil, count: prompts.count))
-            DispatchQueue.concurrentPerform(iterations: prompts.count) { i in
+            LoopbackClient.concurrently(prompts.count) { i in
                 let body = #"{"model": "smol", "prompt": \#(String(data: try! JSONSerialization.data(withJSONObject: [prompts[i]]), encoding: .utf8)!.dropFirst().dropLast()), "max_tokens": 20, "temperature": 0, "stream": true}"#
                 let r = try? post(server, "/v1/completions", body)
                 let text = r?.events.dropLast().compactMap { e -> String? in
@@ -190,6 +191,7 @@ import Testing
                 got.withLock { $0[i] = text }
             }
             #expect(got.withLock { $0 } == expected.map { Optional($0) })
+            #expect(server.largestBatch >= 2, "the requests' tokens were decoded together")
         }
     }
 }

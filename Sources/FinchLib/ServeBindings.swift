@@ -14,8 +14,11 @@ enum ServeBindings {
             .string((o.value as! OpenAIServer).url)
         }
         t.property("port", doc: "The port it listens on.") { o in .number(Double((o.value as! OpenAIServer).port)) }
-        t.property("requests", doc: "How many requests it has answered so far.") { o in
+        t.property("requests", doc: "How many generation requests it has answered so far.") { o in
             .number(Double((o.value as! OpenAIServer).requestsFinished))
+        }
+        t.property("largest_batch", doc: "The most requests one forward pass has decoded together so far.") { o in
+            .number(Double((o.value as! OpenAIServer).largestBatch))
         }
         t.method("stop", on: OpenAIServer.self, [], returns: "nil", "Stops the server: requests in progress end and the port is freed.",
                  "server.stop()") { s, _ in

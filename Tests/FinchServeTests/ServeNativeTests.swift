@@ -29,8 +29,8 @@ import Testing
         #expect(r.status == 200 && ((r.json["choices"] as? [[String: Any]])?.first?["text"] as? String)?.isEmpty == false)
 
         out = ""
-        try interpreter.run("print(server.requests)\nserver.stop()")
-        #expect(out == "1\n")
+        try interpreter.run("print(server.requests, server.largest_batch)\nserver.stop()")
+        #expect(out == "1 1\n")
         // Nothing of the server answers on its port (another test may get the freed port, and a
         // client can even connect to itself on it, so no refusal is required).
         if let c = try? LoopbackClient(port: port) {

@@ -84,14 +84,7 @@ import Testing
         let m = try LanguageModel.load("\(Self.root)/\(family)")
         let prompts = try Self.reference(family).prompts
         try GradMode.noGrad {
-            func prefill() throws -> [KVCache] {
-                try prompts.map { p in
-                    let cache = KVCache()
-                    _ = try m.forward(Tensor(p.map(Float.init), shape: [1, p.count]), cache: cache)
-                    return cache
-                }
-            }
-            let alone = try prefill(), together = try prefill()
+            let alone = try m.prefilledCaches(prompts), together = try m.prefilledCaches(prompts)
             var next = prompts.map { $0[0] }
             for step in 0..<3 {
                 let rows = try m.decode(next, caches: together, int8Weights: true)
@@ -236,5 +229,16 @@ import Testing
         #expect(fitted.factor == 8 && fitted.lowFrequencyFactor == 1 && fitted.originalContext == 8192)
         #expect(abs(fitted.highFrequencyFactor - 4) < 1e-3)
         #expect(throws: ModelError.self) { try RopeScaling.fitted(factors: base.map { _ in 2 }, frequencies: base, source: "test") }
+    }
+}
+
+extension LanguageModel {
+    /// One cache per prompt, each holding its prompt after a forward pass (for the batched-decoding tests).
+    func prefilledCaches(_ prompts: [[Int]]) throws -> [KVCache] {
+        try prompts.map { p in
+            let cache = KVCache()
+            _ = try forward(Tensor(p.map(Float.init), shape: [1, p.count]), cache: cache)
+            return cache
+        }
     }
 }

@@ -84,14 +84,7 @@ import Testing
         try m.prepareInt8Weights()
         let prompts = [[504, 3575, 282, 4649, 314], [1348, 28, 2], [9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 11], [42]]
         try GradMode.noGrad {
-            func prefill() throws -> [KVCache] {
-                try prompts.map { p in
-                    let cache = KVCache()
-                    _ = try m.forward(Tensor(p.map(Float.init), shape: [1, p.count]), cache: cache)
-                    return cache
-                }
-            }
-            let alone = try prefill(), together = try prefill()
+            let alone = try m.prefilledCaches(prompts), together = try m.prefilledCaches(prompts)
             var next = prompts.map { $0.last! }
             var aloneSeconds = 0.0, togetherSeconds = 0.0
             for step in 0..<6 {

@@ -28,12 +28,9 @@ extension LanguageModel {
                 layer.lora = lora
             }
         }
-        for block in blocks {
-            for (_, layer) in block.linears {
-                guard let lora = layer.lora else { continue }
-                saved.append((layer, lora, try layer.weight.copy()))
-                try layer.mergeLoRA()
-            }
+        for (_, _, layer, lora) in adapters {
+            saved.append((layer, lora, try layer.weight.copy()))
+            try layer.mergeLoRA()
         }
         return try body()
     }

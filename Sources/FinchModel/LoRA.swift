@@ -107,11 +107,11 @@ extension LanguageModel {
     /// Runs `body` on the model without adapters (it adds the new ones); if it throws, the model
     /// gets back the adapters and trainable flags it had, so a bad adapter file loses nothing.
     func replacingAdapters(_ body: () throws -> Void) throws {
-        let adapters = blocks.map { $0.linears.map(\.layer.lora) }
-        let trainable = parameters.map(\.tensor.requiresGrad)
+        let saved = adapters, trainable = parameters.map(\.tensor.requiresGrad)
         removeLoRA()
         do { try body() } catch {
-            for (block, saved) in zip(blocks, adapters) { for ((_, layer), lora) in zip(block.linears, saved) { layer.lora = lora } }
+            removeLoRA()
+            for (_, _, layer, lora) in saved { layer.lora = lora }
             for (p, t) in zip(parameters, trainable) { p.tensor.requiresGrad = t }
             throw error
         }
@@ -122,18 +122,19 @@ extension LanguageModel {
         for block in blocks { for (_, layer) in block.linears { try layer.mergeLoRA() } }
     }
 
+    /// Every adapter with its block's index and its layer, in block order then the family's order.
+    var adapters: [(block: Int, short: String, layer: Linear, lora: LoRA)] {
+        blocks.enumerated().flatMap { l, block in
+            block.linears.compactMap { short, layer in layer.lora.map { (l, short, layer, $0) } }
+        }
+    }
+
     /// The adapters' tensors, named as PEFT names them.
     public var loraParameters: [(name: String, tensor: Tensor)] {
-        var out: [(String, Tensor)] = []
-        for (l, block) in blocks.enumerated() {
-            for (name, layer) in block.linears {
-                guard let lora = layer.lora else { continue }
-                let module = "base_model.model.\(family.blockPrefix)\(l).\(family.module(name)!)"
-                out.append((module + ".lora_A.weight", lora.a))
-                out.append((module + ".lora_B.weight", lora.b))
-            }
+        adapters.flatMap { l, short, _, lora in
+            let module = "base_model.model.\(family.blockPrefix)\(l).\(family.module(short)!)"
+            return [(module + ".lora_A.weight", lora.a), (module + ".lora_B.weight", lora.b)]
         }
-        return out
     }
 
     /// Every tensor that trains: the model's own unfrozen parameters and the adapters'.

@@ -8,17 +8,12 @@ import Foundation
 /// reorders a weight's rows (llama's rotary pairs, GPT-NeoX's stacked qkv), B's rows are
 /// reordered the same way: A acts on the inputs, which no layout moves.
 extension LanguageModel {
-    /// Every adapted projection: its block, its weight's spec and its adapter.
+    /// Every adapted projection: its weight's spec and its adapter.
     private var adaptedWeights: [(spec: TensorSpec, lora: LoRA)] {
-        var out: [(TensorSpec, LoRA)] = []
-        for (l, block) in blocks.enumerated() {
-            for (short, layer) in block.linears {
-                guard let lora = layer.lora else { continue }
-                let name = "\(family.blockPrefix)\(l).\(family.module(short)!).weight"
-                out.append((specs.first { $0.name == name }!, lora))
-            }
+        adapters.map { l, short, _, lora in
+            let name = "\(family.blockPrefix)\(l).\(family.module(short)!).weight"
+            return (specs.first { $0.name == name }!, lora)
         }
-        return out
     }
 
     /// Writes the adapters as a GGUF adapter file for llama.cpp (F32 tensors; they are small).

@@ -74,7 +74,7 @@ public final class TokenStream {
             }
             let start = clock.now
             defer { decodeSeconds += (clock.now - start).seconds }
-            if let id = pending { try feed(model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)) }
+            if pending != nil { try forwardPending() }
             if ids.count >= options.maxTokens { return finish(.length) }
             if stop { return finish(.interrupted) }
             // The head's output is fresh and contiguous: the sampler may change it in place.
@@ -94,52 +94,49 @@ public final class TokenStream {
                 piece += text.flush()
                 return piece
             }
-            if defersForward {
-                pending = id
-            } else {
-                logits = try model.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
-            }
+            pending = id
+            if !defersForward { try forwardPending() }
             return piece
         }
     }
 
     private var int8: Bool { options.decodeWeights == .q8_0 }
 
-    private func feed(_ next: Tensor) {
-        logits = next
+    /// The last token's own forward pass (the caller runs without gradients and times it).
+    private func forwardPending() throws {
+        logits = try model.forward(Tensor([Float(pending!)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
         pending = nil
     }
 
-    /// Runs the deferred forward passes of these streams: those of one model with Q8_0 weights as
-    /// one batch, whose rows come out as each stream's own pass would (Q8Matrix sums each row
-    /// alike); float32 streams one by one, so that their exact decoding stays exact. A batch's time
-    /// counts in each of its streams' decoding time. The model must not be in use elsewhere.
-    /// Returns the most rows one pass ran.
+    /// Runs the deferred forward passes of these streams, all of one model: those with Q8_0
+    /// weights as one batch, whose rows come out as each stream's own pass would (Q8Matrix sums
+    /// each row alike); float32 streams one by one, so that their exact decoding stays exact. A
+    /// batch's time counts in each of its streams' decoding time. The model must not be in use
+    /// elsewhere. Returns the most rows one pass ran.
     @discardableResult
     public static func forward(_ streams: [TokenStream]) throws -> Int {
-        var largest = 0
         let waiting = streams.filter { $0.pending != nil && $0.finishReason == nil }
-        var groups: [ObjectIdentifier: [TokenStream]] = [:]
-        for s in waiting { groups[ObjectIdentifier(s.model), default: []].append(s) }
-        for group in groups.values {
-            let batched = group.filter(\.int8), clock = ContinuousClock(), start = clock.now
+        guard let model = waiting.first?.model else { return 0 }
+        guard waiting.allSatisfy({ $0.model === model }) else { throw ModelError("TokenStream.forward batches the streams of one model at a time") }
+        let batched = waiting.filter(\.int8), clock = ContinuousClock()
+        return try GradMode.noGrad {
             if batched.count > 1 {
-                let logits = try GradMode.noGrad {
-                    try group[0].model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), int8Weights: true)
-                }
-                for (i, s) in batched.enumerated() { s.feed(try logits.slice(axis: 0, start: i, end: i + 1)) }
-                largest = Swift.max(largest, batched.count)
+                let start = clock.now
+                let logits = try model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), int8Weights: true)
                 let seconds = (clock.now - start).seconds
-                for s in batched { s.decodeSeconds += seconds }
+                for (i, s) in batched.enumerated() {
+                    s.logits = try logits.slice(axis: 0, start: i, end: i + 1)
+                    s.pending = nil
+                    s.decodeSeconds += seconds
+                }
             }
-            for s in group where s.pending != nil {
-                let t = clock.now
-                try GradMode.noGrad { try s.feed(s.model.forward(Tensor([Float(s.pending!)], shape: [1, 1]), cache: s.cache, lastOnly: true, int8Weights: s.int8)) }
-                s.decodeSeconds += (clock.now - t).seconds
-                largest = Swift.max(largest, 1)
+            for s in waiting where s.pending != nil {
+                let start = clock.now
+                try s.forwardPending()
+                s.decodeSeconds += (clock.now - start).seconds
             }
+            return batched.count > 1 ? batched.count : 1
         }
-        return largest
     }
 
     private func finish(_ reason: FinishReason) -> String {

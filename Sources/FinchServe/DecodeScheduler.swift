@@ -75,7 +75,8 @@ final class DecodeScheduler: @unchecked Sendable {
         while thread?.isFinished == false { usleep(1000) }
     }
 
-    /// The forward passes the turn's tokens left deferred, one batch per model, under the model's lock.
+    /// The forward passes the turn's tokens left deferred, one batch per model (TokenStream.forward
+    /// takes one model's streams), under the model's lock.
     private func forwardTogether(_ jobs: [Job], done: inout Set<ObjectIdentifier>) {
         var byModel: [ObjectIdentifier: [Job]] = [:]
         for job in jobs { byModel[ObjectIdentifier(job.served.model), default: []].append(job) }

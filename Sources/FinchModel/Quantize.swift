@@ -29,16 +29,28 @@ enum Quantize {
     /// block's f16 d and dmin. Bytes: d, dmin, 12 bytes of packed s/m, then 128 bytes where byte
     /// 32i + l holds values 64i + l (low nibble) and 64i + 32 + l (high nibble).
     static func q4_K(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        var steps = [Float](repeating: 0, count: 8), offsets = [Float](repeating: 0, count: 8)
+        // Per-block scratch on the stack: this runs once per 256 weights of a whole model.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { floats in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bytes in
+                q4_K(x, out, steps: floats.baseAddress!, offsets: floats.baseAddress! + 8, ls: bytes.baseAddress!, lm: bytes.baseAddress! + 8)
+            }
+        }
+    }
+
+    private static func q4_K(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, steps: UnsafeMutablePointer<Float>,
+                             offsets: UnsafeMutablePointer<Float>, ls: UnsafeMutablePointer<UInt8>, lm: UnsafeMutablePointer<UInt8>) {
         for j in 0..<8 {
             var lo: Float = 0, hi = -Float.infinity
             for l in 0..<32 { lo = min(lo, x[32 * j + l]); hi = max(hi, x[32 * j + l]) }
             steps[j] = (hi - lo) / 15
             offsets[j] = -lo
         }
-        let maxStep = steps.max()!, maxOffset = offsets.max()!
+        var maxStep: Float = 0, maxOffset: Float = 0
+        for j in 0..<8 {
+            maxStep = max(maxStep, steps[j])
+            maxOffset = max(maxOffset, offsets[j])
+        }
         let d = storeHalf(maxStep / 63, out), dmin = storeHalf(maxOffset / 63, out + 2)
-        var ls = [UInt8](repeating: 0, count: 8), lm = [UInt8](repeating: 0, count: 8)
         for j in 0..<8 {
             ls[j] = UInt8(min(63, max(0, (d > 0 ? steps[j] / d : 0).rounded())))
             // The offset rounds up, so that d·s·q − dmin·m can still reach the sub-block's smallest value.

@@ -1,5 +1,4 @@
 import FinchData
-import FinchIO
 import FinchLang
 import FinchModel
 import FinchTensor
@@ -256,7 +255,7 @@ enum TrainBindings {
         method("fuse", [Param("path", .string, doc: "a .gguf file, or a directory for the Hugging Face layout"),
                         Param("type", .string, default: .string("f32"), doc: "as in save: \"f32\", \"f16\"; for GGUF also \"q8_0\", \"q4_0\", \"q4_k\""),
                         Param("check", .bool, default: .bool(true), doc: "compare the merged model with the unmerged one first; refuse to write if they differ"),
-                        Param("probes", .optional(.list), default: .nil, doc: "prompts to check on (default: the first prompts of the last train() data)"),
+                        Param("probes", .optional(.list), default: .nil, doc: "prompts to check on (default: the first prompts of the last train() data; without training, two general prompts)"),
                         Param("tokens", .int, default: .number(16), doc: "greedy tokens compared per probe"),
                         Param("tolerance", .number, default: .number(1e-3), doc: "largest |Δlogit| allowed"),
                         Param("modelfile", .bool, default: .bool(false), doc: "also write an Ollama Modelfile beside a GGUF file")],
@@ -291,10 +290,7 @@ enum TrainBindings {
             var lines = [a.bool("check") ? "checked on \(check.probes) probe prompts: the same \(check.tokens)-token greedy continuations, logits within \(Value.format(Double(check.maxLogitDifference)))" : "not checked (check: false)"]
             lines.append("wrote \(path)")
             if a.bool("modelfile") {
-                let url = URL(fileURLWithPath: path)
-                let (text, template) = OllamaModelfile.text(gguf: url.lastPathComponent, tokenizer: m.tokenizer)
-                let modelfile = url.deletingLastPathComponent().appendingPathComponent("Modelfile").path
-                try AtomicFile.write(Data(text.utf8), to: modelfile)
+                let (modelfile, template) = try OllamaModelfile.write(besides: path, tokenizer: m.tokenizer)
                 lines.append("wrote \(modelfile)" + (template ? "" : " (without TEMPLATE: this chat template has no Ollama translation here)"))
             }
             a.interpreter.output(lines.joined(separator: "\n") + "\n")

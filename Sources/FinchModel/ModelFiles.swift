@@ -109,7 +109,7 @@ extension LanguageModel {
     }
 
     /// Writes a GGUF file that llama.cpp and the gguf package read: the metadata, the tokenizer,
-    /// and the weights in `type` (F32, F16 or Q8_0; norms stay F32), each in the layout llama.cpp expects.
+    /// and the weights in `type` (F32, F16, Q8_0, Q4_0 or Q4_K; norms stay F32), each in the layout llama.cpp expects.
     public func saveGGUF(path: String, type: GGUFType = .f32) throws {
         let c = config, a = family.ggufName
         // llama.cpp's llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q4_K_S.

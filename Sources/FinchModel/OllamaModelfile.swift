@@ -1,4 +1,6 @@
+import FinchIO
 import FinchText
+import Foundation
 
 /// An Ollama Modelfile for a GGUF export: FROM the file, the chat template in Ollama's Go
 /// template language, the stop tokens, and the sampling parameters.
@@ -44,5 +46,15 @@ public enum OllamaModelfile {
         for s in stops { lines.append("PARAMETER stop \"\(s.replacingOccurrences(of: "\"", with: "\\\""))\"") }
         lines.append("PARAMETER temperature \(temperature)")
         return (lines.joined(separator: "\n") + "\n", template != nil)
+    }
+
+    /// Writes `Modelfile` beside the GGUF file at `ggufPath` (atomically); returns its path and
+    /// whether it has a TEMPLATE.
+    public static func write(besides ggufPath: String, tokenizer: Tokenizer?) throws -> (path: String, template: Bool) {
+        let url = URL(fileURLWithPath: ggufPath)
+        let (text, template) = text(gguf: url.lastPathComponent, tokenizer: tokenizer)
+        let path = url.deletingLastPathComponent().appendingPathComponent("Modelfile").path
+        try AtomicFile.write(Data(text.utf8), to: path)
+        return (path, template)
     }
 }

@@ -75,6 +75,14 @@ enum ModelBindings {
         Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast) or \"f32\" (exact)"),
     ]
 
+    /// The `weights` argument of generate, chat and serve.
+    static func decodeWeights(_ a: Arguments) throws -> DecodeWeights {
+        guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
+            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
+        }
+        return weights
+    }
+
     static func options(_ a: Arguments) throws -> GenerationOptions {
         var o = GenerationOptions()
         o.maxTokens = a.int("max_tokens")
@@ -87,10 +95,7 @@ enum ModelBindings {
             return s
         }
         o.seed = a.optionalInt("seed").map { UInt64(truncatingIfNeeded: $0) }
-        guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
-            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
-        }
-        o.decodeWeights = weights
+        o.decodeWeights = try decodeWeights(a)
         do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
         return o
     }

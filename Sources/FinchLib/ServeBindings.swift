@@ -41,9 +41,7 @@ enum ServeBindings {
         doc: "Serves a model over OpenAI's HTTP API (/v1/models, /v1/completions, /v1/chat/completions, streaming) in the background; the REPL stays usable, and generate/train on the same model wait their turn.",
         example: "server = serve(m, port: 8000)") { a in
             let m = a.object("model", as: LanguageModel.self)!
-            guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
-                throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
-            }
+            let weights = try ModelBindings.decodeWeights(a)
             let port = a.int("port")
             guard (0...65535).contains(port) else { throw a.error("port must be in 0...65535, got \(port)") }
             do {

@@ -26,17 +26,16 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on; 0.0.0.0 is every interface (then set --api-key).") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8000
     @Option(help: "Require Authorization: Bearer KEY on every request (or set FINCH_API_KEY).") var apiKey: String?
-    @Option(help: "Decoding weights: q8_0 (fast) or f32 (exact).") var weights = "q8_0"
+    @Option(help: "Decoding weights: q8_0 (fast) or f32 (exact).") var weights = DecodeWeights.q8_0
 
     func validate() throws {
-        guard DecodeWeights(rawValue: weights) != nil else { throw ValidationError("--weights must be q8_0 or f32, got \(weights)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
     }
 
     func run() throws {
         let server: OpenAIServer
         do {
-            let served = try ServedModel.load(model: model, name: name, adapters: adapter, decodeWeights: DecodeWeights(rawValue: weights)!)
+            let served = try ServedModel.load(model: model, name: name, adapters: adapter, decodeWeights: weights)
             server = try OpenAIServer(models: served, apiKey: apiKey ?? ProcessInfo.processInfo.environment["FINCH_API_KEY"])
             try server.start(host: host, port: port)
         } catch let e as ModelError {
@@ -82,3 +81,6 @@ enum StopSignals {
         }.start()
     }
 }
+
+/// `--weights q8_0|f32`: ArgumentParser names the choices when the value is none of them.
+extension DecodeWeights: ExpressibleByArgument {}

@@ -17,6 +17,8 @@ public final class LoopbackClient {
 
     public let fd: Int32
     private var buffer: [UInt8] = []
+    /// Where recv writes, kept between reads: a stream arrives in many small chunks.
+    private var chunk = [UInt8](repeating: 0, count: 65536)
 
     public init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -66,7 +68,6 @@ public final class LoopbackClient {
 
     /// Reads what has arrived (waiting for something); false when the connection has ended.
     public func readMore() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return false }
         buffer += chunk[..<n]

@@ -206,7 +206,8 @@ enum RowGroups {
 /// The registered families.
 public enum Architectures {
     /// Every family Finch builds, in the order help lists them.
-    public static let all: [any Architecture.Type] = [
+    // Metatypes hold no state; the array is a constant, so sharing it across threads is safe.
+    nonisolated(unsafe) public static let all: [any Architecture.Type] = [
         Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Gemma2.self, Gemma3.self, Phi3.self, GPTNeoX.self, GPT2.self,
     ]
 

@@ -37,12 +37,14 @@ public enum AtomicFile {
         try commit(temp, to: path)
     }
 
-    /// Writes a file piece by piece (for files too big to build in memory first): `body`
-    /// appends to a temporary file that replaces `path` only when it is complete.
+    /// Writes a file piece by piece (for files too big to build in memory first, the model
+    /// files): `body` appends to a temporary file that replaces `path` only when it is complete.
+    /// A missing directory is made, as saving a model in a folder layout makes its folder.
     public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
         try checkConfinement(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
             throw FileWriteError(path: path, reason: "cannot create a file in \(dir)")

@@ -287,7 +287,7 @@ enum TrainBindings {
                 }
             } catch let e as ModelError { throw a.error(e.description) }
             if let failure = check.failure { throw a.error("not written: merging the adapters changed the model: \(failure)") }
-            var lines = [a.bool("check") ? "checked on \(check.probes) probe prompts: the same \(check.tokens)-token greedy continuations, logits within \(Value.format(Double(check.maxLogitDifference)))" : "not checked (check: false)"]
+            var lines = [a.bool("check") ? "checked on \(check.probes) probe prompts: the same \(check.tokens)-token greedy continuations, logits within \(String(format: "%.2g", Double(check.maxLogitDifference)))" : "not checked (check: false)"]
             lines.append("wrote \(path)")
             if a.bool("modelfile") {
                 let (modelfile, template) = try OllamaModelfile.write(besides: path, tokenizer: m.tokenizer)
@@ -296,7 +296,7 @@ enum TrainBindings {
             a.interpreter.output(lines.joined(separator: "\n") + "\n")
             return .dict(try DictRef([(.string("path"), .string(path)), (.string("probes"), .number(Double(check.probes))),
                                       (.string("tokens"), .number(Double(check.tokens))),
-                                      (.string("max_logit_diff"), .number(Double(check.maxLogitDifference)))]))
+                                      (.string("max_logit_diff"), .number(Double("\(check.maxLogitDifference)")!))]))  // the Float's shortest digits
         }
         method("save_adapter", [Param("path", .string, doc: "a directory, or a file ending in .gguf")], returns: "nil",
                "Writes the LoRA adapters: into a directory in PEFT's layout (adapter_config.json + adapter_model.safetensors), which Hugging Face's peft reads, or to a .gguf file in llama.cpp's adapter layout (llama-cli -m base.gguf --lora a.gguf).",

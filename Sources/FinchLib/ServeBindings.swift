@@ -1,3 +1,4 @@
+import FinchData
 import FinchLang
 import FinchModel
 import FinchServe
@@ -25,8 +26,50 @@ enum ServeBindings {
             s.stop()
             return .nil
         }
+        t.method("request", on: OpenAIServer.self, [
+            Param("path", .string, doc: "the endpoint, e.g. \"/v1/completions\" or \"/v1/models\""),
+            Param("body", .optional(.dict), default: .nil, doc: "the JSON body, as a dict; without one the request is a GET"),
+        ], returns: "dict or list",
+        "Sends one HTTP request to the server, as any OpenAI client would (with its API key), and returns the decoded JSON answer; a streamed answer (\"stream\": true) comes back as the list of its events.",
+        "server.request(\"/v1/completions\", {\"prompt\": \"Hello\", \"max_tokens\": 8})") { s, a in
+            try request(s, a)
+        }
         return t
     }()
+
+    /// server.request(): a real HTTP round trip over loopback, so a notebook shows what a client gets.
+    private static func request(_ s: OpenAIServer, _ a: Arguments) throws -> Value {
+        let path = a.string("path")
+        guard path.hasPrefix("/") else { throw a.error("path must start with /, e.g. \"/v1/completions\", got \(Value.quote(path))") }
+        guard ["127.0.0.1", "0.0.0.0", "localhost"].contains(s.host) else {
+            throw a.error("this server listens on \(s.host) only; request() reaches servers through 127.0.0.1")
+        }
+        var body: String?
+        if case .dict(let d) = a["body"] { body = JSONWriter.write(.object(try DataBindings.fields(d, "request() body"))) }
+        let response: LoopbackClient.Response
+        do {
+            response = try LoopbackClient.request(s.port, body == nil ? "GET" : "POST", path, body: body,
+                                                  headers: s.apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+        } catch {
+            throw a.error("nothing answers at \(s.url) (was the server stopped?)")
+        }
+        if response.headers["content-type"]?.hasPrefix("text/event-stream") == true {
+            return .list(try response.events.filter { $0 != "[DONE]" }.map { try decode($0, a) })
+        }
+        guard (200..<300).contains(response.status) else {
+            var reason = response.body.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let e = try? DataValue.parseJSON(Array(response.body.utf8)), case .string(let m)? = e["error"]?["message"] { reason = m }
+            throw a.error("the server answered \(response.status): \(reason)")
+        }
+        let answer = try decode(response.body, a)
+        return answer
+    }
+
+    private static func decode(_ json: String, _ a: Arguments) throws -> Value {
+        do { return DataBindings.value(try DataValue.parseJSON(Array(json.utf8))) } catch {
+            throw a.error("the server's answer is not JSON: \(json.prefix(200))")
+        }
+    }
 
     static func register(in r: Registry) {
         r.register(type)

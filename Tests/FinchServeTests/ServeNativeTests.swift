@@ -42,4 +42,37 @@ import Testing
         #expect(throws: FinchError.self) { try interpreter.run("serve(m, port: 70000)") }
         #expect(throws: FinchError.self) { try interpreter.run(#"serve(m, weights: "q4")"#) }
     }
+
+    /// server.request() goes over HTTP like any client (with the server's API key), decodes the
+    /// answer, lists a stream's events, and turns an error answer into the call's error.
+    @Test func requestIsARealHTTPClient() throws {
+        let interpreter = try FinchLibrary.makeInterpreter()
+        var out = ""
+        interpreter.output = { out += $0 }
+        try interpreter.run("""
+        m = load_model("smollm2-135m")
+        server = serve(m, port: 0, name: "docs-bot", api_key: "sesame")
+        print(server.request("/v1/models")["data"][0]["id"])
+        a = server.request("/v1/completions", {"model": "docs-bot", "prompt": "The capital of France is", "max_tokens": 4, "temperature": 0})
+        print(a["choices"][0]["text"] == m.generate("The capital of France is", max_tokens: 4, stream: false), a["usage"]["completion_tokens"])
+        events = server.request("/v1/completions", {"model": "docs-bot", "prompt": "The capital of France is", "max_tokens": 4, "temperature": 0, "stream": true})
+        print(type(events), events.map(fn(e) { e["choices"][0]["text"] }).join(sep: "") == a["choices"][0]["text"])
+        """)
+        #expect(out.hasSuffix("docs-bot\ntrue 4\nlist true\n"), "\(out)")
+
+        for (code, message) in [
+            (#"server.request("/v1/completions", {"model": "other", "prompt": "x"})"#, "the server answered 404: "),
+            (#"server.request("v1/models")"#, "path must start with /"),
+            (#"server.request("/v1/models", [1])"#, "body"),
+        ] {
+            do {
+                try interpreter.run(code)
+                Issue.record("\(code) did not fail")
+            } catch let e as FinchError {
+                #expect(e.description.contains(message), "\(code): \(e)")
+            }
+        }
+        try interpreter.run("server.stop()")
+        #expect(throws: FinchError.self) { try interpreter.run(#"server.request("/v1/models")"#) }
+    }
 }

@@ -20,6 +20,9 @@ public final class TokenStream {
     public let topLogprobs: Int?
     public private(set) var ids: [Int] = []
     public private(set) var logprobs: [TokenLogprob] = []
+    /// The end-of-sequence token's log-probability when it ended the generation (with `topLogprobs`):
+    /// not a token of the answer, but a log-likelihood request with max_tokens 1 expects it.
+    public private(set) var endLogprob: TokenLogprob?
     public private(set) var finishReason: FinishReason?
     public private(set) var prefillSeconds = 0.0
     public private(set) var decodeSeconds = 0.0
@@ -81,8 +84,11 @@ public final class TokenStream {
             let row = UnsafeMutableBufferPointer(start: logits!.unsafePointer, count: logits!.shape[2])
             let scores = topLogprobs.map { _ in Array(row) }
             let id = sampler.next(row)
+            if let top = topLogprobs, let scores {
+                let lp = Self.logprob(of: id, in: scores, top: top)
+                if endIds.contains(id) { endLogprob = lp } else { logprobs.append(lp) }
+            }
             if endIds.contains(id) { return finish(.eos) }
-            if let top = topLogprobs, let scores { logprobs.append(Self.logprob(of: id, in: scores, top: top)) }
             ids.append(id)
             var piece = text.append(model.tokenizer?.decodeBytes([id]) ?? Array("<\(id)>".utf8))
             var reason: FinishReason?

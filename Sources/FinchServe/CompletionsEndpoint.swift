@@ -86,6 +86,11 @@ final class CompletionRun: @unchecked Sendable {
             lps?.append(served, id: lp.id, lp)
             streamLogprobs += 1
         }
+        // The end token that stopped the answer is listed last (its text is not in the answer):
+        // lm-evaluation-harness asks for a prompt's log-probabilities with echo and max_tokens 1
+        // and drops the last entry as the generated token, so without it a continuation lost its
+        // own last token whenever the model would have ended there.
+        if let lp = stream.endLogprob, stream.finishReason == .eos { lps?.append(served, id: lp.id, lp) }
         if let piece { text += piece }
         if self.stream, let piece, !piece.isEmpty || (logprobs != nil && lps!.count > sentLogprobs) {
             send(piece, finishReason: nil)

@@ -96,6 +96,27 @@ import Testing
         }
     }
 
+    /// lm-evaluation-harness's local-completions sends max_tokens 1 with echo and drops the last
+    /// entry as the generated token: when the model ends right after the prompt, that entry must
+    /// be the end token, not the prompt's last token (which scored " Liver" 0 in the harness).
+    @Test func anEndTokenIsTheLastLogprobEntry() throws {
+        try withServer { server, m in
+            let text = "Question: Which organ do humans use to breathe?\\nAnswer: Liver"
+            let ids = m.tokenizer!.encode("Question: Which organ do humans use to breathe?\nAnswer: Liver")
+            let r = try post(server, "/v1/completions", #"{"model": "smol", "prompt": "\#(text)", "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0}"#)
+            let choice = try #require(choices(r).first)
+            #expect(choice["finish_reason"] as? String == "stop", "the model ends after Liver: the case this test is about")
+            let lp = try #require(choice["logprobs"] as? [String: Any])
+            let tokens = try #require(lp["tokens"] as? [String]), logprobs = try #require(lp["token_logprobs"] as? [Any])
+            #expect(tokens.count == ids.count + 1 && logprobs.count == ids.count + 1)
+            #expect(choice["text"] as? String == "Question: Which organ do humans use to breathe?\nAnswer: Liver")
+
+            let zero = try post(server, "/v1/completions", #"{"model": "smol", "prompt": "\#(text)", "max_tokens": 0, "echo": true, "logprobs": 1}"#)
+            let prompt = try #require((choices(zero).first?["logprobs"] as? [String: Any])?["token_logprobs"] as? [Any])
+            #expect((logprobs.dropLast().last as? Double) == (prompt.last as? Double), "the prompt's last token keeps its place")
+        }
+    }
+
     @Test func chatEqualsTheModelsOwnChat() throws {
         try withServer { server, m in
             let question: JinjaValue = .dict(JinjaDict([("role", .string("user")), ("content", .string("What is the capital of France?"))]))

@@ -81,7 +81,7 @@ enum EvalBindings {
             Param("data", .oneOf([.string, .object("Dataset")]), doc: "a JSONL file or a Dataset in the ARC schema: question, choices {text, label}, answerKey"),
             Param("format", .string, default: .string("auto"), doc: "\"arc\", \"hellaswag\", \"mmlu\", \"truthfulqa_mc1\", or \"auto\" (from the first row's fields)"),
             onErrorParam,
-        ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness does: ARC's context \"Question: {question}\\nAnswer:\" with continuations \" {choice}\"; HellaSwag's \"{activity_label}: {ctx}\" with its endings; MMLU's question with lettered choices, the letter scored; TruthfulQA MC1's six example answers before \"Q: {question}\\nA:\". acc picks the choice with the highest summed log-probability, acc_norm the highest per byte of the choice (HellaSwag's main score).",
+        ], returns: "Evaluation", doc: "Scores multiple-choice questions by log-likelihood, as lm-evaluation-harness does: ARC's context \"Question: {question}\\nAnswer:\" with continuations \" {choice}\"; HellaSwag's \"{activity_label}: {ctx}\" with its endings; MMLU's question with lettered choices, the letter scored; TruthfulQA MC1's six example answers before \"Q: {question}\\nA:\". acc picks the choice with the highest summed log-probability, acc_norm the highest per character of the choice, as the harness counts (HellaSwag's main score).",
         example: "mc = multiple_choice(m, \"Notebooks/data/science_mc.jsonl\")") { a in
             let m = a.object("model", as: LanguageModel.self)!
             var format: ChoiceFormat? = nil

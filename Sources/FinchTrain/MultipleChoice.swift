@@ -71,21 +71,29 @@ public struct ChoiceItem: Sendable {
     }
 }
 
-/// The scores of one item: each choice's summed log-probability and its length in bytes.
+/// The scores of one item: each choice's summed log-probability and its length for acc_norm.
 public struct ChoiceScore: Sendable {
     public let item: ChoiceItem
     public let logprobs: [Double]
-    public let bytes: [Int]
+    /// Each scored continuation's length as lm-evaluation-harness counts it for acc_norm: the
+    /// characters (code points, Python's len) without the space that joins it to the context.
+    public let lengths: [Int]
     /// The choice with the highest log-probability (acc).
     public var predicted: Int { logprobs.indices.max { logprobs[$0] < logprobs[$1] }! }
-    /// The choice with the highest log-probability per byte (acc_norm).
-    public var predictedNorm: Int { logprobs.indices.max { logprobs[$0] / Double(max(1, bytes[$0])) < logprobs[$1] / Double(max(1, bytes[$1])) }! }
+    /// The choice with the highest log-probability per character (acc_norm).
+    public var predictedNorm: Int { logprobs.indices.max { logprobs[$0] / Double(max(1, lengths[$0])) < logprobs[$1] / Double(max(1, lengths[$1])) }! }
+
+    public init(item: ChoiceItem, logprobs: [Double]) {
+        self.item = item
+        self.logprobs = logprobs
+        lengths = item.continuations.map { ($0.hasPrefix(" ") ? $0.dropFirst() : Substring($0)).unicodeScalars.count }
+    }
 }
 
 /// Multiple choice scored by log-likelihood, the way lm-evaluation-harness scores its benchmarks:
 /// each item's context (ARC's `Question: {question}\nAnswer:`, or its format's), each choice's
 /// continuation after it; acc takes the choice of highest summed log-probability, acc_norm
-/// divides it by the continuation's length in bytes.
+/// divides it by the choice's length in characters, as the harness's code does.
 public enum MultipleChoice {
     public struct Result: Sendable {
         public let scores: [ChoiceScore]
@@ -110,7 +118,7 @@ public enum MultipleChoice {
                 do { lp = try logLikelihoods(model, context: ctxIds, continuations: conts) } catch let e as ModelError {
                     throw ModelError("\(item.origin): \(e.description)")
                 }
-                scores.append(ChoiceScore(item: item, logprobs: lp, bytes: item.continuations.map { $0.utf8.count }))
+                scores.append(ChoiceScore(item: item, logprobs: lp))
                 onItem?(n + 1)
             }
         }

@@ -46,7 +46,7 @@ import Testing
         let items = [
             ChoiceItem(question: "what is finch?", choices: ["a lab.", "adapters which are long", "a number."], labels: ["A", "B", "C"], answer: 0, origin: "t:1"),
             ChoiceItem(question: "what is lora?", choices: ["adapters.", "a lab"], labels: ["A", "B"], answer: 1, origin: "t:2"),
-            ChoiceItem(question: "what is loss?", choices: ["finch", "a number.", "lora lora lora"], labels: ["1", "2", "3"], answer: 1, origin: "t:3"),
+            ChoiceItem(question: "what is loss?", choices: ["finch", "a number.", "lora · lora"], labels: ["1", "2", "3"], answer: 1, origin: "t:3"),
         ]
         let result = try MultipleChoice.score(m, items)
         var acc = 0.0, accNorm = 0.0
@@ -59,10 +59,11 @@ import Testing
             }
             for (a, b) in zip(s.logprobs, expected) { #expect(abs(a - b) < 1e-3, "\(a) vs \(b)") }
             let best = expected.indices.max { expected[$0] < expected[$1] }!
-            let bestNorm = expected.indices.max { expected[$0] / Double((" " + item.choices[$0]).utf8.count) < expected[$1] / Double((" " + item.choices[$1]).utf8.count) }!
+            // lm-evaluation-harness's acc_norm: lls / len(choice), Python's len of the choice itself.
+            let bestNorm = expected.indices.max { expected[$0] / Double(item.choices[$0].unicodeScalars.count) < expected[$1] / Double(item.choices[$1].unicodeScalars.count) }!
             acc += best == item.answer ? 1 : 0
             accNorm += bestNorm == item.answer ? 1 : 0
-            #expect(s.bytes == item.choices.map { $0.utf8.count + 1 })
+            #expect(s.lengths == item.choices.map { $0.unicodeScalars.count })
         }
         #expect(result.acc.mean == acc / 3 && result.accNorm.mean == accNorm / 3)
         #expect(result.acc.count == 3)

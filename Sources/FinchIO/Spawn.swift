@@ -11,6 +11,14 @@ public enum Spawn {
         wait(try start(path, arguments, quiet: quiet, output: output))
     }
 
+    /// Runs `path` to completion; its exit status and what it wrote (standard output and error together).
+    public static func output(_ path: String, _ arguments: [String] = []) throws -> (status: Int32, text: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("finch-output-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let status = try run(path, arguments, output: file)
+        return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+    }
+
     /// Starts `path` as `run` does, without waiting; `wait` collects it.
     public static func start(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()

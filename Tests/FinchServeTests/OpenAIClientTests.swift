@@ -11,16 +11,8 @@ import Testing
 @Suite(.serialized) struct OpenAIClientTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs a program to completion and returns what it printed (stdout and stderr).
-    static func output(_ path: String, _ arguments: [String]) throws -> (status: Int32, text: String) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("finch-client-\(UUID().uuidString).txt").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let status = try Spawn.run(path, arguments, output: file)
-        return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
-    }
-
     static func python(_ name: String, _ packages: [String]) throws -> String {
-        let r = try output("/bin/sh", [repository.appendingPathComponent("scripts/client-venv.sh").path, name] + packages)
+        let r = try Spawn.output("/bin/sh", [repository.appendingPathComponent("scripts/client-venv.sh").path, name] + packages)
         guard r.status == 0, let python = r.text.split(separator: "\n").last.map(String.init), python.hasSuffix("/bin/python") else {
             throw ModelError("scripts/client-venv.sh \(name) failed: \(r.text)")
         }
@@ -34,7 +26,7 @@ import Testing
         try server.start(host: "127.0.0.1", port: 0)
         defer { server.stop() }
         let script = Self.repository.appendingPathComponent("Tests/FinchServeTests/openai_client.py").path
-        let r = try Self.output(python, [script, server.url, "sekrit", "smol"])
+        let r = try Spawn.output(python, [script, server.url, "sekrit", "smol"])
         #expect(r.status == 0, "\(r.text)")
         let line = r.text.split(separator: "\n").last.map(String.init) ?? ""
         let out = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(r.text)")

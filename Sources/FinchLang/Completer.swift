@@ -1,5 +1,3 @@
-import FinchLang
-
 /// What Tab offers: globals and keywords; members after `x.`; keyword
 /// arguments (`name: `) inside a call's parentheses.
 public struct Completer {

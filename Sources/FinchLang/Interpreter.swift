@@ -9,6 +9,15 @@ public enum FigureDestination: Sendable, Equatable {
     case files(directory: String, linkDirectory: String, prefix: String)
 }
 
+/// Output shown under an id and replaced when the same id is shown again (Jupyter's
+/// display_data, then update_display_data).
+public protocol LiveDisplay: AnyObject {
+    /// Shows `text` as `id`'s content.
+    func show(_ id: String, text: String)
+    /// Shows the PNG file at `path` as `id`'s content.
+    func show(_ id: String, imageAt path: String, title: String)
+}
+
 /// Runs Finch code: owns the globals, the value stack of call frames and the
 /// registry of natives. One interpreter is one session (a REPL, a notebook).
 public final class Interpreter {
@@ -26,6 +35,9 @@ public final class Interpreter {
     public var figureDestination: FigureDestination = .text
     /// Figures written to files so far under the current `.files` prefix (the notebook resets it per cell).
     public var figuresWritten = 0
+    /// A front end that can replace what it showed (Jupyter); training's progress and live curve
+    /// update in place there instead of printing line after line. Nil in the REPL and `finch run`.
+    public var liveDisplay: LiveDisplay?
     /// Deepest Finch call nesting before "stack overflow".
     public var maxDepth = 5000
     /// Loop iterations and calls one `run` may make before it stops with an error; nil is no

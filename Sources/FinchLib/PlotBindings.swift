@@ -170,6 +170,7 @@ final class LivePlot {
     private let terminal: Bool
     private var linesOnScreen = 0
     private var file: (path: String, link: String)?
+    private let displayId = UUID().uuidString
 
     init(_ interp: Interpreter, terminal: Bool) {
         self.interp = interp
@@ -220,7 +221,9 @@ final class LivePlot {
             if file == nil { file = try PlotBindings.nextFigureFile(interp) }
             guard let file, history.contains(where: { !$0.skipped }) else { return }
             try f.render(to: .png(path: file.path, width: 800, height: 500))
-            if final { interp.output("![\(f.title)](\(file.link))\n") }
+            // A live display shows every redraw in one place; printing shows the final curve.
+            if let display = interp.liveDisplay { display.show(displayId, imageAt: file.path, title: f.title) }
+            else if final { interp.output("![\(f.title)](\(file.link))\n") }
         }
     }
 }

@@ -76,6 +76,12 @@ final class ProgressLine {
         self.every = every
     }
 
+    /// With a live display: the lines printing would have shown so far, under `displayId`, with
+    /// the latest step's line below them while it is not one of them.
+    private var displayed: [String] = []
+    private var displayId = UUID().uuidString
+    private var lastShown = Date.distantPast
+
     func show(_ r: StepRecord) {
         if let v = r.valLoss { lastValLoss = v }
         recent.append(r.seconds)
@@ -83,7 +89,16 @@ final class ProgressLine {
         let perStep = recent.reduce(0, +) / Double(recent.count)
         let line = TrainProgress.line(r, total: steps, lastValLoss: lastValLoss, recentSecondsPerStep: perStep,
                                       peakMB: ProcessMemory.peakMegabytes, bar: terminal)
-        if terminal {
+        let printed = r.step % every == 0 || r.step == steps || r.step == 1 || r.valLoss != nil
+        if let display = interpreter.liveDisplay, !terminal {
+            // The same lines as printing gives, so the notebook ends as `finch run` prints it; the
+            // step in progress shows below them, a few times a second at most.
+            if printed { displayed.append(line) }
+            guard printed || Date().timeIntervalSince(lastShown) >= 0.25 else { return }
+            display.show(displayId, text: (displayed + (printed ? [] : [line])).joined(separator: "\n") + "\n")
+            lastShown = Date()
+            open = !printed
+        } else if terminal {
             let width = PlotBindings.terminalSize(interpreter).width
             interpreter.output("\r\u{1B}[2K" + String(line.prefix(width)) + (r.step == steps ? "\n" : ""))
             open = r.step != steps
@@ -92,9 +107,16 @@ final class ProgressLine {
         }
     }
 
-    /// Ends a line being redrawn, so what is printed next starts on its own line.
+    /// Ends a line being redrawn, so what is printed next starts on its own line; with a live
+    /// display, shows just the printed lines and starts a new display below what comes next.
     func leaveLine() {
-        if open { interpreter.output("\n") }
+        if let display = interpreter.liveDisplay, !terminal {
+            if open, !displayed.isEmpty { display.show(displayId, text: displayed.joined(separator: "\n") + "\n") }
+            displayed = []
+            displayId = UUID().uuidString
+        } else if open {
+            interpreter.output("\n")
+        }
         open = false
     }
 }

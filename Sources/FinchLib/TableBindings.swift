@@ -31,6 +31,25 @@ final class Table {
         return out.joined(separator: "\n")
     }
 
+    /// The same rows as `rendered` (the middle of a long table elided) as an HTML table, for
+    /// Jupyter's text/html.
+    var html: String {
+        func escaped(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let shown: [[Value]?] = rows.count <= Table.printedRows ? rows.map { $0 }
+            : Array(rows.prefix(Table.printedRows / 2)) + [nil] + Array(rows.suffix(Table.printedRows / 2))
+        var out = "<table>\n<thead><tr>" + columns.map { "<th>\(escaped($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in shown {
+            if let row {
+                out += "<tr>" + row.map { "<td>\(escaped(Table.cell($0)))</td>" }.joined() + "</tr>\n"
+            } else {
+                out += "<tr><td colspan=\"\(columns.count)\">… \(rows.count - Table.printedRows) more rows …</td></tr>\n"
+            }
+        }
+        return out + "</tbody>\n</table>\n<p>\(rows.count) rows</p>"
+    }
+
     /// One cell on one line, cut to a readable width.
     static func cell(_ v: Value) -> String {
         var s = v.description.replacingOccurrences(of: "\n", with: "↵")
@@ -45,6 +64,16 @@ final class Table {
             throw FinchError(.runtime, "the table has no column \(Value.quote(name)) (columns: \(columns.joined(separator: ", ")))")
         }
         return .list(rows.map { $0[c] })
+    }
+}
+
+/// A value as the MIME types a rich front end (Jupyter) can show: always text/plain, and
+/// text/html for tables.
+public enum RichOutput {
+    public static func bundle(_ value: Value) -> [String: String] {
+        var data = ["text/plain": value.repr]
+        if case .object(let o) = value, let table = o.value as? Table { data["text/html"] = table.html }
+        return data
     }
 }
 

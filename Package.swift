@@ -25,10 +25,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .target(
             name: "CGnuplot",
             path: "Sources/CGnuplot",
@@ -65,10 +67,12 @@ let package = Package(
         // What fuzzing runs (one case per input kind), shared by the libFuzzer driver and the crash-regression tests.
         .target(name: "FinchFuzzing", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchModel", "FinchText", "FinchData", "FinchTensor", "FinchIO"]),
         .target(name: "FinchREPL", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchIO", "CEditLine"]),
+        // The Jupyter kernel: the messaging protocol on libzmq, messages signed with swift-crypto's HMAC.
+        .target(name: "FinchKernel", dependencies: ["FinchLib", "FinchLang", "CZMQ", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "FinchServe", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "FinchServe", "FinchKernel", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,6 +89,8 @@ let package = Package(
         .testTarget(name: "FinchServeTests", dependencies: ["FinchServe", "FinchModel", "FinchText", "FinchTensor", "FinchIO", "FinchLib", "FinchLang"],
                     exclude: ["openai_client.py"]),  // run by the test with the openai package
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
+        .testTarget(name: "FinchKernelTests", dependencies: ["FinchKernel", "FinchNotebook", "FinchTensor", "FinchIO"],
+                    exclude: ["kernel_client.py", "run_notebooks.py"]),  // run by the tests with jupyter_client and nbclient
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -13,7 +13,7 @@ struct Finch: ParsableCommand {
         abstract: "Finch, a finetuning lab: tensors, tokenizers, models and training in a small language.",
         discussion: "Run alone for the REPL; pipe a script to run it (finch < script.finch).",
         version: FinchVersion.string,
-        subcommands: [Run.self, Test.self, Export.self, Serve.self, Docs.self, Bench.self, Demo.self]
+        subcommands: [Run.self, Test.self, Export.self, Serve.self, Kernel.self, Docs.self, Bench.self, Demo.self]
     )
 
     func run() throws {

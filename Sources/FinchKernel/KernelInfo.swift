@@ -10,10 +10,11 @@ public enum KernelInfo {
          "language_info": languageInfo, "banner": "Finch \(finchVersion) — a finetuning lab", "help_links": [Any]()]
     }
 
-    /// Finch's syntax is close enough to JavaScript's (braces, `fn`, strings, numbers, // and #
-    /// comments aside) for CodeMirror and Pygments to colour it reasonably.
+    /// Neither CodeMirror nor Pygments knows Finch; Ruby's modes colour it best of those they
+    /// have: `#` comments, `nil`, `true`/`false`, `if`/`else`/`while`/`for`/`in`/`return`, strings
+    /// and numbers (JavaScript's would show every `#` comment as code).
     static var languageInfo: JSONObject {
         ["name": "finch", "version": finchVersion, "mimetype": "text/x-finch", "file_extension": ".finch",
-         "pygments_lexer": "javascript", "codemirror_mode": "javascript", "nbconvert_exporter": "script"]
+         "pygments_lexer": "ruby", "codemirror_mode": "ruby", "nbconvert_exporter": "script"]
     }
 }

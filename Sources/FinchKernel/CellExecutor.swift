@@ -62,11 +62,12 @@ final class CellExecutor {
         if store { history.append((count, code)) }
         let previous = interpreter.output
         interpreter.output = { [figures] text in
-            // A figure's image link (plot's output in a notebook) becomes the picture itself.
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("![") {
-                if let figure = Self.figure(String(line), in: figures) { emit(.display(figure)); return }
+            // A figure's image link (plot writes it as one output of its own) becomes the picture.
+            if text.hasPrefix("!["), let figure = Self.figure(text.trimmingCharacters(in: .newlines), in: figures) {
+                emit(.display(figure))
+            } else {
+                emit(.stream(text))
             }
-            emit(.stream(text))
         }
         interpreter.liveDisplay = Live(emit)
         defer {

@@ -1,6 +1,7 @@
 import CZMQ
 import FinchLang
 import Foundation
+import Synchronization
 
 /// A Jupyter kernel for Finch: the messaging protocol (5.3) on ZeroMQ's five sockets. Shell
 /// requests run on the thread that calls `run()`, one at a time as Jupyter expects; control
@@ -15,7 +16,7 @@ public final class JupyterKernel: @unchecked Sendable {
     let executor: CellExecutor
     /// IOPub is published on by the shell and control threads.
     private let iopubLock = NSLock()
-    private let stopping = SharedFlag(false)
+    private let stopping = Atomic<Bool>(false)
     /// Whether the shutdown asked for a restart (the client starts a new process either way).
     private(set) var restart = false
     /// Where a rejected message is reported (standard error; Jupyter shows it in its log).
@@ -52,7 +53,7 @@ public final class JupyterKernel: @unchecked Sendable {
 
     /// The heartbeat: every ping comes straight back.
     private func beat() {
-        while !stopping.value {
+        while !stopping.load(ordering: .relaxed) {
             do {
                 if let frames = try heartbeat.receive(timeoutMilliseconds: 100) { try heartbeat.send(frames) }
             } catch {
@@ -64,7 +65,7 @@ public final class JupyterKernel: @unchecked Sendable {
     /// Reads requests from a ROUTER socket until shutdown; a message that cannot be read is
     /// logged and dropped, never fatal.
     private func serve(_ socket: ZMQSocket, isControl: Bool) {
-        while !stopping.value {
+        while !stopping.load(ordering: .relaxed) {
             let frames: [Data]
             do {
                 guard let f = try socket.receive(timeoutMilliseconds: 100) else { continue }
@@ -110,7 +111,7 @@ public final class JupyterKernel: @unchecked Sendable {
             restart = c["restart"] as? Bool ?? false
             reply(request, on: socket, "shutdown_reply", ["status": "ok", "restart": restart])
             Interrupt.request()  // a cell still running stops as at Ctrl-C
-            stopping.value = true
+            stopping.store(true, ordering: .relaxed)
         default:
             log("ignored a \(request.type) message (not a request this kernel knows)")
         }
@@ -160,16 +161,5 @@ public final class JupyterKernel: @unchecked Sendable {
 
     private func publishStatus(_ state: String, parent: JupyterMessage?) {
         publish("status", ["execution_state": state], parent: parent)
-    }
-}
-
-/// A Bool shared between threads.
-final class SharedFlag: @unchecked Sendable {
-    private var stored: Bool
-    private let lock = NSLock()
-    init(_ value: Bool) { stored = value }
-    var value: Bool {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }

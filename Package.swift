@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CEditLine", path: "Sources/CEditLine"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+        // Open MPI's headers live under its own prefix; its pkg-config file says where.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "CGnuplot",
             path: "Sources/CGnuplot",
@@ -48,7 +50,9 @@ let package = Package(
         .target(name: "FinchText", dependencies: ["FinchIO"]),
         .target(name: "FinchModel", dependencies: ["FinchTensor", "FinchText", "FinchIO"]),
         .target(name: "FinchData", dependencies: ["FinchText", "FinchIO"]),
-        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor", "FinchIO"]),
+        // Data-parallel training's collectives (Open MPI); with one process they touch no MPI.
+        .target(name: "FinchDist", dependencies: ["FinchTensor", "FinchIO", "CMPI"]),
+        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor", "FinchIO", "FinchDist"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
@@ -62,7 +66,7 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]  // NIO's handlers predate strict Sendable checking
         ),
-        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO", "FinchServe"]),
+        .target(name: "FinchLib", dependencies: ["FinchLang", "FinchTensor", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchPlot", "FinchIO", "FinchServe", "FinchDist"]),
         .target(name: "FinchNotebook", dependencies: ["FinchLang", "FinchIO"]),
         // What fuzzing runs (one case per input kind), shared by the libFuzzer driver and the crash-regression tests.
         .target(name: "FinchFuzzing", dependencies: ["FinchLib", "FinchLang", "FinchNotebook", "FinchModel", "FinchText", "FinchData", "FinchTensor", "FinchIO"]),
@@ -72,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "finch",
             dependencies: [
-                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "FinchServe", "FinchKernel", "COpenBLAS",
+                "FinchTensor", "FinchPlot", "FinchLang", "FinchLib", "FinchNotebook", "FinchREPL", "FinchText", "FinchModel", "FinchData", "FinchTrain", "FinchIO", "FinchServe", "FinchKernel", "FinchDist", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,6 +93,7 @@ let package = Package(
         .testTarget(name: "FinchServeTests", dependencies: ["FinchServe", "FinchModel", "FinchText", "FinchTensor", "FinchIO", "FinchLib", "FinchLang"],
                     exclude: ["openai_client.py"]),  // run by the test with the openai package
         .testTarget(name: "FinchREPLTests", dependencies: ["FinchREPL", "FinchLib", "FinchLang", "FinchNotebook"]),
+        .testTarget(name: "FinchDistTests", dependencies: ["FinchDist", "FinchTensor", "FinchModel", "FinchIO"]),
         .testTarget(name: "FinchKernelTests", dependencies: ["FinchKernel", "FinchNotebook", "FinchTensor", "FinchIO"],
                     exclude: ["kernel_client.py", "run_notebooks.py"]),  // run by the tests with jupyter_client and nbclient
     ],

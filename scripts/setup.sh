@@ -3,7 +3,7 @@
 # Silent when everything is present; safe to run again and again.
 set -euo pipefail
 
-packages=(libopenblas-dev libedit-dev gnuplot-nox libgnuplot-iostream-dev libzmq3-dev)
+packages=(libopenblas-dev libedit-dev gnuplot-nox libgnuplot-iostream-dev libzmq3-dev libopenmpi-dev openmpi-bin iproute2)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,8 +19,11 @@ public enum Spawn {
         return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
     }
 
-    /// Starts `path` as `run` does, without waiting; `wait` collects it.
-    public static func start(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil) throws -> pid_t {
+    /// Starts `path` as `run` does, without waiting; `wait` collects it. `pipe` is a pipe's write
+    /// end that gets standard output and error; `ownGroup` starts it in a process group of its own,
+    /// so a terminal's Ctrl-C reaches only us, and we decide what it gets.
+    public static func start(_ path: String, _ arguments: [String] = [], quiet: Bool = false, output: String? = nil,
+                             pipe: Int32? = nil, ownGroup: Bool = false) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -28,6 +31,11 @@ public enum Spawn {
         if let output {
             posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        if let pipe {
+            posix_spawn_file_actions_adddup2(&actions, pipe, 1)
+            posix_spawn_file_actions_adddup2(&actions, pipe, 2)
+            posix_spawn_file_actions_addclose(&actions, pipe)
         }
         // The child starts with no signal blocked and the usual actions for the signals a program
         // is stopped with, whatever the parent (a test runner, a server) had set for itself.
@@ -40,7 +48,12 @@ public enum Spawn {
         for sig in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&stops, sig) }
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &stops)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0

@@ -17,6 +17,7 @@ public enum FinchLibrary {
         EvalBindings.register(in: registry)
         AnalysisBindings.register(in: registry)
         ServeBindings.register(in: registry)
+        DistBindings.register(in: registry)
         return registry
     }
 

@@ -1,3 +1,4 @@
+import FinchDist
 import FinchLang
 import FinchIO
 import FinchPlot
@@ -115,6 +116,8 @@ enum PlotBindings {
     /// for a figure with nothing to draw, the reason instead of a figure. Used by the plot
     /// functions and by training's live curve.
     static func display(_ f: Figure, in interp: Interpreter, width: Int? = nil, height: Int? = nil, save: Figure.Output? = nil) throws {
+        // Under mpirun rank 0 alone draws and saves figures: the others would write the same files.
+        guard World.current.isLeader else { return }
         let out = interp.output
         do {
             var notes: [String] = []
@@ -157,6 +160,10 @@ enum PlotBindings {
         var w = winsize()
         if interp.outputIsTerminal, ioctl(1, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0 {
             return (max(40, min(Int(w.ws_col) - 1, 200)), max(12, min(Int(w.ws_row) - 4, 40)))
+        }
+        // Under `finch run --np` rank 0 writes to mpirun's pseudo-terminal: the launcher says the real one's size.
+        if interp.outputIsTerminal, let size = Launcher.terminalSize {
+            return (max(40, min(size.columns - 1, 200)), max(12, min(size.rows - 4, 40)))
         }
         return (80, 24)
     }

@@ -1,3 +1,4 @@
+import FinchDist
 import FinchLang
 import FinchModel
 import FinchTensor
@@ -28,7 +29,8 @@ final class TrainWatchers {
         if let every = a.optionalInt("print_every"), every <= 0 { throw a.error("print_every must be positive, got \(every)") }
         progress = ProgressLine(interpreter, terminal: terminal, steps: steps, every: a.optionalInt("print_every") ?? max(1, steps / 20))
         live = plotEvery > 0 ? LivePlot(interpreter, terminal: terminal) : nil
-        sampler = sampleEvery > 0 ? SampleGenerations(model: model, prompts: prompts, every: sampleEvery, output: interpreter.output) : nil
+        // Only rank 0 shows anything: the other ranks would generate samples nobody reads.
+        sampler = sampleEvery > 0 && World.current.isLeader ? SampleGenerations(model: model, prompts: prompts, every: sampleEvery, output: interpreter.output) : nil
     }
 
     /// Before the first step: a resumed run's last validation loss shows on the progress line.

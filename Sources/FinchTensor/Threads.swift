@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The one thread setting for Finch's kernels and matrix products, read from FINCH_THREADS
-/// (default: all cores). OpenBLAS always runs on the calling thread: Finch splits each large
+/// (default: all cores, or under mpirun the cores divided among the processes on this machine). OpenBLAS always runs on the calling thread: Finch splits each large
 /// product across its own WorkerTeam, which was faster on every shape of a training step than
 /// OpenBLAS's threads (1024×576 by 576ᵀ: 200 against 166 GFLOP/s on 2 cores) and leaves no second
 /// set of threads spinning while Finch's kernels run.
@@ -30,7 +30,9 @@ public enum Threads {
     private static let initial: Int = {
         BLASKernels.pin()
         openblas_set_num_threads(1)
-        var n = available
+        // Under mpirun the processes on one machine share its cores: each takes its part.
+        let local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE").flatMap { Int(String(cString: $0)) } ?? 1
+        var n = max(1, available / max(1, local))
         if let text = getenv("FINCH_THREADS").map({ String(cString: $0) }), let v = Int(text), v > 0 { n = v }
         _ = current.compareExchange(expected: 0, desired: n, ordering: .relaxed)
         return n

@@ -1,4 +1,5 @@
 import FinchIO
+import FinchModel
 import Foundation
 
 /// The training history as a file: CSV with a header, or one JSON object per line.
@@ -31,5 +32,57 @@ public enum HistoryLog {
             }
         }
         try AtomicFile.write(out, to: path)
+    }
+}
+
+extension HistoryLog {
+    /// A history file written by `write` (or by hand in its form): its columns and, per step, the
+    /// values (nil where a cell is empty or null). Errors name the file and line.
+    public static func read(_ path: String) throws -> (columns: [String], rows: [[Double?]]) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError("\(path): cannot read it") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ModelError("\(path): not UTF-8 text") }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        func number(_ s: Substring, line: Int) throws -> Double? {
+            let t = s.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            if t.isEmpty || t == "null" { return nil }
+            switch t {
+            case "nan": return .nan
+            case "inf": return .infinity
+            case "-inf": return -.infinity
+            default:
+                guard let v = Double(t) else { throw ModelError("\(path):\(line): \"\(t)\" is not a number") }
+                return v
+            }
+        }
+        var rows: [[Double?]] = []
+        if path.hasSuffix(".csv") {
+            guard let header = lines.first, !header.isEmpty else { throw ModelError("\(path): empty, not a training log") }
+            let columns = header.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard columns.contains("step") else { throw ModelError("\(path):1: no step column, not a training log (columns: \(columns.joined(separator: ", ")))") }
+            for (i, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+                let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+                guard cells.count == columns.count else { throw ModelError("\(path):\(i + 1): \(cells.count) values, the header names \(columns.count)") }
+                rows.append(try cells.map { try number($0, line: i + 1) })
+            }
+            return (columns, rows)
+        }
+        guard path.hasSuffix(".jsonl") else { throw ModelError("\(path): a training log is a .csv or .jsonl file") }
+        var columns: [String] = []
+        for (i, line) in lines.enumerated() where !line.isEmpty {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                throw ModelError("\(path):\(i + 1): not a JSON object")
+            }
+            if columns.isEmpty { columns = Self.columns.filter { object[$0] != nil } + object.keys.filter { !Self.columns.contains($0) }.sorted() }
+            guard object["step"] != nil else { throw ModelError("\(path):\(i + 1): no step, not a training log") }
+            rows.append(try columns.map { c in
+                switch object[c] {
+                case nil, is NSNull: return nil
+                case let n as NSNumber: return n.doubleValue
+                case let s as String: return try number(Substring(s), line: i + 1)
+                default: throw ModelError("\(path):\(i + 1): \(c) is not a number")
+                }
+            })
+        }
+        return (columns, rows)
     }
 }

@@ -1,4 +1,5 @@
 import FinchData
+import FinchDist
 import FinchModel
 import FinchTensor
 import Foundation
@@ -101,12 +102,13 @@ public enum MultipleChoice {
         public let accNorm: MeanScore
     }
 
-    /// Scores every item; `onItem` hears each as it is done (for progress).
-    public static func score(_ model: LanguageModel, _ items: [ChoiceItem], onItem: ((Int) -> Void)? = nil) throws -> Result {
+    /// Scores every item; `onItem` hears each as it is done (for progress). With several ranks
+    /// each scores a block of the items and every rank gets all the scores.
+    public static func score(_ model: LanguageModel, _ items: [ChoiceItem], world: World = .current, onItem: ((Int) -> Void)? = nil) throws -> Result {
         guard let tok = model.tokenizer else { throw ModelError("the model has no tokenizer to score text with") }
         var scores: [ChoiceScore] = []
         try GradMode.noGrad {
-            for (n, item) in items.enumerated() {
+            for (n, item) in items[world.share(of: items.count)].enumerated() {
                 let ctxIds = tok.encode(item.context, addSpecial: false)
                 // As lm-evaluation-harness does: the continuation's tokens are those of context +
                 // continuation after the context's, so a merge across the boundary is scored as the model sees it.
@@ -121,6 +123,10 @@ public enum MultipleChoice {
                 scores.append(ChoiceScore(item: item, logprobs: lp))
                 onItem?(n + 1)
             }
+        }
+        if world.isDistributed {
+            let logprobs = try world.gather(scores.map(\.logprobs)).flatMap { $0 }
+            scores = zip(items, logprobs).map { ChoiceScore(item: $0, logprobs: $1) }
         }
         return Result(scores: scores,
                       acc: MeanScore(scores.map { $0.predicted == $0.item.answer ? 1 : 0 }),

@@ -1,4 +1,5 @@
 import FinchData
+import FinchDist
 import FinchModel
 import FinchTensor
 import Foundation
@@ -15,6 +16,9 @@ public final class Trainer {
     /// The validation set, if any.
     public let evalData: TokenizedDataset?
     public let options: TrainOptions
+    /// The processes training together: each takes its share of every global batch of
+    /// `options.batch × world.size` examples, and their gradients are summed before each update.
+    public let world: World
     public let optimizer: Optimizer
     private let schedule: LRSchedule
     public private(set) var history: [StepRecord] = []
@@ -34,7 +38,7 @@ public final class Trainer {
     /// The trained tensors with their names (the model's parameter names, PEFT's for adapters).
     let namedTrainables: [(name: String, tensor: Tensor)]
 
-    public init(model: LanguageModel, data: TokenizedDataset, eval: TokenizedDataset? = nil, options: TrainOptions) throws {
+    public init(model: LanguageModel, data: TokenizedDataset, eval: TokenizedDataset? = nil, options: TrainOptions, world: World = .current) throws {
         try options.validate()
         guard data.count > 0 else { throw ModelError("there is nothing to train on: the dataset is empty") }
         if let eval, eval.count == 0 { throw ModelError("the validation set is empty") }
@@ -58,6 +62,7 @@ public final class Trainer {
         self.data = data
         self.evalData = eval
         self.options = options
+        self.world = world
         namedTrainables = model.parameters.filter { $0.tensor.requiresGrad } + model.loraParameters
         let params = namedTrainables.map(\.tensor)
         guard !params.isEmpty else { throw ModelError("no parameter of the model trains (all are frozen)") }
@@ -68,6 +73,10 @@ public final class Trainer {
         }
         schedule = LRSchedule(options.schedule, peak: options.lr, warmup: options.warmup, total: options.steps)
         order = shuffledOrder(pass: 0)
+        // The first collective: ranks that would train different things stop here, all of them.
+        if world.isDistributed {
+            do { try world.checkSame(fingerprints()) } catch let e as DistributedError { throw ModelError(e.description) }
+        }
         if let eval {
             let train = Set(data.examples.map(\.ids))
             let shared = eval.examples.filter { train.contains($0.ids) }.count
@@ -75,6 +84,19 @@ public final class Trainer {
                 warnings.append("\(shared) of the \(eval.count) validation examples are also in the training set: the validation loss will look better than it is")
             }
         }
+    }
+
+    /// What every rank must share, hashed: the model's weights, the data (and validation data)
+    /// and the options.
+    private func fingerprints() -> [(what: String, hash: UInt64)] {
+        var weights = Fingerprint(), examples = Fingerprint(), settings = Fingerprint()
+        for (name, t) in model.parameters + model.loraParameters { weights.add(name); weights.add(t) }
+        for set in [data] + (evalData.map { [$0] } ?? []) {
+            examples.add([set.count])
+            for e in set.examples { examples.add(e.ids); examples.add(e.labels) }
+        }
+        settings.add(String(describing: options))
+        return [("the model's weights", weights.value), ("the training data", examples.value), ("train()'s options", settings.value)]
     }
 
     private func shuffledOrder(pass: Int) -> [Int] {
@@ -103,7 +125,8 @@ public final class Trainer {
         stopReason = nil; stopMessage = nil
         defer { optimizer.zeroGrad() }
         while history.count < options.steps {
-            if shouldStop() { stopReason = .interrupted; break }
+            // Every rank stops at the same step when any of them was asked to (Ctrl-C, SIGUSR1).
+            if world.max(shouldStop() ? 1 : 0) == 1 { stopReason = .interrupted; break }
             var record = try step()
             let n = record.step
             if let evalData, record.skipped == false, (options.evalEvery > 0 && n % options.evalEvery == 0) || n == options.steps {
@@ -113,7 +136,7 @@ public final class Trainer {
             }
             records.append(record)
             onStep(record)
-            try writeLog(force: false)
+            if world.isLeader { try writeLog(force: false) }
             if badInARow >= options.maxBadSteps {
                 stopReason = .nonFinite
                 stopMessage = "training stopped at step \(n): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)"
@@ -124,9 +147,10 @@ public final class Trainer {
                 stopMessage = "stopped early at step \(n): the validation loss has not improved for \(evalsWithoutImprovement) evaluations (best \(best.map { String(format: "%.4f at step %d", $0.valLoss, $0.step) } ?? "none"))"
                 break
             }
-            if let dir = options.saveDir, options.saveEvery > 0, n % options.saveEvery == 0, n != options.steps { try saveCheckpoint(in: dir) }
+            if let dir = options.saveDir, options.saveEvery > 0, n % options.saveEvery == 0, n != options.steps, world.isLeader { try saveCheckpoint(in: dir) }
         }
         if stopReason == nil { stopReason = .finished }
+        guard world.isLeader else { return records }
         try writeLog(force: true)
         if let dir = options.saveDir, !history.isEmpty { try saveCheckpoint(in: dir) }
         return records
@@ -142,16 +166,23 @@ public final class Trainer {
         let step = history.count
         optimizer.lr = schedule.lr(at: step)
         for p in optimizer.params { p.zeroGradKeepingBuffer() }
-        let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch) }
-        let batches = try micro.map { try tensors(data, $0) }
-        // The trained tokens of all micro-batches together: each one's summed loss is divided by
-        // it, so the gradients add up to those of the mean over the step's trained tokens.
-        let tokens = max(batches.reduce(0) { $0 + $1.tokens }, 1)
+        // Each micro-batch is global: batch × world.size examples in the one data order, of which
+        // this rank takes the block at its rank, so N ranks see what one process would.
+        let micro = (0..<options.gradAccum).map { _ in nextIndices(options.batch * world.size) }
+        let mine = micro.map { Array($0[world.rank * options.batch..<(world.rank + 1) * options.batch]) }
+        let batches = try mine.map { try tensors(data, $0) }
+        // The trained tokens of all micro-batches of every rank together: each one's summed loss is
+        // divided by it, so the gradients add up to those of the mean over the step's trained tokens.
+        let tokens = max(micro.reduce(0) { $0 + trainedTokens($1) }, 1)
         var lossSum: Float = 0
         for b in batches where b.ids.shape[1] >= 2 {
             let (sum, _) = try model.loss(ids: b.ids, labels: b.labels)
             lossSum += try sum.item()
             if sum.requiresGrad { try sum.backward(Tensor.scalar(1 / Float(tokens))) }
+        }
+        if world.isDistributed {
+            lossSum = Float(world.sum([Double(lossSum)])[0])
+            try world.sumGradients(optimizer.params)
         }
         let loss = lossSum / Float(tokens)
         let norm = try clipGradients(optimizer.params, maxNorm: options.clip)
@@ -163,6 +194,12 @@ public final class Trainer {
                                 seconds: seconds, elapsed: (history.last?.elapsed ?? 0) + seconds, skipped: bad)
         history.append(record)
         return record
+    }
+
+    /// How many positions of these examples are trained (position 0 predicts nothing), as
+    /// `tensors` counts them, without building the batch.
+    private func trainedTokens(_ indices: [Int]) -> Int {
+        indices.reduce(0) { n, i in n + data.examples[i].labels.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
     }
 
     /// A batch as tensors, and how many of its positions are trained (position 0 predicts nothing).
@@ -188,21 +225,24 @@ public final class Trainer {
 
     /// The mean loss per trained token over a whole dataset (masking as in training), without gradients.
     public func validationLoss(_ set: TokenizedDataset) throws -> Float {
-        Float(try Self.meanLoss(model, set, batch: options.batch).loss)
+        Float(try Self.meanLoss(model, set, batch: options.batch, world: world).loss)
     }
 
     /// The mean loss per trained token of `model` over `set` in batches of `batch`, masked as
-    /// in training, without gradients; and how many tokens it was taken over.
-    public static func meanLoss(_ model: LanguageModel, _ set: TokenizedDataset, batch: Int) throws -> (loss: Double, tokens: Int) {
+    /// in training, without gradients; and how many tokens it was taken over. With several
+    /// ranks each takes a block of the examples and the sums are added over the world.
+    public static func meanLoss(_ model: LanguageModel, _ set: TokenizedDataset, batch: Int, world: World = .current) throws -> (loss: Double, tokens: Int) {
         try GradMode.noGrad {
             var sum: Double = 0, tokens = 0
-            for start in stride(from: 0, to: set.count, by: max(1, batch)) {
-                let b = try tensors(set, Array(start..<min(set.count, start + batch)), context: model.config.context)
+            let share = world.share(of: set.count)
+            for start in stride(from: share.lowerBound, to: share.upperBound, by: max(1, batch)) {
+                let b = try tensors(set, Array(start..<min(share.upperBound, start + batch)), context: model.config.context)
                 guard b.ids.shape[1] >= 2 else { continue }
                 let (loss, count) = try model.loss(ids: b.ids, labels: b.labels)
                 sum += Double(try loss.item()); tokens += count
             }
-            return (sum / Double(max(tokens, 1)), tokens)
+            let total = world.sum([sum, Double(tokens)])
+            return (total[0] / max(total[1], 1), Int(total[1]))
         }
     }
 
@@ -211,7 +251,7 @@ public final class Trainer {
         if best == nil || v < best!.valLoss {
             best = BestRecord(step: record.step, valLoss: v)
             evalsWithoutImprovement = 0
-            if options.keepBest, let dir = options.saveDir { try Checkpoint.write(self, to: dir + "/best") }
+            if options.keepBest, let dir = options.saveDir, world.isLeader { try Checkpoint.write(self, to: dir + "/best") }
         } else {
             evalsWithoutImprovement += 1
         }

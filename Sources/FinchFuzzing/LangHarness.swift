@@ -64,11 +64,12 @@ public final class LangHarness: @unchecked Sendable {
 
     /// A fresh interpreter with every binding, its output discarded, under the step budget. The
     /// default model is 100 MB fetched from PyPI: not something to load a thousand times a second;
-    /// and serve() would leave a real server listening for every program that reaches it.
+    /// serve() would leave a real server listening for every program that reaches it, and
+    /// launch() would start mpirun and a finch per process.
     private func makeInterpreter() throws -> Interpreter {
         let interpreter = try Interpreter(registry: registry)
         interpreter.output = { _ in }
-        for name in ["load_model", "tokenizer", "serve"] { interpreter.define(name, .nil) }
+        for name in ["load_model", "tokenizer", "serve", "launch"] { interpreter.define(name, .nil) }
         interpreter.stepLimit = Self.stepBudget
         return interpreter
     }

@@ -87,9 +87,9 @@ public enum NativeSweep {
                 }
             }
         }
-        // serve() listens for real (a sweep value such as port 2 would leave servers behind): its
-        // arguments are checked in ServeNativeTests instead.
-        for name in registry.order where !["load_model", "tokenizer", "help", "print", "natives", "serve"].contains(name) {
+        // serve() listens for real (a sweep value such as port 2 would leave servers behind), and
+        // launch() starts mpirun: their arguments are checked in ServeNativeTests and DistNativeTests instead.
+        for name in registry.order where !["load_model", "tokenizer", "help", "print", "natives", "serve", "launch"].contains(name) {
             if let f = registry.functions[name] { sweep(f, receiver: nil) }
         }
         // Tensors twice: a 2×3 one, and an empty one (axes of size 0 divide and index differently).

@@ -21,7 +21,9 @@ public enum HistoryLog {
             guard let v else { return path.hasSuffix(".csv") ? "" : "null" }
             if v.isNaN { return path.hasSuffix(".csv") ? "nan" : "\"nan\"" }
             if v.isInfinite { return path.hasSuffix(".csv") ? (v > 0 ? "inf" : "-inf") : (v > 0 ? "\"inf\"" : "\"-inf\"") }
-            return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.6g", v)
+            // The shortest digits that read back as the same number: a log read back (read_log,
+            // pandas) holds the losses train() reported, not six-digit roundings of them.
+            return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)"
         }
         if path.hasSuffix(".csv") {
             out = columns.joined(separator: ",") + "\n"

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import FinchDist
 
 /// `finch bench NAME`: prints measured figures as `key: value` lines.
 struct Bench: ParsableCommand {
@@ -29,6 +30,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let options = BenchOptions(seconds: seconds, textFile: text, part: part)
+        defer { World.current.finalize() }  // the dist benchmark's parts run under mpirun
         for bench in Benchmarks.all where name == "all" || bench.name == name {
             try bench.run(BenchReporter(), options)
         }
@@ -53,6 +55,7 @@ enum Benchmarks {
         Entry(name: "eval", run: EvalBench.run),
         Entry(name: "models", run: ModelsBench.run),
         Entry(name: "serve", run: ServeBench.run),
+        Entry(name: "dist", run: DistBench.run),
     ]
 }
 

@@ -6,6 +6,9 @@ set -e
 name=$1; shift
 venv=/tmp/finch-$name-venv
 stamp="$venv/.finch-packages"
+# Tests that run at the same time ask for the same virtualenv: one makes it, the others wait.
+exec 9>"$venv.lock"
+flock 9
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv" >&2

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FinchDist
 import FinchLang
 import FinchNotebook
 import FinchTensor
@@ -78,7 +79,8 @@ extension Run {
             try NotebookSession.replay(nb, keepGoing: keepGoing, quiet: false, figuresIn: elsewhere ? scratch : nil)
         }
         let failed = results.contains { $0.failure != nil }
-        if write {
+        // Under mpirun the other ranks replay silently: their outputs are empty, rank 0's are the notebook's.
+        if write && World.current.isLeader {
             if failed && !keepGoing {
                 FileHandle.standardError.write("finch: \(path) was not written (a cell failed; --keep-going writes anyway)\n".data(using: .utf8)!)
             } else if results.contains(where: \.interrupted) {

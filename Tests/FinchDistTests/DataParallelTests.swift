@@ -95,3 +95,18 @@ import Testing
         #expect(abs(pa - pb) <= 1e-6 * pa, "perplexity loss \(pa) against \(pb)")
     }
 }
+
+/// A notebook replayed as two processes: rank 0's outputs are the ones written back.
+@Suite struct NotebookUnderMPITests {
+    @Test func onlyRankZeroWritesTheNotebook() throws {
+        let dir = try DistHarness.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/nb.md"
+        try "# A notebook\n\n```finch\nprint(\"size\", world()[\"size\"], \"rank\", world()[\"rank\"])\n```\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Spawn.output(DistHarness.finch, ["run", "--np", "2", "--write", path])
+        #expect(r.status == 0, "\(r.text)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("<!-- output -->\n```\nsize 2 rank 0\n```"), "\(text)")
+        #expect(r.text.components(separatedBy: "wrote \(path)").count == 2, "written once: \(r.text)")
+    }
+}

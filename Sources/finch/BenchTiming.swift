@@ -12,17 +12,23 @@ enum BenchTiming {
     }
 
     /// Runs each side once per round, for at least `minRounds` rounds and `seconds`
-    /// in all; returns the median seconds of each side.
-    static func interleaved(_ sides: [() throws -> Void], seconds: Double, minRounds: Int = 5) throws -> [Double] {
-        for side in sides { try side() }  // warm up: caches, page faults, thread pools
+    /// in all; returns the median seconds of each side. `pauses` gives untimed seconds to wait
+    /// after a side (by index) before the next one starts.
+    static func interleaved(_ sides: [() throws -> Void], seconds: Double, minRounds: Int = 5, pauses: [Int: Double] = [:]) throws -> [Double] {
+        for (i, side) in sides.enumerated() {  // warm up: caches, page faults, thread pools
+            try side()
+            if let p = pauses[i] { usleep(UInt32(p * 1e6)) }
+        }
         var times = [[Double]](repeating: [], count: sides.count)
         let start = now()
         var round = 0
-        while round < minRounds || now() - start < seconds {
+        var paused = 0.0
+        while round < minRounds || now() - start - paused < seconds {
             for (i, side) in sides.enumerated() {
                 let t0 = now()
                 try side()
                 times[i].append(now() - t0)
+                if let p = pauses[i] { usleep(UInt32(p * 1e6)); paused += p }
             }
             round += 1
         }

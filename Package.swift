@@ -44,7 +44,10 @@ let package = Package(
                 .linkedLibrary("stdc++"),
             ]
         ),
-        .target(name: "FinchTensor", dependencies: ["COpenBLAS"], swiftSettings: nativeKernels),
+        // C for instructions Swift cannot name (VNNI's and AVX2's byte dot products), chosen at run
+        // time; no contraction into fused multiply-adds, so its float sums round as Swift's do.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "FinchTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot", "FinchIO"]),
         .target(name: "FinchIO"),
         .target(name: "FinchText", dependencies: ["FinchIO"]),
@@ -80,7 +83,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor"]),
+        .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor", "CKernels"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
         .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText", "FinchData"], exclude: ["Fixtures"]),  // read at run time via #filePath

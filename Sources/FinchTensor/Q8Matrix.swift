@@ -1,3 +1,5 @@
+import CKernels
+
 /// A matrix kept in Q8_0 form for matrix-vector products: each row in blocks of 32 int8
 /// values with one Float scale per block (d = max|w| / 127, q = round(w / d)). Decoding
 /// reads every weight once per token, so reading 1.06 bytes per weight instead of 4 is
@@ -35,34 +37,12 @@ public final class Q8Matrix: @unchecked Sendable {
 
     /// y[i, range] = W[range] x[i] for `inputs` vectors x quantised too (`xq`, `xd`: int8 values and a
     /// scale per block of 32, one vector after another; y's rows are `rows` apart): each block's dot
-    /// product is exact integer arithmetic, which the compiler widens, then scaled. A weight row is
-    /// read from memory once for every input while it sits in L1, and each output is summed in the
-    /// same order whatever the number of inputs, so batching changes no bit of any result.
+    /// product is exact integer arithmetic (VNNI's or AVX2's byte products, CKernels), then scaled.
+    /// A weight row is read from memory once for every input while it sits in L1, and each output is
+    /// summed in the same order whatever the number of inputs and the kernel, so neither batching
+    /// nor the CPU changes a bit of any result.
     func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, inputs: Int = 1, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        let blocksPerRow = cols / 32, n = cols
-        for r in range {
-            let q = quants + r * n, d = scales + r * blocksPerRow
-            for i in 0..<inputs {
-                let xq = xq + i * n, xd = xd + i * blocksPerRow
-                // Two accumulators, for even and odd blocks: one would chain every block's add on the last.
-                var acc0: Float = 0, acc1: Float = 0
-                var b = 0
-                while b + 2 <= blocksPerRow {
-                    acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b])
-                    acc1 += Float(Q8Matrix.dot32(q + b * 32 + 32, xq + b * 32 + 32)) * (d[b + 1] * xd[b + 1])
-                    b += 2
-                }
-                if b < blocksPerRow { acc0 += Float(Q8Matrix.dot32(q + b * 32, xq + b * 32)) * (d[b] * xd[b]) }
-                y[i * rows + r] = acc0 + acc1
-            }
-        }
-    }
-
-    /// Σ a[j]·b[j] over 32 int8 pairs, exactly (integer sums the compiler may reorder and widen).
-    @inline(__always) static func dot32(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>) -> Int32 {
-        var dot: Int32 = 0
-        for j in 0..<32 { dot &+= Int32(a[j]) &* Int32(b[j]) }
-        return dot
+        finch_q8_rows(quants, scales, cols, xq, xd, inputs, y, rows, range.lowerBound, range.upperBound)
     }
 
     /// Q8_0's quantisation of one block of 32 values, for weights, activations and GGUF files alike:

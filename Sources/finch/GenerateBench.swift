@@ -5,7 +5,7 @@ import Foundation
 
 /// generate: SmolLM2-135M-Instruct — load time, prefill of a 512-token prompt, greedy decoding
 /// of 128 tokens, and decoding against the bound that memory bandwidth sets (every weight is
-/// read once per token; the bandwidth is a plain copy measured in the same run).
+/// read once per token; the bandwidth is a plain copy, and a read stream, measured in the same run).
 enum GenerateBench {
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         let path = try ModelStore.resolve("smollm2-135m")
@@ -37,14 +37,19 @@ enum GenerateBench {
         ], seconds: options.seconds * 8, minRounds: 7)
         let gemmGFLOPS = 20 * 2 * 512 * 576 * 1536 / prefill[1] / 1e9
         var decodeSeconds: [Double] = [], int8Seconds: [Double] = []
+        var readSink: Float = 0
         let decode = try BenchTiming.interleaved([
             { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
             { Parallel.copy(from: src, to: dst, count: bytes / 4) },
             { int8Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)) },
+            { readSink += readStream(src, count: bytes / 4) },
         ], seconds: options.seconds * 4, minRounds: 3)
         let prefillTPS = 512 / prefill[0]
         let f32TPS = 127 / BenchTiming.median(decodeSeconds), int8TPS = 127 / BenchTiming.median(int8Seconds)
         let bandwidth = 2 * Double(bytes) / decode[1] / 1e9  // the copy, read + write
+        // Decoding reads its weights and writes almost nothing: a read stream is its bound.
+        let readBandwidth = Double(bytes) / decode[3] / 1e9
+        precondition(readSink.isFinite)
         let f32Bytes = Double(model.decodeWeightBytes()), int8Bytes = Double(model.decodeWeightBytes(int8: true))
         out.report("generate.prefill_tps", prefillTPS, digits: 1)
         out.report("generate.bandwidth_gbps", bandwidth, digits: 1)
@@ -52,6 +57,8 @@ enum GenerateBench {
         out.report("generate.decode_tps", int8TPS, digits: 1)
         out.report("generate.weight_mb_per_token", int8Bytes / 1e6, digits: 1)
         out.report("generate.decode_bound_fraction", int8TPS / (bandwidth * 1e9 / int8Bytes), digits: 3)
+        out.report("generate.read_gbps", readBandwidth, digits: 1)
+        out.report("generate.decode_read_bound_fraction", int8TPS / (readBandwidth * 1e9 / int8Bytes), digits: 3)
         out.report("generate.decode_f32_tps", f32TPS, digits: 1)
         out.report("generate.f32_weight_mb_per_token", f32Bytes / 1e6, digits: 1)
         out.report("generate.decode_f32_bound_fraction", f32TPS / (bandwidth * 1e9 / f32Bytes), digits: 3)
@@ -60,6 +67,35 @@ enum GenerateBench {
         out.report("generate.gemm_gflops", gemmGFLOPS, digits: 1)
         out.report("generate.prefill_vs_gemm", prefillGFLOPS / gemmGFLOPS, digits: 3)
         out.report("generate.peak_rss_mb", peakMB, digits: 0)
+    }
+
+    /// Reads `count` floats once on every thread's share, summing them so nothing is left out:
+    /// the memory traffic of decoding (weights read, nothing written), without its arithmetic.
+    static func readStream(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        let chunks = max(1, Threads.count)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: chunks)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: 0, count: chunks)
+        let per = (count + chunks - 1) / chunks
+        Parallel.forEachRange(chunks, grain: 1) { r in
+            for c in r {
+                let start = c * per, end = min(count, start + per)
+                var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                var i = start
+                while i + 64 <= end {
+                    let raw = UnsafeRawPointer(p + i)
+                    acc.0 += raw.loadUnaligned(as: SIMD16<Float>.self)
+                    acc.1 += raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                    acc.2 += raw.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                    acc.3 += raw.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                    i += 64
+                }
+                var s = (acc.0 + acc.1 + acc.2 + acc.3).sum()
+                while i < end { s += p[i]; i += 1 }
+                sums[c] = s
+            }
+        }
+        return (0..<chunks).reduce(0) { $0 + sums[$1] }
     }
 
     /// Seconds for 127 greedy decoding steps after the first token (EOS does not stop it).

@@ -1,3 +1,4 @@
+import CKernels
 import FinchTensor
 import Testing
 
@@ -52,5 +53,51 @@ import Testing
         try w.setElement([0, 0], 3)
         #expect(w.storage.version == v0 + 3)
         #expect(try Q8Matrix(w).sourceVersion == w.storage.version)
+    }
+}
+
+/// The byte dot-product kernels (AVX-512 VNNI, AVX2, portable C) against the formula they all
+/// follow, bit for bit: decoding must give the same tokens on every CPU and with every kernel.
+@Suite struct Q8KernelTests {
+    /// The formula: exact block dots, even blocks into acc0, odd into acc1, y = acc0 + acc1.
+    static func reference(_ q: [Int8], _ d: [Float], cols: Int, _ xq: [Int8], _ xd: [Float], row r: Int, input i: Int) -> Float {
+        let nb = cols / 32
+        var acc0: Float = 0, acc1: Float = 0
+        for b in 0..<nb {
+            var dot: Int32 = 0
+            for j in 0..<32 { dot += Int32(q[r * cols + b * 32 + j]) * Int32(xq[i * cols + b * 32 + j]) }
+            let term = Float(dot) * (d[r * nb + b] * xd[i * nb + b])
+            if b % 2 == 0 { acc0 += term } else { acc1 += term }
+        }
+        return acc0 + acc1
+    }
+
+    @Test func everyKernelGivesTheFormulasBits() throws {
+        var rng = RNG(seed: 11)
+        var ran = 0
+        for (rows, cols, inputs) in [(37, 576, 1), (20, 96, 3), (9, 1536, 2), (5, 32, 1)] {
+            let nb = cols / 32
+            // The whole range Q8_0 uses, -127...127, including its ends and zero.
+            let q = (0..<rows * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
+            let xq = (0..<inputs * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
+            let d = (0..<rows * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-5 }
+            let xd = (0..<inputs * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-4 }
+            for kernel in 0...2 {
+                var y = [Float](repeating: .nan, count: inputs * rows)
+                let supported = y.withUnsafeMutableBufferPointer { yp in
+                    finch_q8_rows_with(Int32(kernel), q, d, cols, xq, xd, inputs, yp.baseAddress, rows, 0, rows)
+                }
+                guard supported == 1 else { continue }
+                ran += 1
+                for i in 0..<inputs {
+                    for r in 0..<rows {
+                        let want = Self.reference(q, d, cols: cols, xq, xd, row: r, input: i)
+                        #expect(y[i * rows + r].bitPattern == want.bitPattern, "kernel \(kernel), \(rows)x\(cols) row \(r) input \(i): \(y[i * rows + r]) against \(want)")
+                    }
+                }
+            }
+        }
+        #expect(ran >= 8, "the portable kernel and at least the AVX2 one ran")
+        #expect(["avx512vnni", "avx2", "portable"].contains(String(cString: finch_q8_kernel())))
     }
 }

@@ -1,0 +1,21 @@
+// Kernels Finch writes in C for instructions Swift cannot name (AVX-512 VNNI, AVX2's byte
+// products), chosen at run time by what the CPU has.
+#ifndef FINCH_KERNELS_H
+#define FINCH_KERNELS_H
+#include <stdint.h>
+
+/// y[i * y_stride + r] = Σ_b d[r,b] · xd[i,b] · Σ_j q[r,b,j] · xq[i,b,j] for rows r in [r0, r1)
+/// and `inputs` quantised vectors, Q8_0 blocks of 32 on both sides. The block sums are exact;
+/// the float sums run in a fixed order (even blocks into one accumulator, odd into another, then
+/// added), so every kernel gives the same bits.
+void finch_q8_rows(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
+                   long inputs, float *y, long y_stride, long r0, long r1);
+
+/// finch_q8_rows through one kernel (0 portable, 1 AVX2, 2 AVX-512 VNNI), for tests that compare
+/// them; returns 0 (and does nothing) when this CPU lacks it.
+int finch_q8_rows_with(int kernel, const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
+                       long inputs, float *y, long y_stride, long r0, long r1);
+
+/// Which kernel finch_q8_rows uses on this CPU: "avx512vnni", "avx2" or "portable".
+const char *finch_q8_kernel(void);
+#endif

@@ -10,48 +10,33 @@
 // A u8 × s8 product needs an unsigned side: |x| times q with x's sign moved onto it (x·q = |x|·(sign(x)·q)),
 // as llama.cpp does. Q8_0 values lie in [-127, 127], so |x| fits and nothing overflows.
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static void rows_vnni(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                      long inputs, float *y, long y_stride, long r0, long r1) {
-    const long nb = cols / 32;
-    for (long r = r0; r < r1; r++) {
-        const int8_t *q = quants + r * cols;
-        const float *d = scales + r * nb;
-        for (long i = 0; i < inputs; i++) {
-            const int8_t *x = xq + i * cols;
-            const float *dx = xd + i * nb;
-            float acc0 = 0, acc1 = 0;
-            long b = 0;
-            for (; b + 2 <= nb; b += 2) {
-                __m512i xv = _mm512_loadu_si512((const void *)(x + b * 32));
-                __m512i qv = _mm512_loadu_si512((const void *)(q + b * 32));
-                __mmask64 neg = _mm512_movepi8_mask(xv);
-                __m512i ax = _mm512_abs_epi8(xv);
-                __m512i sq = _mm512_mask_sub_epi8(qv, neg, _mm512_setzero_si512(), qv);
-                __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sq);
-                // Lanes 0-7 hold block b's partial sums, 8-15 block b + 1's.
-                __m256i lo = _mm512_castsi512_si256(s), hi = _mm512_extracti64x4_epi64(s, 1);
-                __m256i h = _mm256_hadd_epi32(lo, hi);         // [lo0+1, lo2+3, hi0+1, hi2+3 | lo4+5, lo6+7, hi4+5, hi6+7]
-                h = _mm256_hadd_epi32(h, h);                  // [lo0..3, hi0..3, ., . | lo4..7, hi4..7, ., .]
-                __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-                int32_t dot0 = _mm_cvtsi128_si32(t), dot1 = _mm_extract_epi32(t, 1);
-                acc0 += (float)dot0 * (d[b] * dx[b]);
-                acc1 += (float)dot1 * (d[b + 1] * dx[b + 1]);
-            }
-            if (b < nb) {
-                __m256i xv = _mm256_loadu_si256((const void *)(x + b * 32));
-                __m256i qv = _mm256_loadu_si256((const void *)(q + b * 32));
-                __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(xv, xv), _mm256_sign_epi8(qv, xv));
-                __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-                t = _mm_hadd_epi32(t, t); t = _mm_hadd_epi32(t, t);
-                acc0 += (float)_mm_cvtsi128_si32(t) * (d[b] * dx[b]);
-            }
-            y[i * y_stride + r] = acc0 + acc1;
-        }
+// The one row loop every kernel runs: `pair` gives the exact dots of blocks b and b + 1, `single`
+// of one block; always inlined, so each kernel's copy is compiled for its own instructions.
+#define Q8_ROWS_BODY(pair, single)                                                          \
+    const long nb = cols / 32;                                                              \
+    for (long r = r0; r < r1; r++) {                                                        \
+        const int8_t *q = quants + r * cols;                                                \
+        const float *d = scales + r * nb;                                                   \
+        for (long i = 0; i < inputs; i++) {                                                 \
+            const int8_t *x = xq + i * cols;                                                \
+            const float *dx = xd + i * nb;                                                  \
+            float acc0 = 0, acc1 = 0;                                                       \
+            long b = 0;                                                                     \
+            for (; b + 2 <= nb; b += 2) {                                                   \
+                int32_t dot0, dot1;                                                         \
+                pair(x + b * 32, q + b * 32, &dot0, &dot1);                                 \
+                acc0 += (float)dot0 * (d[b] * dx[b]);                                       \
+                acc1 += (float)dot1 * (d[b + 1] * dx[b + 1]);                               \
+            }                                                                               \
+            if (b < nb) acc0 += (float)single(x + b * 32, q + b * 32) * (d[b] * dx[b]);    \
+            y[i * y_stride + r] = acc0 + acc1;                                              \
+        }                                                                                   \
     }
-}
 
-__attribute__((target("avx2")))
+#define Q8_ROWS_PARAMS const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd, \
+                       long inputs, float *y, long y_stride, long r0, long r1
+
+__attribute__((target("avx2"), always_inline))
 static inline int32_t dot32_avx2(const int8_t *x, const int8_t *q) {
     __m256i xv = _mm256_loadu_si256((const void *)x), qv = _mm256_loadu_si256((const void *)q);
     // Pairs of u8 × s8 products summed to int16 (at most 2 · 127 · 127, no saturation), then to int32.
@@ -62,26 +47,33 @@ static inline int32_t dot32_avx2(const int8_t *x, const int8_t *q) {
     return _mm_cvtsi128_si32(t);
 }
 
-__attribute__((target("avx2")))
-static void rows_avx2(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                      long inputs, float *y, long y_stride, long r0, long r1) {
-    const long nb = cols / 32;
-    for (long r = r0; r < r1; r++) {
-        const int8_t *q = quants + r * cols;
-        const float *d = scales + r * nb;
-        for (long i = 0; i < inputs; i++) {
-            const int8_t *x = xq + i * cols;
-            const float *dx = xd + i * nb;
-            float acc0 = 0, acc1 = 0;
-            long b = 0;
-            for (; b + 2 <= nb; b += 2) {
-                acc0 += (float)dot32_avx2(x + b * 32, q + b * 32) * (d[b] * dx[b]);
-                acc1 += (float)dot32_avx2(x + b * 32 + 32, q + b * 32 + 32) * (d[b + 1] * dx[b + 1]);
-            }
-            if (b < nb) acc0 += (float)dot32_avx2(x + b * 32, q + b * 32) * (d[b] * dx[b]);
-            y[i * y_stride + r] = acc0 + acc1;
-        }
-    }
+__attribute__((target("avx2"), always_inline))
+static inline void pair_avx2(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
+    *dot0 = dot32_avx2(x, q);
+    *dot1 = dot32_avx2(x + 32, q + 32);
+}
+
+// Two blocks in one 64-byte vector: vpdpbusd gives block b's partial sums in lanes 0-7, b + 1's in 8-15.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline void pair_vnni(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
+    __m512i xv = _mm512_loadu_si512((const void *)x), qv = _mm512_loadu_si512((const void *)q);
+    __mmask64 neg = _mm512_movepi8_mask(xv);
+    __m512i sq = _mm512_mask_sub_epi8(qv, neg, _mm512_setzero_si512(), qv);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(xv), sq);
+    __m256i h = _mm256_hadd_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    h = _mm256_hadd_epi32(h, h);  // [b 0..3, b+1 0..3, ., . | b 4..7, b+1 4..7, ., .]
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    *dot0 = _mm_cvtsi128_si32(t);
+    *dot1 = _mm_extract_epi32(t, 1);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline int32_t single_vnni(const int8_t *x, const int8_t *q) {
+    __m256i xv = _mm256_loadu_si256((const void *)x), qv = _mm256_loadu_si256((const void *)q);
+    __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(xv, xv), _mm256_sign_epi8(qv, xv));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_hadd_epi32(t, t); t = _mm_hadd_epi32(t, t);
+    return _mm_cvtsi128_si32(t);
 }
 
 static inline int32_t dot32_portable(const int8_t *x, const int8_t *q) {
@@ -90,26 +82,18 @@ static inline int32_t dot32_portable(const int8_t *x, const int8_t *q) {
     return s;
 }
 
-static void rows_portable(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                          long inputs, float *y, long y_stride, long r0, long r1) {
-    const long nb = cols / 32;
-    for (long r = r0; r < r1; r++) {
-        const int8_t *q = quants + r * cols;
-        const float *d = scales + r * nb;
-        for (long i = 0; i < inputs; i++) {
-            const int8_t *x = xq + i * cols;
-            const float *dx = xd + i * nb;
-            float acc0 = 0, acc1 = 0;
-            long b = 0;
-            for (; b + 2 <= nb; b += 2) {
-                acc0 += (float)dot32_portable(x + b * 32, q + b * 32) * (d[b] * dx[b]);
-                acc1 += (float)dot32_portable(x + b * 32 + 32, q + b * 32 + 32) * (d[b + 1] * dx[b + 1]);
-            }
-            if (b < nb) acc0 += (float)dot32_portable(x + b * 32, q + b * 32) * (d[b] * dx[b]);
-            y[i * y_stride + r] = acc0 + acc1;
-        }
-    }
+static inline void pair_portable(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
+    *dot0 = dot32_portable(x, q);
+    *dot1 = dot32_portable(x + 32, q + 32);
 }
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static void rows_vnni(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_vnni, single_vnni) }
+
+__attribute__((target("avx2")))
+static void rows_avx2(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_avx2, dot32_avx2) }
+
+static void rows_portable(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_portable, dot32_portable) }
 
 typedef void (*rows_fn)(const int8_t *, const float *, long, const int8_t *, const float *, long, float *, long, long, long);
 

@@ -136,7 +136,7 @@ public final class Trainer {
             }
             records.append(record)
             onStep(record)
-            if world.isLeader { try writeLog(force: false) }
+            try writeLog(force: false)
             if badInARow >= options.maxBadSteps {
                 stopReason = .nonFinite
                 stopMessage = "training stopped at step \(n): \(badInARow) steps in a row had a non-finite loss or gradient (the weights are those of the last good step; try a lower learning rate)"
@@ -147,10 +147,9 @@ public final class Trainer {
                 stopMessage = "stopped early at step \(n): the validation loss has not improved for \(evalsWithoutImprovement) evaluations (best \(best.map { String(format: "%.4f at step %d", $0.valLoss, $0.step) } ?? "none"))"
                 break
             }
-            if let dir = options.saveDir, options.saveEvery > 0, n % options.saveEvery == 0, n != options.steps, world.isLeader { try saveCheckpoint(in: dir) }
+            if let dir = options.saveDir, options.saveEvery > 0, n % options.saveEvery == 0, n != options.steps { try saveCheckpoint(in: dir) }
         }
         if stopReason == nil { stopReason = .finished }
-        guard world.isLeader else { return records }
         try writeLog(force: true)
         if let dir = options.saveDir, !history.isEmpty { try saveCheckpoint(in: dir) }
         return records
@@ -196,18 +195,18 @@ public final class Trainer {
         return record
     }
 
-    /// How many positions of these examples are trained (position 0 predicts nothing), as
-    /// `tensors` counts them, without building the batch.
+    /// How many positions of these examples are trained: labels other than ignore, after position 0
+    /// (which predicts nothing).
     private func trainedTokens(_ indices: [Int]) -> Int {
-        indices.reduce(0) { n, i in n + data.examples[i].labels.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
+        indices.reduce(0) { n, i in n + data.examples[i].labels.dropFirst().count { $0 != TokenizedDataset.ignore } }
     }
 
-    /// A batch as tensors, and how many of its positions are trained (position 0 predicts nothing).
-    private func tensors(_ set: TokenizedDataset, _ indices: [Int]) throws -> (ids: Tensor, labels: Tensor, tokens: Int) {
+    /// A batch as tensors.
+    private func tensors(_ set: TokenizedDataset, _ indices: [Int]) throws -> (ids: Tensor, labels: Tensor) {
         try Self.tensors(set, indices, context: model.config.context)
     }
 
-    static func tensors(_ set: TokenizedDataset, _ indices: [Int], context: Int) throws -> (ids: Tensor, labels: Tensor, tokens: Int) {
+    static func tensors(_ set: TokenizedDataset, _ indices: [Int], context: Int) throws -> (ids: Tensor, labels: Tensor) {
         let b = set.batch(indices)
         let longest = b.ids.first?.count ?? 0
         // Widths rounded up to a multiple of 32: batches of a few distinct shapes reuse the same
@@ -215,12 +214,10 @@ public final class Trainer {
         // (measured: LoRA on finch_docs grew to 5.2 GB). The extra positions come after the
         // text, take no loss and, attention being causal, change nothing before them.
         let width = min(max(longest, (longest + 31) / 32 * 32), max(longest, context))
-        var tokens = 0
-        for row in b.labels { tokens += row.dropFirst().filter { $0 != TokenizedDataset.ignore }.count }
         let extra = width - longest
         let ids = b.ids.flatMap { $0.map(Float.init) + [Float](repeating: Float(set.padId), count: extra) }
         let labels = b.labels.flatMap { $0.map(Float.init) + [Float](repeating: Float(TokenizedDataset.ignore), count: extra) }
-        return (try Tensor(ids, shape: [indices.count, width]), try Tensor(labels, shape: [indices.count, width]), tokens)
+        return (try Tensor(ids, shape: [indices.count, width]), try Tensor(labels, shape: [indices.count, width]))
     }
 
     /// The mean loss per trained token over a whole dataset (masking as in training), without gradients.
@@ -251,7 +248,7 @@ public final class Trainer {
         if best == nil || v < best!.valLoss {
             best = BestRecord(step: record.step, valLoss: v)
             evalsWithoutImprovement = 0
-            if options.keepBest, let dir = options.saveDir, world.isLeader { try Checkpoint.write(self, to: dir + "/best") }
+            if options.keepBest, let dir = options.saveDir { try writeCheckpoint(to: dir + "/best") }
         } else {
             evalsWithoutImprovement += 1
         }
@@ -259,10 +256,17 @@ public final class Trainer {
 
     // MARK: Checkpoints
 
-    /// Writes a complete checkpoint as saveDir/checkpoint-N, keeping the two newest.
+    /// Writes a checkpoint directory; under mpirun rank 0 alone writes (every rank holds the same state).
+    private func writeCheckpoint(to directory: String) throws {
+        guard world.isLeader else { return }
+        try Checkpoint.write(self, to: directory)
+    }
+
+    /// Writes a complete checkpoint as saveDir/checkpoint-N, keeping the two newest (rank 0 alone, under mpirun).
     public func saveCheckpoint(in directory: String) throws {
+        guard world.isLeader else { return }
         let step = history.count
-        try Checkpoint.write(self, to: directory + "/checkpoint-\(step)")
+        try writeCheckpoint(to: directory + "/checkpoint-\(step)")
         let fm = FileManager.default
         let older = ((try? fm.contentsOfDirectory(atPath: directory)) ?? [])
             .compactMap { n -> Int? in n.hasPrefix("checkpoint-") ? Int(n.dropFirst("checkpoint-".count)) : nil }
@@ -315,9 +319,10 @@ public final class Trainer {
 
     // MARK: The log
 
-    /// Writes the history to options.logPath (CSV or JSONL, atomically) at most once a second unless forced.
+    /// Writes the history to options.logPath (CSV or JSONL, atomically) at most once a second unless
+    /// forced; under mpirun rank 0 alone writes it.
     private func writeLog(force: Bool) throws {
-        guard let path = options.logPath, force || Date().timeIntervalSince(lastLogWrite) >= 1 else { return }
+        guard world.isLeader, let path = options.logPath, force || Date().timeIntervalSince(lastLogWrite) >= 1 else { return }
         lastLogWrite = Date()
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)

@@ -73,17 +73,16 @@ public enum Launcher {
                 pending += buffer[0..<n]
             }
             // Whole UTF-8 characters only: one cut by a read waits for its rest.
-            let cut = completeUTF8Prefix(pending)
+            let cut = UTF8Text.wholeCharacters(pending, upTo: pending.count)
             if cut > 0 {
                 output(String(decoding: pending[0..<cut], as: UTF8.self))
                 pending.removeFirst(cut)
             }
         }
-        var status: Int32 = 0
+        var status: Int32?
         while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { break }
+            status = Spawn.poll(pid)
+            if status != nil { break }
             if shouldStop() {
                 signalled += 1
                 stopped()
@@ -99,16 +98,6 @@ public enum Launcher {
         }
         drain()
         if let output, !pending.isEmpty { output(String(decoding: pending, as: UTF8.self)) }
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    }
-
-    /// How many leading bytes form whole UTF-8 characters.
-    public static func completeUTF8Prefix(_ b: [UInt8]) -> Int {
-        var i = b.count - 1, back = 0
-        while i >= 0, back < 4, b[i] & 0xC0 == 0x80 { i -= 1; back += 1 }
-        guard i >= 0 else { return b.count }
-        let lead = b[i]
-        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-        return b.count - i >= need ? b.count : i
+        return status ?? -1
     }
 }

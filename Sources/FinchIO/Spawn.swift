@@ -67,6 +67,21 @@ public enum Spawn {
     public static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return exitStatus(status)
+    }
+
+    /// A started program's exit status if it has ended (collecting it), nil while it runs.
+    public static func poll(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { return exitStatus(status) }
+        // Not our child (already collected): nothing will ever end.
+        if r < 0 && errno == ECHILD { return -1 }
+        return nil
+    }
+
+    /// waitpid's status as a shell reports it: the exit code, or 128 + the signal that killed it.
+    static func exitStatus(_ status: Int32) -> Int32 {
+        (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 }

@@ -1,3 +1,4 @@
+import FinchIO
 import FinchTensor
 import FinchText
 import Foundation
@@ -80,18 +81,9 @@ struct StreamingText {
         return nil
     }
 
-    /// The largest end ≤ `limit` that does not split a UTF-8 character.
+    /// The largest end ≤ `limit` that does not split a UTF-8 character (never before what was shown).
     private func completeCharacters(upTo limit: Int) -> Int {
-        var end = limit
-        // Step back over continuation bytes to the lead byte, then keep it only if its character is whole.
-        var lead = end - 1, back = 0
-        while lead >= 0, back < 4, bytes[lead] & 0xC0 == 0x80 { lead -= 1; back += 1 }
-        if lead >= 0 {
-            let b = bytes[lead]
-            let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-            if end - lead < length { end = lead }
-        }
-        return Swift.max(end, emitted)
+        Swift.max(UTF8Text.wholeCharacters(bytes, upTo: limit), emitted)
     }
 }
 

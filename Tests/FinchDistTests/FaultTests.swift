@@ -42,11 +42,8 @@ import Testing
         /// The exit status, waiting at most `seconds` (nil: still running, and then killed with its group).
         func exitStatus(within seconds: Double) -> Int32? {
             let end = Date().addingTimeInterval(seconds)
-            var status: Int32 = 0
             while Date() < end {
-                if waitpid(pid, &status, WNOHANG) == pid {
-                    return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-                }
+                if let status = Spawn.poll(pid) { return status }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             stop()
@@ -72,8 +69,7 @@ import Testing
         func stop() {
             for (_, p) in ranks() { kill(p, SIGKILL) }
             kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            Spawn.wait(pid)
         }
     }
 

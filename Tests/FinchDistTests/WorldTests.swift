@@ -1,4 +1,5 @@
 import FinchDist
+import FinchIO
 import Testing
 
 /// The world of one process: every collective gives back its input, and shares cover the work.
@@ -27,10 +28,10 @@ import Testing
     }
 
     @Test func utf8IsCutOnlyBetweenCharacters() {
-        #expect(Launcher.completeUTF8Prefix(Array("ab".utf8)) == 2)
+        #expect(UTF8Text.wholeCharacters(Array("ab".utf8), upTo: 2) == 2)
         let arrow = Array("a→".utf8)  // 1 + 3 bytes
-        #expect(Launcher.completeUTF8Prefix(arrow) == 4)
-        #expect(Launcher.completeUTF8Prefix(Array(arrow.prefix(3))) == 1)
-        #expect(Launcher.completeUTF8Prefix(Array(arrow.prefix(2))) == 1)
+        #expect(UTF8Text.wholeCharacters(arrow, upTo: 4) == 4)
+        #expect(UTF8Text.wholeCharacters(Array(arrow.prefix(3)), upTo: 3) == 1)
+        #expect(UTF8Text.wholeCharacters(Array(arrow.prefix(2)), upTo: 2) == 1)
     }
 }

@@ -16,8 +16,7 @@ extension World {
             if p.grad == nil || !p.grad!.isContiguous { p.grad = try (p.grad?.contiguous() ?? Tensor.zeros(p.shape)) }
             grads.append(p.grad!)
         }
-        let staging = UnsafeMutablePointer<Float>.allocate(capacity: Self.bucketFloats)
-        defer { staging.deallocate() }
+        let staging = bucket
         var pending: [Tensor] = [], packed = 0
         func flush() {
             guard !pending.isEmpty else { return }

@@ -15,6 +15,9 @@ public final class World: @unchecked Sendable {
     /// Whether this process writes checkpoints, logs, plots and output: rank 0 does.
     public var isLeader: Bool { rank == 0 }
     let failureLock = Mutex<String?>(nil)
+    /// Where small gradients are packed for one all-reduce: made once (16 MB of fresh pages every
+    /// step would fault them in again each time), only in a world that sums gradients.
+    lazy var bucket = UnsafeMutablePointer<Float>.allocate(capacity: World.bucketFloats)
 
     private init(rank: Int, size: Int) {
         self.rank = rank
@@ -47,7 +50,7 @@ public final class World: @unchecked Sendable {
 
     /// Ends MPI cleanly (every rank calls it once, at exit); nothing when alone.
     public func finalize() {
-        guard isDistributed || Self.launchedByMPI else { return }
+        guard Self.launchedByMPI else { return }
         var done: Int32 = 0
         MPI_Finalized(&done)
         if done == 0 { MPI_Finalize() }

@@ -26,17 +26,17 @@ enum DistBindings {
             guard FileManager.default.isReadableFile(atPath: script) else { throw a.error("cannot read \(script)") }
             guard !World.launchedByMPI else { throw a.error("launch() starts mpirun; this process is already one of mpirun's") }
             let out = a.interpreter.output
-            var tail = ""
+            var printed = false
             Interrupt.clear()
             let status: Int32
             do {
                 status = try Launcher.run(processes: n, arguments: ["run", script], output: { text in
                     out(text)
-                    tail = String((tail + text).suffix(2000))
+                    printed = true
                 }, shouldStop: { Interrupt.requested }, stopped: { Interrupt.clear() })
             } catch let e as DistributedError { throw a.error(e.description) }
             guard status == 0 else {
-                throw a.error("\(script) failed as \(n) process\(n == 1 ? "" : "es") (exit status \(status))" + (tail.isEmpty ? "" : "; its last words are above"))
+                throw a.error("\(script) failed as \(n) process\(n == 1 ? "" : "es") (exit status \(status))" + (printed ? "; its last words are above" : ""))
             }
             return .nil
         })

@@ -157,15 +157,13 @@ enum PlotBindings {
 
     /// The dumb terminal's size: the window's, less room for the prompt, or 80 × 24 outside a terminal.
     static func terminalSize(_ interp: Interpreter) -> (width: Int, height: Int) {
+        guard interp.outputIsTerminal else { return (80, 24) }
         var w = winsize()
-        if interp.outputIsTerminal, ioctl(1, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0 {
-            return (max(40, min(Int(w.ws_col) - 1, 200)), max(12, min(Int(w.ws_row) - 4, 40)))
-        }
         // Under `finch run --np` rank 0 writes to mpirun's pseudo-terminal: the launcher says the real one's size.
-        if interp.outputIsTerminal, let size = Launcher.terminalSize {
-            return (max(40, min(size.columns - 1, 200)), max(12, min(size.rows - 4, 40)))
-        }
-        return (80, 24)
+        let window = ioctl(1, UInt(TIOCGWINSZ), &w) == 0 && w.ws_col > 0 && w.ws_row > 0
+            ? (columns: Int(w.ws_col), rows: Int(w.ws_row)) : Launcher.terminalSize
+        guard let window else { return (80, 24) }
+        return (max(40, min(window.columns - 1, 200)), max(12, min(window.rows - 4, 40)))
     }
 }
 

@@ -15,10 +15,15 @@ final class Table {
     static let printedRows = 20
     static let maxCellWidth = 48
 
-    var rendered: String {
-        let shown: [[Value]?] = rows.count <= Table.printedRows ? rows.map { $0 }
+    /// The rows a person is shown: all of them, or of a longer table the first and last
+    /// printedRows / 2 with nil where the middle is elided (text and HTML alike).
+    var shownRows: [[Value]?] {
+        rows.count <= Table.printedRows ? rows.map { $0 }
             : Array(rows.prefix(Table.printedRows / 2)) + [nil] + Array(rows.suffix(Table.printedRows / 2))
-        let cells: [[String]?] = shown.map { $0?.map(Table.cell) }
+    }
+
+    var rendered: String {
+        let cells: [[String]?] = shownRows.map { $0?.map(Table.cell) }
         var widths = columns.map(\.count)
         for row in cells.compactMap({ $0 }) { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
         func line(_ items: [String]) -> String {
@@ -37,10 +42,8 @@ final class Table {
         func escaped(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
-        let shown: [[Value]?] = rows.count <= Table.printedRows ? rows.map { $0 }
-            : Array(rows.prefix(Table.printedRows / 2)) + [nil] + Array(rows.suffix(Table.printedRows / 2))
         var out = "<table>\n<thead><tr>" + columns.map { "<th>\(escaped($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
-        for row in shown {
+        for row in shownRows {
             if let row {
                 out += "<tr>" + row.map { "<td>\(escaped(Table.cell($0)))</td>" }.joined() + "</tr>\n"
             } else {

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A plain HTTP/1.1 client over a POSIX socket to a server on this machine, for `finch bench
-/// serve` and the tests: it shows exactly what the server sends (status, headers, chunked
+/// A plain HTTP/1.1 client over a POSIX socket to a server on this machine (127.0.0.1 only), for
+/// `finch bench serve`, the tests, and the language's `server.request`: it shows exactly what the server sends (status, headers, chunked
 /// server-sent events), can read an answer as it streams, and can hang up in the middle.
 public final class LoopbackClient {
     public struct Response {

@@ -70,6 +70,7 @@ enum TrainBindings {
         Param("weight_decay", .number, default: .number(0), doc: "decoupled weight decay"),
         Param("clip", .number, default: .number(1), doc: "largest global gradient norm (0: no clipping)"),
         Param("optimizer", .string, default: .string("adamw"), doc: "\"adamw\", \"sgd\" (with momentum) or \"adafactor\""),
+        Param("precision", .string, default: .string("fp32"), doc: "matrix products in \"fp32\", or \"bf16\": bfloat16 inputs with float32 sums, on CPUs with AVX512_BF16 (weights, gradients, optimizer and validation stay float32)"),
         Param("eval", .optional(.oneOf([.object("Dataset"), .object("TokenizedDataset")])), default: .nil, doc: "a validation set"),
         Param("eval_every", .int, default: .number(0), doc: "steps between validation losses (0: only at the end)"),
         Param("save_dir", .optional(.string), default: .nil, doc: "where checkpoints go (checkpoint-N; best/ with keep_best)"),
@@ -118,6 +119,8 @@ enum TrainBindings {
         o.warmup = a.int("warmup"); o.weightDecay = Float(a.number("weight_decay")); o.clip = Float(a.number("clip"))
         guard let opt = TrainOptions.OptimizerKind(rawValue: a.string("optimizer")) else { throw a.error("optimizer must be \"adamw\", \"sgd\" or \"adafactor\", got \(Value.quote(a.string("optimizer")))") }
         o.optimizer = opt
+        guard let precision = MatmulPrecision(rawValue: a.string("precision")) else { throw a.error("precision must be \"fp32\" or \"bf16\", got \(Value.quote(a.string("precision")))") }
+        o.precision = precision
         o.evalEvery = a.int("eval_every")
         if case .string(let s) = a["save_dir"] { o.saveDir = s }
         o.saveEvery = a.int("save_every"); o.keepBest = a.bool("keep_best"); o.earlyStop = a.int("early_stop")
@@ -147,7 +150,7 @@ enum TrainBindings {
         let out = a.interpreter.output
         for w in trainer.warnings { out("warning: \(w)\n") }
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
-        out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum * trainer.world.size) examples\(trainer.world.isDistributed ? " (\(o.batch * o.gradAccum) on each of \(trainer.world.size) processes)" : ""), \(o.optimizer.rawValue), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
+        out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum * trainer.world.size) examples\(trainer.world.isDistributed ? " (\(o.batch * o.gradAccum) on each of \(trainer.world.size) processes)" : ""), \(o.optimizer.rawValue)\(o.precision == .bfloat16 && MatmulPrecision.bfloat16Supported ? " in bf16" : ""), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
         Interrupt.clear()
         // A model served in the background (serve()) waits between tokens until training is done.

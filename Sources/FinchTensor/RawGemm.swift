@@ -1,3 +1,4 @@
+import CKernels
 @preconcurrency import COpenBLAS
 
 /// Every single-precision matrix product Finch makes, on row-major buffers:
@@ -38,17 +39,18 @@ enum RawGemm {
                     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                     beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        let bf16 = MatmulPrecision.current == .bfloat16
         // Columns only when C is far wider than tall: each block then still has all of A's rows.
         if n >= 8 * m {
             return columnBlocks(n, workPerColumn: m * k) { r in
-                single(transA, transB, m, r.count, k, alpha, a, lda, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb,
+                single(bf16, transA, transB, m, r.count, k, alpha, a, lda, transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb,
                        beta, c + r.lowerBound, ldc)
             }
         } else if shared(m, workPerUnit: n * k, atLeast: minBlockWork, { r in
-            single(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda, b, ldb,
+            single(bf16, transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda, b, ldb,
                    beta, c + r.lowerBound * ldc, ldc)
         }) { return }
-        single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        single(bf16, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// y[N] = alpha · x[K] · op(B) + beta · y for row-major B ([K, N], or [N, K] when transB), x with
@@ -96,10 +98,13 @@ enum RawGemm {
         }
     }
 
+    /// One thread's product: Finch's bfloat16 kernel when `bf16` (it is only asked for on a CPU
+    /// that has one, and fails only when out of memory: float32 then), OpenBLAS's sgemm otherwise.
     @inline(__always)
-    private static func single(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    private static func single(_ bf16: Bool, _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                                _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                                _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        if bf16, finch_bf16_gemm(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) != 0 { return }
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

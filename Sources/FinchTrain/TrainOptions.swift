@@ -1,4 +1,5 @@
 import FinchModel
+import FinchTensor
 
 /// What `Trainer` does: the optimiser and its settings, batching, schedule, clipping, seed,
 /// validation, checkpoints and stopping.
@@ -32,6 +33,9 @@ public struct TrainOptions: Sendable {
     public var earlyStop = 0
     /// A CSV or JSONL file the history is written to as training goes.
     public var logPath: String?
+    /// The precision of the training step's matrix products (forward and backward); weights,
+    /// gradients, optimiser state and the validation loss stay float32.
+    public var precision: MatmulPrecision = .float32
     public init() {}
 
     /// Checks every setting before any work starts.

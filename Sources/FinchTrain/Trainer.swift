@@ -77,6 +77,9 @@ public final class Trainer {
         if world.isDistributed {
             do { try world.checkSame(fingerprints()) } catch let e as DistributedError { throw ModelError(e.description) }
         }
+        if options.precision == .bfloat16, !MatmulPrecision.bfloat16Supported {
+            warnings.append("this CPU has no bfloat16 dot products (AVX512_BF16): precision \"bf16\" trains in float32")
+        }
         if let eval {
             let train = Set(data.examples.map(\.ids))
             let shared = eval.examples.filter { train.contains($0.ids) }.count
@@ -174,10 +177,12 @@ public final class Trainer {
         // divided by it, so the gradients add up to those of the mean over the step's trained tokens.
         let tokens = max(micro.reduce(0) { $0 + trainedTokens($1) }, 1)
         var lossSum: Float = 0
-        for b in batches where b.ids.shape[1] >= 2 {
-            let (sum, _) = try model.loss(ids: b.ids, labels: b.labels)
-            lossSum += try sum.item()
-            if sum.requiresGrad { try sum.backward(Tensor.scalar(1 / Float(tokens))) }
+        try MatmulPrecision.with(options.precision) {
+            for b in batches where b.ids.shape[1] >= 2 {
+                let (sum, _) = try model.loss(ids: b.ids, labels: b.labels)
+                lossSum += try sum.item()
+                if sum.requiresGrad { try sum.backward(Tensor.scalar(1 / Float(tokens))) }
+            }
         }
         if world.isDistributed {
             lossSum = Float(world.sum([Double(lossSum)])[0])

@@ -16,19 +16,27 @@ enum TrainBench {
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
-        if options.part == "full" { return try fullAlone(out, seconds: options.seconds) }
+        if options.part == "full" { return try fullAlone(out, seconds: options.seconds, precision: .float32) }
+        if options.part == "full-bf16" { return try fullAlone(out, seconds: options.seconds, precision: .bfloat16) }
         if let part = options.part { return try memory(out, lora: part == "lora-memory") }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
         try loraModel.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
         let full = try Trainer(model: model, data: data, options: trainOptions())
         let lora = try Trainer(model: loraModel, data: data, options: trainOptions())
+        // Mixed precision trains the same models (each trainer its own optimiser state): only
+        // the time of a step is compared, and a step's work does not depend on the weights' values.
+        let bf16 = MatmulPrecision.bfloat16Supported
+        let full16 = try Trainer(model: model, data: data, options: trainOptions(precision: .bfloat16))
+        let lora16 = try Trainer(model: loraModel, data: data, options: trainOptions(precision: .bfloat16))
         let a = try Tensor.randn([1024, 576]), w = try Tensor.randn([1536, 576]).transpose()
-        let times = try BenchTiming.interleaved([
+        var sides: [() throws -> Void] = [
             { _ = try full.step() },
             { _ = try lora.step() },
             { for _ in 0..<20 { _ = try a.matmul(w) } },
-        ], seconds: options.seconds * 40, minRounds: 3)
+        ]
+        if bf16 { sides += [{ _ = try full16.step() }, { _ = try lora16.step() }] }
+        let times = try BenchTiming.interleaved(sides, seconds: options.seconds * 40, minRounds: 3)
         let tokens = Double(batch * sequence)
         let gemm = 20 * 2 * 1024 * 576 * 1536 / times[2] / 1e9
         let fullTPS = tokens / times[0], loraTPS = tokens / times[1]
@@ -37,6 +45,15 @@ enum TrainBench {
         out.report("train.lora_vs_full", loraTPS / fullTPS, digits: 2)
         out.report("train.gemm_gflops", gemm, digits: 1)
         out.report("train.full_mfu", fullTPS * 6 * Double(model.parameterCount) / (gemm * 1e9), digits: 3)
+        if bf16 {
+            let full16TPS = tokens / times[3], lora16TPS = tokens / times[4]
+            out.report("train.bf16_full_tps", full16TPS, digits: 1)
+            out.report("train.bf16_lora_tps", lora16TPS, digits: 1)
+            out.report("train.bf16_speedup", full16TPS / fullTPS, digits: 2)
+            out.report("train.bf16_lora_speedup", lora16TPS / loraTPS, digits: 2)
+        } else {
+            print("train.bf16_*: not measured, this CPU has no AVX512_BF16")
+        }
 
         try tiny(out, seconds: options.seconds)
 
@@ -47,12 +64,12 @@ enum TrainBench {
         }
     }
 
-    /// Full finetuning steps alone (`--part full`), for profiling a step without the other cases.
-    static func fullAlone(_ out: BenchReporter, seconds: Double) throws {
+    /// Full finetuning steps alone (`--part full`, `--part full-bf16`), for profiling a step without the other cases.
+    static func fullAlone(_ out: BenchReporter, seconds: Double, precision: MatmulPrecision) throws {
         let (model, data) = try smolLM2()
-        let full = try Trainer(model: model, data: data, options: trainOptions())
+        let full = try Trainer(model: model, data: data, options: trainOptions(precision: precision))
         let time = try BenchTiming.interleaved([{ _ = try full.step() }], seconds: seconds * 10, minRounds: 3)[0]
-        out.report("train.full_tps", Double(batch * sequence) / time, digits: 1)
+        out.report(precision == .bfloat16 ? "train.bf16_full_tps" : "train.full_tps", Double(batch * sequence) / time, digits: 1)
     }
 
     /// The tiny model alone (`--part tiny`).
@@ -110,9 +127,9 @@ enum TrainBench {
         return try windows(tok.encode(text, addSpecial: false), length: sequence, count: 64, padId: tok.eosId ?? 0)
     }
 
-    static func trainOptions(lr: Float = 1e-5) -> TrainOptions {
+    static func trainOptions(lr: Float = 1e-5, precision: MatmulPrecision = .float32) -> TrainOptions {
         var o = TrainOptions()
-        o.steps = Int.max; o.batch = batch; o.lr = lr
+        o.steps = Int.max; o.batch = batch; o.lr = lr; o.precision = precision
         return o
     }
 

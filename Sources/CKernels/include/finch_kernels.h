@@ -18,4 +18,13 @@ int finch_q8_rows_with(int kernel, const int8_t *quants, const float *scales, lo
 
 /// Which kernel finch_q8_rows uses on this CPU: "avx512vnni", "avx2" or "portable".
 const char *finch_q8_kernel(void);
+
+/// Whether this CPU has the bfloat16 dot products (AVX512_BF16) finch_bf16_gemm needs.
+int finch_bf16_supported(void);
+
+/// C = alpha · op(A) · op(B) + beta · C on row-major float32 buffers (op(X) = Xᵀ when trans_x),
+/// with A and B rounded to bfloat16 (to nearest even) and every sum in float32; one thread.
+/// Returns 0, touching nothing, on a CPU without AVX512_BF16 (or when out of memory).
+int finch_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc);
 #endif

@@ -46,7 +46,7 @@ let package = Package(
         ),
         // C for instructions Swift cannot name (VNNI's and AVX2's byte dot products), chosen at run
         // time; no contraction into fused multiply-adds, so its float sums round as Swift's do.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
         .target(name: "FinchTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: nativeKernels),
         .target(name: "FinchPlot", dependencies: ["CGnuplot", "FinchIO"]),
         .target(name: "FinchIO"),
@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "FinchData", dependencies: ["FinchText", "FinchIO"]),
         // Data-parallel training's collectives (Open MPI); with one process they touch no MPI.
         .target(name: "FinchDist", dependencies: ["FinchTensor", "FinchIO", "CMPI"]),
-        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor", "FinchIO", "FinchDist"]),
+        .target(name: "FinchTrain", dependencies: ["FinchModel", "FinchData", "FinchTensor", "FinchIO", "FinchDist", "CKernels"]),
         // The interpreter's hot path reads and writes its own state on every step;
         // dynamic exclusivity checks on those accesses cost more than the work.
         .target(name: "FinchLang", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),

@@ -27,4 +27,9 @@ int finch_bf16_supported(void);
 /// Returns 0, touching nothing, on a CPU without AVX512_BF16 (or when out of memory).
 int finch_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc);
+
+/// AdamW's update of `count` elements: m = b1·m + (1 − b1)·g, v = b2·v + (1 − b2)·g·g,
+/// w = w·decay − lr·(m / c1) / (√(v / c2) + eps), in that order of operations.
+void finch_adamw_update(float *w, const float *g, float *m, float *v, long count, float lr, float b1, float b2,
+                        float c1, float c2, float eps, float decay);
 #endif

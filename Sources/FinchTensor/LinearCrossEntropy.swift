@@ -12,24 +12,25 @@ import Glibc
 /// The backward only scales them by the upstream gradient (the loss is linear in it).
 /// Rows whose target is the ignore index cost nothing: they are left out before any product.
 enum LinearCrossEntropyKernels {
-    /// Loss of each row of z [rows, n] against its target; with `gradient`, z becomes softmax(z) − onehot.
+    /// Loss of each row of z [rows, n] against its target; with `gradient`, z becomes softmax(z) − onehot
+    /// (without, z is left holding the exponentials).
+    /// The exponentials are one loop the compiler vectorises and their sum another, in index order as
+    /// before, so the same bits: a loop that did both stayed scalar (the in-order sum kept it so),
+    /// 30 ms per 256-row chunk, 4% of a bfloat16 step. The maximum is taken in 16 lanes
+    /// (attention's rowMax): exact in any order, and a NaN makes the loss NaN either way.
     static func rows(_ z: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>, _ losses: UnsafeMutablePointer<Float>,
                      range: Range<Int>, classes n: Int, gradient: Bool) {
         for r in range {
             let zr = z + r &* n, t = Int(targets[r]), zt = zr[t]
-            var m = -Float.infinity
-            for i in 0..<n { m = max(m, zr[i]) }
+            let m = AttentionKernels.rowMax(zr, n)
+            for i in 0..<n { zr[i] = FastMath.exp(zr[i] - m) }
             var s: Float = 0
-            if gradient {
-                for i in 0..<n { let e = FastMath.exp(zr[i] - m); zr[i] = e; s += e }
-                losses[r] = m + logf(s) - zt
-                let k = 1 / s
-                for i in 0..<n { zr[i] *= k }
-                zr[t] -= 1
-            } else {
-                for i in 0..<n { s += FastMath.exp(zr[i] - m) }
-                losses[r] = m + logf(s) - zt
-            }
+            for i in 0..<n { s += zr[i] }
+            losses[r] = m + logf(s) - zt
+            guard gradient else { continue }
+            let k = 1 / s
+            for i in 0..<n { zr[i] *= k }
+            zr[t] -= 1
         }
     }
 }

@@ -18,7 +18,7 @@ enum TrainBench {
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
         if options.part == "full" { return try fullAlone(out, seconds: options.seconds, precision: .float32) }
         if options.part == "full-bf16" { return try fullAlone(out, seconds: options.seconds, precision: .bfloat16) }
-        if let part = options.part { return try memory(out, lora: part == "lora-memory") }
+        if let part = options.part, part != "steps" { return try memory(out, lora: part == "lora-memory") }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
         try loraModel.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
@@ -54,6 +54,7 @@ enum TrainBench {
         } else {
             print("train.bf16_*: not measured, this CPU has no AVX512_BF16")
         }
+        if options.part == "steps" { return }  // the step figures alone, for runs alternated with PyTorch's
 
         try tiny(out, seconds: options.seconds)
 

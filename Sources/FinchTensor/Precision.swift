@@ -1,4 +1,7 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The precision of matrix products: float32 throughout, or bfloat16 inputs (rounded to nearest
 /// even) with float32 sums, as mixed-precision training runs them. Everything else — weights,
@@ -9,16 +12,29 @@ public enum MatmulPrecision: String, Sendable, CaseIterable {
     /// Whether this CPU has bfloat16 dot products (AVX512_BF16), which `.bfloat16` needs.
     public static let bfloat16Supported = finch_bf16_supported() != 0
 
-    /// The precision products run in now (float32 unless inside `with`).
-    public internal(set) nonisolated(unsafe) static var current: MatmulPrecision = .float32
+    /// Per thread: a model served from another thread while one trains keeps its float32
+    /// products. The WorkerTeam hands the poster's precision to the helpers running its job.
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
 
-    /// Runs body with matrix products in `precision` (only the interpreter's thread sets it;
-    /// the products it starts carry it to their worker threads). On a CPU without bfloat16
-    /// instructions `.bfloat16` runs in float32.
+    /// The precision this thread's products run in now (float32 unless inside `with`).
+    public static var current: MatmulPrecision {
+        pthread_getspecific(key) == nil ? .float32 : .bfloat16
+    }
+
+    static func setCurrent(_ p: MatmulPrecision) {
+        pthread_setspecific(key, p == .bfloat16 ? UnsafeRawPointer(bitPattern: 1) : nil)
+    }
+
+    /// Runs body with this thread's matrix products (and those of the parallel jobs it starts)
+    /// in `precision`. On a CPU without bfloat16 instructions `.bfloat16` runs in float32.
     public static func with<T>(_ precision: MatmulPrecision, _ body: () throws -> T) rethrows -> T {
         let saved = current
-        current = precision == .bfloat16 && !bfloat16Supported ? .float32 : precision
-        defer { current = saved }
+        setCurrent(precision == .bfloat16 && !bfloat16Supported ? .float32 : precision)
+        defer { setCurrent(saved) }
         return try body()
     }
 }

@@ -20,6 +20,8 @@ final class WorkerTeam: @unchecked Sendable {
     private let completed = Atomic<Int>(0)
     private let oneJobAtATime = Mutex(())
     nonisolated(unsafe) private var job: ((Int) -> Void)?
+    /// The poster's matrix-product precision, which the helpers take on while running its job.
+    nonisolated(unsafe) private var jobPrecision = MatmulPrecision.float32
     nonisolated(unsafe) private var helpers: [Helper] = []
     nonisolated(unsafe) private var ticket = 0
 
@@ -50,6 +52,7 @@ final class WorkerTeam: @unchecked Sendable {
             if helpers.count < threads - 1 { startHelpers(threads - 1) }
             withoutActuallyEscaping(body) { body in
                 job = body
+                jobPrecision = MatmulPrecision.current
                 completed.store(0, ordering: .relaxed)
                 ticket = (ticket + 1) & ((1 << (62 - 2 * Self.chunkBits)) - 1)
                 let word = (ticket << (2 * Self.chunkBits)) | (chunks << Self.chunkBits)
@@ -109,7 +112,9 @@ final class WorkerTeam: @unchecked Sendable {
                 current = state.load(ordering: .acquiring) >> (2 * Self.chunkBits)
             }
             seen = current
+            MatmulPrecision.setCurrent(jobPrecision)
             work(ticket: current)
+            MatmulPrecision.setCurrent(.float32)
         }
     }
 }

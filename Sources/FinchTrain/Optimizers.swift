@@ -257,8 +257,18 @@ func sumOfSquares(_ x: UnsafeMutablePointer<Float>, count: Int) -> Double {
         let out = out.baseAddress!
         Parallel.forEachRange(chunks, grain: 1) { r in
             for c in r {
-                var s: Double = 0
-                for i in c * grain ..< min(count, (c + 1) * grain) { s += Double(x[i]) * Double(x[i]) }
+                // Eight lanes: one serial sum was bound by its adds' latency (80 ms of a full
+                // step for 135M gradients, four times what reading them takes).
+                var lanes = SIMD8<Double>(repeating: 0)
+                var i = c * grain
+                let end = min(count, (c + 1) * grain)
+                while i + 8 <= end {
+                    let v = SIMD8<Double>(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+                    lanes += v * v
+                    i += 8
+                }
+                var s = lanes.sum()
+                while i < end { s += Double(x[i]) * Double(x[i]); i += 1 }
                 out[c] = s
             }
         }

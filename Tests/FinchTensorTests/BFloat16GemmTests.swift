@@ -1,6 +1,7 @@
 import CKernels
 import COpenBLAS
 @testable import FinchTensor
+import Foundation
 import Testing
 
 /// Mixed-precision products: Finch's AVX512_BF16 kernel against float32 and against exact sums of
@@ -171,4 +172,25 @@ import Testing
             #expect(abs(Double(gw16[i * 1536]) - exact) <= (0x1p-8 + 304 * 0x1p-24) * size, "dw[\(i), 0]")
         }
     }
+
+    /// The precision belongs to the thread that set it (and the jobs it starts): a product made on
+    /// another thread meanwhile — a model served while another trains — stays float32.
+    @Test func precisionIsTheSettingThreadsOnly() throws {
+        let x = try randomTensor([256, 576], seed: 3), w = try randomTensor([576, 576], seed: 4)
+        let float32 = try x.matmul(w).scalars
+        let (mine, other) = try MatmulPrecision.with(.bfloat16) { () throws -> ([Float], [Float]) in
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var elsewhere: [Float] = []
+            nonisolated(unsafe) let (xs, ws) = (x, w)
+            Thread {
+                elsewhere = (try? xs.matmul(ws).scalars) ?? []
+                done.signal()
+            }.start()
+            done.wait()
+            return (try x.matmul(w).scalars, elsewhere)
+        }
+        #expect(other.map(\.bitPattern) == float32.map(\.bitPattern))
+        #expect((mine != float32) == MatmulPrecision.bfloat16Supported)
+    }
 }
+

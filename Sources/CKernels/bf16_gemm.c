@@ -24,9 +24,14 @@ enum { MR = 12, NR = 32, MC = 240, NC = 3072, KC_MAX = 320 };
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
+// The first n lanes of 16 (none for n ≤ 0, all for n ≥ 16).
+static inline __mmask16 first_lanes(long n) {
+    return (__mmask16)(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1);
+}
+
 // Two bfloat16 rows of w ≤ 16 values (r1 may be null: zeros), interleaved into w pair words at dst.
 BF16_TARGET static inline void pack_interleaved16(const float *r0, const float *r1, long w, uint32_t *dst) {
-    __mmask16 m = (__mmask16)((1u << w) - 1);
+    __mmask16 m = first_lanes(w);
     __m512 lo = _mm512_maskz_loadu_ps(m, r0);
     __m512 hi = r1 ? _mm512_maskz_loadu_ps(m, r1) : _mm512_setzero_ps();
     // Low 16 words: r0 rounded (to nearest even); high 16: r1. Interleave to (r0[x], r1[x]) words.
@@ -83,11 +88,10 @@ BF16_TARGET static void pack_panel(const float *src, long sk, long sx, long kc, 
     // floats, and a 16 × 16 transpose turns them into 16 rows of the panel.
     for (long x0 = 0; x0 < w; x0 += 16) {
         long lines = w - x0 < 16 ? w - x0 : 16;
-        __mmask16 store = (__mmask16)(width - x0 >= 16 ? 0xFFFF : (1u << (width - x0)) - 1);
+        __mmask16 store = first_lanes(width - x0);
         for (long k = 0; k < kc; k += 32) {
             long n = kc - k < 32 ? kc - k : 32;
-            __mmask16 m0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-            __mmask16 m1 = (__mmask16)(n >= 32 ? 0xFFFF : n > 16 ? (1u << (n - 16)) - 1 : 0);
+            __mmask16 m0 = first_lanes(n), m1 = first_lanes(n - 16);
             __m512i rows[16];
             for (long x = 0; x < 16; x++) {
                 if (x >= lines) { rows[x] = _mm512_setzero_si512(); continue; }
@@ -119,8 +123,7 @@ BF16_TARGET static void micro_kernel(long pairs, const uint32_t *a, const uint32
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
-    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+    __mmask16 m0 = first_lanes(nr), m1 = first_lanes(nr - 16);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     for (int r = 0; r < MR; r++) {
         if (r >= mr) break;

@@ -42,6 +42,12 @@ import Testing
         return ok == 1 ? out : nil
     }
 
+    /// OpenBLAS's float32 product of the same operands.
+    static func float32Product(_ c: Case, _ a: [Float], _ b: [Float], into out: inout [Float]) {
+        cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, Int32(c.m), Int32(c.n), Int32(c.k),
+                    1, a, Int32(c.lda), b, Int32(c.ldb), 0, &out, Int32(c.ldc))
+    }
+
     @Test func sumsTheRoundedInputsInFloat32() throws {
         var rng = RNG(seed: 3)
         for c in Self.cases {
@@ -77,8 +83,7 @@ import Testing
             let zeros = [Float](repeating: 0, count: c.m * c.ldc)
             guard let out = Self.product(c, alpha: 1, a, b, beta: 0, zeros) else { return }
             var reference = zeros
-            cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, Int32(c.m), Int32(c.n), Int32(c.k),
-                        1, a, Int32(c.lda), b, Int32(c.ldb), 0, &reference, Int32(c.ldc))
+            Self.float32Product(c, a, b, into: &reference)
             var errorSquares = 0.0, squares = 0.0
             for i in 0..<c.m {
                 for j in 0..<c.n {
@@ -106,8 +111,7 @@ import Testing
             let c0 = [Float](repeating: .nan, count: c.m * c.ldc)  // beta 0 must not read C
             guard let out = Self.product(c, alpha: 1, a, b, beta: 0, c0) else { return }
             var reference = c0
-            cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, Int32(c.m), Int32(c.n), Int32(c.k),
-                        1, a, Int32(c.lda), b, Int32(c.ldb), 0, &reference, Int32(c.ldc))
+            Self.float32Product(c, a, b, into: &reference)
             for i in 0..<c.m {
                 for j in 0..<c.n { #expect(out[i * c.ldc + j] == reference[i * c.ldc + j], "\(c) [\(i), \(j)]") }
             }

@@ -150,7 +150,7 @@ enum TrainBindings {
         let out = a.interpreter.output
         for w in trainer.warnings { out("warning: \(w)\n") }
         let what = m.loraParameters.isEmpty ? "full finetuning" : "LoRA"
-        out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum * trainer.world.size) examples\(trainer.world.isDistributed ? " (\(o.batch * o.gradAccum) on each of \(trainer.world.size) processes)" : ""), \(o.optimizer.rawValue)\(o.precision == .bfloat16 && MatmulPrecision.bfloat16Supported ? " in bf16" : ""), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
+        out("training \(LanguageModel.millions(m.trainableCount)) of \(LanguageModel.millions(m.parameterCount)) parameters (\(what)) on \(data.count) examples: \(o.steps) steps of \(o.batch * o.gradAccum * trainer.world.size) examples\(trainer.world.isDistributed ? " (\(o.batch * o.gradAccum) on each of \(trainer.world.size) processes)" : ""), \(o.optimizer.rawValue)\(o.precision.onThisCPU == .bfloat16 ? " in bf16" : ""), lr \(Value.format(HistoryLog.shortest(o.lr))) \(o.schedule.rawValue)\(o.warmup > 0 ? " after \(o.warmup) warmup steps" : "")\(trainer.history.isEmpty ? "" : ", resuming after step \(trainer.history.count)")\n")
 
         Interrupt.clear()
         // A model served in the background (serve()) waits between tokens until training is done.

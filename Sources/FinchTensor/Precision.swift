@@ -20,6 +20,9 @@ public enum MatmulPrecision: String, Sendable, CaseIterable {
         return k
     }()
 
+    /// What this precision runs as on this CPU: `.bfloat16` is float32 without AVX512_BF16.
+    public var onThisCPU: MatmulPrecision { self == .bfloat16 && !Self.bfloat16Supported ? .float32 : self }
+
     /// The precision this thread's products run in now (float32 unless inside `with`).
     public static var current: MatmulPrecision {
         pthread_getspecific(key) == nil ? .float32 : .bfloat16
@@ -33,7 +36,7 @@ public enum MatmulPrecision: String, Sendable, CaseIterable {
     /// in `precision`. On a CPU without bfloat16 instructions `.bfloat16` runs in float32.
     public static func with<T>(_ precision: MatmulPrecision, _ body: () throws -> T) rethrows -> T {
         let saved = current
-        setCurrent(precision == .bfloat16 && !bfloat16Supported ? .float32 : precision)
+        setCurrent(precision.onThisCPU)
         defer { setCurrent(saved) }
         return try body()
     }

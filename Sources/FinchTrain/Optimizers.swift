@@ -79,8 +79,11 @@ public final class AdamW: Optimizer {
                         let mp = mb.baseAddress!, vp = vb.baseAddress!
                         // Both cores: the update streams seven floats per parameter through memory,
                         // and a single thread leaves the other core idle for 5% of a full step.
+                        // In C (CKernels): its divisions and square root as vector instructions, each
+                        // element's operations in the scalar formula's order, so the same bits.
                         Parallel.forEachRange(n) { r in
-                            adamWUpdate(w, g, mp, vp, r, lr: lr, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, decay: decay)
+                            let i = r.lowerBound
+                            finch_adamw_update(w + i, g + i, mp + i, vp + i, r.count, lr, b1, b2, c1, c2, eps, decay)
                         }
                     }
                 }
@@ -101,16 +104,6 @@ public final class AdamW: Optimizer {
             v[k] = try checkedState(s, "v.\(k)", count: p.count)
         }
     }
-}
-
-/// AdamW's update of elements r, in C (CKernels): its divisions and square root as vector
-/// instructions, each element's operations in the scalar formula's order, so the same bits.
-@inline(__always)
-private func adamWUpdate(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                         _ v: UnsafeMutablePointer<Float>, _ r: Range<Int>, lr: Float, b1: Float, b2: Float,
-                         c1: Float, c2: Float, eps: Float, decay: Float) {
-    let i = r.lowerBound
-    finch_adamw_update(w + i, g + i, m + i, v + i, r.count, lr, b1, b2, c1, c2, eps, decay)
 }
 
 /// SGD with momentum (PyTorch's form) and coupled weight decay:

@@ -77,7 +77,7 @@ public final class Trainer {
         if world.isDistributed {
             do { try world.checkSame(fingerprints()) } catch let e as DistributedError { throw ModelError(e.description) }
         }
-        if options.precision == .bfloat16, !MatmulPrecision.bfloat16Supported {
+        if options.precision != options.precision.onThisCPU {
             warnings.append("this CPU has no bfloat16 dot products (AVX512_BF16): precision \"bf16\" trains in float32")
         }
         if let eval {

@@ -19,7 +19,18 @@ public enum AtomicFile {
     static func checkConfinement(_ path: String) throws {
         guard let root = Thread.current.threadDictionary[confinementKey] as? String else { return }
         let full = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard full.hasPrefix(root + "/") else { throw FileWriteError(path: path, reason: "outside \(root), where writing is confined") }
+        guard full == root || full.hasPrefix(root + "/") else { throw FileWriteError(path: path, reason: "outside \(root), where writing is confined") }
+    }
+
+    /// Makes a directory and any missing parents for files about to be written there, under the
+    /// same confinement as the writes (a refused write must not leave its folders behind).
+    public static func makeDirectory(_ path: String) throws {
+        try checkConfinement(path)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: path, reason: "cannot make the directory (\((error as NSError).localizedDescription))")
+        }
     }
 
     public static func write(_ text: String, to path: String) throws {
@@ -44,7 +55,7 @@ public enum AtomicFile {
         try checkConfinement(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? makeDirectory(dir)
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
             throw FileWriteError(path: path, reason: "cannot create a file in \(dir)")

@@ -151,7 +151,7 @@ enum PlotBindings {
         }
         interp.figuresWritten += 1
         let name = "\(prefix)-\(interp.figuresWritten).png"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         return (directory + "/" + name, linkDirectory + "/" + name)
     }
 

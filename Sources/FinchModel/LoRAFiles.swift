@@ -20,7 +20,7 @@ extension LanguageModel {
         }
         // Conv1D layers (GPT-2) hold their weights [in, out]; PEFT must know to transpose when merging.
         let conv1D = specs.contains { $0.hfLayout == .transposed }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         try SafetensorsFile.write(path: directory + "/adapter_model.safetensors", tensors: adapters)
         let config: [String: Any] = ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha),
                                      "lora_dropout": 0.0, "bias": "none", "target_modules": targets, "fan_in_fan_out": conv1D,

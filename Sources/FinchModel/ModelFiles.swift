@@ -100,7 +100,7 @@ extension LanguageModel {
     /// Writes the Hugging Face layout into `directory`: config.json, model.safetensors (F32 or F16)
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         let tensors = try zip(specs, parameters).map { spec, p in (p.name, try spec.hfLayout.toFile(p.tensor)) }
         try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)

@@ -92,7 +92,7 @@ extension Tokenizer {
 
     /// Writes tokenizer.json (and tokenizer_config.json with the special tokens and chat template) into `directory`.
     public func save(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(directory)
         var vocab: [String: Int] = [:]
         for (i, t) in tokens.enumerated() { vocab[t] = i }  // added tokens too, as Hugging Face writes them
         let mergeList = mergePairs.map { [$0.0, $0.1] }

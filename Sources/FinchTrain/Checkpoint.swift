@@ -33,7 +33,7 @@ enum Checkpoint {
     static func write(_ trainer: Trainer, to directory: String) throws {
         let fm = FileManager.default
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
-        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(parent)
         let temp = parent + "/." + URL(fileURLWithPath: directory).lastPathComponent + ".tmp-\(getpid())"
         try? fm.removeItem(atPath: temp)
         try fm.createDirectory(atPath: temp, withIntermediateDirectories: false)

@@ -1,5 +1,6 @@
 import FinchData
 import FinchDist
+import FinchIO
 import FinchModel
 import FinchTensor
 import Foundation
@@ -330,7 +331,7 @@ public final class Trainer {
         guard world.isLeader, let path = options.logPath, force || Date().timeIntervalSince(lastLogWrite) >= 1 else { return }
         lastLogWrite = Date()
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(parent)
         try HistoryLog.write(history, to: path)
     }
 }

@@ -1,101 +1,165 @@
-// Q8_0 matrix-vector products for decoding. The block dot products are integer arithmetic, exact
-// in any order; only how the float accumulation runs matters for the result, and every variant
-// below keeps it: acc0 += dot(b) * (d[b] * xd[b]) over even b, acc1 over odd b, y = acc0 + acc1
-// (compiled with -ffp-contract=off, so no multiply-add is fused where Swift's code has none).
+// Q8_0 for decoding: quantisation, and matrix-vector products. The block dot products are integer
+// arithmetic, exact in any order; only how the float accumulation runs matters for the result, and
+// every variant below keeps it: acc0 += dot(b) * (d[b] * xd[b]) over even b, acc1 over odd b,
+// y = acc0 + acc1 (compiled with -ffp-contract=off, so no multiply-add is fused where none is written).
+//
+// The weights are kept in panels of 16 rows, so one vector holds one int32 sum per row and a
+// product needs no horizontal reduction: within a panel, block b is 8 steps of 64 bytes, step s
+// holding bytes 4s..4s+3 of the block for each of the 16 rows (row j at bytes 4j..4j+3), each
+// stored as q + 128 (an unsigned byte, what vpdpbusd multiplies by a signed one). The scales of
+// block b are the panel's 16 rows' d, side by side. One panel-block is 512 contiguous bytes, so
+// a product reads the matrix as one stream:
+//   Σ_j (q_j + 128) · x_j = Σ_j q_j · x_j + 128 · Σ_j x_j,  so  dot = vpdpbusd sums − 128 · xsum[b].
 #include "finch_kernels.h"
 #include <immintrin.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-// A u8 × s8 product needs an unsigned side: |x| times q with x's sign moved onto it (x·q = |x|·(sign(x)·q)),
-// as llama.cpp does. Q8_0 values lie in [-127, 127], so |x| fits and nothing overflows.
+enum { PANEL = 16, PANEL_BLOCK = PANEL * 32 };
 
-// The one row loop every kernel runs: `pair` gives the exact dots of blocks b and b + 1, `single`
-// of one block; always inlined, so each kernel's copy is compiled for its own instructions.
-#define Q8_ROWS_BODY(pair, single)                                                          \
-    const long nb = cols / 32;                                                              \
-    for (long r = r0; r < r1; r++) {                                                        \
-        const int8_t *q = quants + r * cols;                                                \
-        const float *d = scales + r * nb;                                                   \
-        for (long i = 0; i < inputs; i++) {                                                 \
-            const int8_t *x = xq + i * cols;                                                \
-            const float *dx = xd + i * nb;                                                  \
-            float acc0 = 0, acc1 = 0;                                                       \
-            long b = 0;                                                                     \
-            for (; b + 2 <= nb; b += 2) {                                                   \
-                int32_t dot0, dot1;                                                         \
-                pair(x + b * 32, q + b * 32, &dot0, &dot1);                                 \
-                acc0 += (float)dot0 * (d[b] * dx[b]);                                       \
-                acc1 += (float)dot1 * (d[b + 1] * dx[b + 1]);                               \
-            }                                                                               \
-            if (b < nb) acc0 += (float)single(x + b * 32, q + b * 32) * (d[b] * dx[b]);    \
-            y[i * y_stride + r] = acc0 + acc1;                                              \
-        }                                                                                   \
+// Q8_0's quantisation of blocks of 32: d = max|x| / 127, q = round(x / d) as x · (1/d), rounded half
+// away from zero (Swift's rounded()), q = 0 where d is 0. NaN and infinities give q = 0 where x · (1/d) is
+// not a number, and q is clamped to [-127, 127], so no input leaves the int8 range.
+static inline float quantize_block_portable(const float *x, int8_t *q) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) {
+        const float a = fabsf(x[j]);
+        if (a > amax) amax = a;
     }
-
-#define Q8_ROWS_PARAMS const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd, \
-                       long inputs, float *y, long y_stride, long r0, long r1
-
-__attribute__((target("avx2"), always_inline))
-static inline int32_t dot32_avx2(const int8_t *x, const int8_t *q) {
-    __m256i xv = _mm256_loadu_si256((const void *)x), qv = _mm256_loadu_si256((const void *)q);
-    // Pairs of u8 × s8 products summed to int16 (at most 2 · 127 · 127, no saturation), then to int32.
-    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(qv, xv));
-    __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_hadd_epi32(t, t); t = _mm_hadd_epi32(t, t);
-    return _mm_cvtsi128_si32(t);
+    const float d = amax / 127, inv = d == 0 ? 0 : 1 / d;
+    for (int j = 0; j < 32; j++) {
+        const float v = roundf(x[j] * inv);  // half away from zero
+        q[j] = v != v ? 0 : v > 127 ? 127 : v < -127 ? -127 : (int8_t)v;
+    }
+    return d;
 }
 
-__attribute__((target("avx2"), always_inline))
-static inline void pair_avx2(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
-    *dot0 = dot32_avx2(x, q);
-    *dot1 = dot32_avx2(x + 32, q + 32);
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+static float quantize_block_avx512(const float *x, int8_t *q) {
+    const __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(x)), a1 = _mm512_abs_ps(_mm512_loadu_ps(x + 16));
+    // max|x| with NaN skipped, as the scalar loop's a > amax skips it.
+    const __mmask16 n0 = _mm512_cmp_ps_mask(a0, a0, _CMP_ORD_Q), n1 = _mm512_cmp_ps_mask(a1, a1, _CMP_ORD_Q);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_maskz_mov_ps(n0, a0), _mm512_maskz_mov_ps(n1, a1)));
+    const float d = amax / 127, inv = d == 0 ? 0 : 1 / d;
+    const __m512 vinv = _mm512_set1_ps(inv), half = _mm512_set1_ps(0.5f);
+    for (int h = 0; h < 2; h++) {
+        const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + 16 * h), vinv);
+        // Half away from zero: t = trunc(v), plus sign(v) where |v − t| ≥ 0.5 (v − t is exact).
+        const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), half, _CMP_GE_OQ);
+        __m512 r = _mm512_mask_add_ps(t, up, t, _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(v, _mm512_set1_ps(-0.0f))));
+        r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-127)), _mm512_set1_ps(127));
+        const __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+        _mm_storeu_si128((void *)(q + 16 * h), _mm512_cvtsepi32_epi8(_mm512_maskz_cvtps_epi32(ord, r)));
+    }
+    return d;
 }
 
-// Two blocks in one 64-byte vector: vpdpbusd gives block b's partial sums in lanes 0-7, b + 1's in 8-15.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
-static inline void pair_vnni(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
-    __m512i xv = _mm512_loadu_si512((const void *)x), qv = _mm512_loadu_si512((const void *)q);
-    __mmask64 neg = _mm512_movepi8_mask(xv);
-    __m512i sq = _mm512_mask_sub_epi8(qv, neg, _mm512_setzero_si512(), qv);
-    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(xv), sq);
-    __m256i h = _mm256_hadd_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
-    h = _mm256_hadd_epi32(h, h);  // [b 0..3, b+1 0..3, ., . | b 4..7, b+1 4..7, ., .]
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    *dot0 = _mm_cvtsi128_si32(t);
-    *dot1 = _mm_extract_epi32(t, 1);
+static int quantize_avx512;  // set with the product kernel's choice, before main
+
+void finch_q8_quantize(const float *x, long blocks, int8_t *q, float *d, int32_t *sums) {
+    for (long b = 0; b < blocks; b++) {
+        d[b] = quantize_avx512 ? quantize_block_avx512(x + b * 32, q + b * 32) : quantize_block_portable(x + b * 32, q + b * 32);
+        if (sums) {
+            int32_t s = 0;
+            for (int j = 0; j < 32; j++) s += q[b * 32 + j];
+            sums[b] = s;
+        }
+    }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
-static inline int32_t single_vnni(const int8_t *x, const int8_t *q) {
-    __m256i xv = _mm256_loadu_si256((const void *)x), qv = _mm256_loadu_si256((const void *)q);
-    __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(xv, xv), _mm256_sign_epi8(qv, xv));
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_hadd_epi32(t, t); t = _mm_hadd_epi32(t, t);
-    return _mm_cvtsi128_si32(t);
+void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_t *panels, float *panel_scales,
+                   long p0, long p1) {
+    const long nb = cols / 32;
+    for (long p = p0; p < p1; p++) {
+        for (long b = 0; b < nb; b++) {
+            uint8_t *out = panels + (p * nb + b) * PANEL_BLOCK;
+            float *ds = panel_scales + (p * nb + b) * PANEL;
+            for (long j = 0; j < PANEL; j++) {
+                const long r = p * PANEL + j;
+                ds[j] = r < rows ? d[r * nb + b] : 0;
+                for (long k = 0; k < 32; k++) {
+                    const int8_t v = r < rows ? q[r * cols + b * 32 + k] : 0;
+                    out[(k / 4) * 64 + j * 4 + k % 4] = (uint8_t)(v + 128);
+                }
+            }
+        }
+    }
 }
 
-static inline int32_t dot32_portable(const int8_t *x, const int8_t *q) {
-    int32_t s = 0;
-    for (int j = 0; j < 32; j++) s += (int32_t)x[j] * (int32_t)q[j];
-    return s;
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
 }
 
-static inline void pair_portable(const int8_t *x, const int8_t *q, int32_t *dot0, int32_t *dot1) {
-    *dot0 = dot32_portable(x, q);
-    *dot1 = dot32_portable(x + 32, q + 32);
-}
-
+// One panel times one input: out[j] for the panel's 16 rows.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static void rows_vnni(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_vnni, single_vnni) }
+static void panel_vnni(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+                       const int32_t *xsum, float *out) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (long b = 0; b < nb; b++) {
+        const uint8_t *qb = panel + b * PANEL_BLOCK;
+        const int8_t *xb = x + b * 32;
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+        for (int s = 0; s < 8; s += 2) {
+            s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void *)(qb + s * 64)), _mm512_set1_epi32(load_i32(xb + s * 4)));
+            s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512((const void *)(qb + s * 64 + 64)), _mm512_set1_epi32(load_i32(xb + s * 4 + 4)));
+        }
+        __m512i dot = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(128 * xsum[b]));
+        __m512 term = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(_mm512_loadu_ps(ds + b * PANEL), _mm512_set1_ps(xd[b])));
+        if (b & 1) acc1 = _mm512_add_ps(acc1, term); else acc0 = _mm512_add_ps(acc0, term);
+    }
+    _mm512_storeu_ps(out, _mm512_add_ps(acc0, acc1));
+}
 
+// AVX2 has no unsigned-by-signed dot of four bytes that cannot saturate for q + 128, so it takes q
+// back (flipping the top bit) and uses |x| · (sign(x) · q), whose pairs stay within int16.
 __attribute__((target("avx2")))
-static void rows_avx2(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_avx2, dot32_avx2) }
+static void panel_avx2(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+                       const int32_t *xsum, float *out) {
+    (void)xsum;
+    const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+    __m256 acc0[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc1[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (long b = 0; b < nb; b++) {
+        const uint8_t *qb = panel + b * PANEL_BLOCK;
+        const int8_t *xb = x + b * 32;
+        __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int s = 0; s < 8; s++) {
+            const __m256i xv = _mm256_set1_epi32(load_i32(xb + s * 4)), xa = _mm256_sign_epi8(xv, xv);
+            for (int h = 0; h < 2; h++) {
+                __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const void *)(qb + s * 64 + h * 32)), flip);
+                __m256i p = _mm256_maddubs_epi16(xa, _mm256_sign_epi8(q, xv));
+                dot[h] = _mm256_add_epi32(dot[h], _mm256_madd_epi16(p, ones));
+            }
+        }
+        const __m256 xs = _mm256_set1_ps(xd[b]);
+        for (int h = 0; h < 2; h++) {
+            __m256 term = _mm256_mul_ps(_mm256_cvtepi32_ps(dot[h]), _mm256_mul_ps(_mm256_loadu_ps(ds + b * PANEL + h * 8), xs));
+            if (b & 1) acc1[h] = _mm256_add_ps(acc1[h], term); else acc0[h] = _mm256_add_ps(acc0[h], term);
+        }
+    }
+    for (int h = 0; h < 2; h++) _mm256_storeu_ps(out + h * 8, _mm256_add_ps(acc0[h], acc1[h]));
+}
 
-static void rows_portable(Q8_ROWS_PARAMS) { Q8_ROWS_BODY(pair_portable, dot32_portable) }
+static void panel_portable(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+                           const int32_t *xsum, float *out) {
+    (void)xsum;
+    for (int j = 0; j < PANEL; j++) {
+        float acc0 = 0, acc1 = 0;
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *qb = panel + b * PANEL_BLOCK;
+            int32_t dot = 0;
+            for (int k = 0; k < 32; k++) dot += ((int32_t)qb[(k / 4) * 64 + j * 4 + k % 4] - 128) * x[b * 32 + k];
+            const float term = (float)dot * (ds[b * PANEL + j] * xd[b]);
+            if (b & 1) acc1 += term; else acc0 += term;
+        }
+        out[j] = acc0 + acc1;
+    }
+}
 
-typedef void (*rows_fn)(const int8_t *, const float *, long, const int8_t *, const float *, long, float *, long, long, long);
+typedef void (*panel_fn)(const uint8_t *, const float *, long, const int8_t *, const float *, const int32_t *, float *);
 
 static int best_supported(void) {
     __builtin_cpu_init();
@@ -108,22 +172,38 @@ static int chosen = -1;
 // Chosen before main runs, so threads only ever read it.
 __attribute__((constructor)) static void choose_kernel(void) {
     chosen = best_supported();
+    quantize_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                   && __builtin_cpu_supports("avx512vl");
     const char *forced = getenv("FINCH_Q8_KERNEL");  // for comparing the kernels on one machine
     if (forced && strcmp(forced, "avx2") == 0 && chosen >= 1) chosen = 1;
-    if (forced && strcmp(forced, "portable") == 0) chosen = 0;
+    if (forced && strcmp(forced, "portable") == 0) { chosen = 0; quantize_avx512 = 0; }
 }
 
-static const rows_fn fns[3] = {rows_portable, rows_avx2, rows_vnni};
+static const panel_fn fns[3] = {panel_portable, panel_avx2, panel_vnni};
 
-void finch_q8_rows(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                   long inputs, float *y, long y_stride, long r0, long r1) {
-    fns[chosen](quants, scales, cols, xq, xd, inputs, y, y_stride, r0, r1);
+// Panels outermost, so a panel (cols · 16 bytes) is read from memory once for all the inputs.
+static void rows_with(panel_fn fn, const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq,
+                      const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
+    const long nb = cols / 32;
+    for (long p = r0 / PANEL; p * PANEL < r1; p++) {
+        const long first = p * PANEL, n = (r1 - first < PANEL ? r1 - first : PANEL);
+        for (long i = 0; i < inputs; i++) {
+            float out[PANEL];
+            fn(panels + p * nb * PANEL_BLOCK, panel_scales + p * nb * PANEL, nb, xq + i * cols, xd + i * nb, xsum + i * nb, out);
+            memcpy(y + i * y_stride + first, out, (size_t)n * sizeof(float));
+        }
+    }
 }
 
-int finch_q8_rows_with(int kernel, const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                       long inputs, float *y, long y_stride, long r0, long r1) {
+void finch_q8_rows(const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq, const float *xd,
+                   const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
+    rows_with(fns[chosen], panels, panel_scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
+}
+
+int finch_q8_rows_with(int kernel, const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq,
+                       const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
     if (kernel < 0 || kernel > best_supported()) return 0;
-    fns[kernel](quants, scales, cols, xq, xd, inputs, y, y_stride, r0, r1);
+    rows_with(fns[kernel], panels, panel_scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
     return 1;
 }
 

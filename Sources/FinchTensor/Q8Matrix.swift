@@ -7,8 +7,9 @@ import CKernels
 public final class Q8Matrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
-    let scales: UnsafeMutablePointer<Float>
-    let quants: UnsafeMutablePointer<Int8>
+    /// The quantised rows in panels of 16 (finch_q8_pack's layout, which the kernels read as one stream).
+    let panels: UnsafeMutablePointer<UInt8>
+    let panelScales: UnsafeMutablePointer<Float>
     /// The storage version of the tensor this was made from.
     public let sourceVersion: UInt64
 
@@ -20,39 +21,57 @@ public final class Q8Matrix: @unchecked Sendable {
         rows = w.shape[0]
         cols = w.shape[1]
         sourceVersion = w.storage.version
-        let blocksPerRow = cols / 32
-        scales = .allocate(capacity: Swift.max(1, rows * blocksPerRow))
-        quants = .allocate(capacity: Swift.max(1, rows * cols))
+        let blocksPerRow = cols / 32, panelCount = (rows + 15) / 16
+        panels = .allocate(capacity: Swift.max(1, panelCount * 16 * cols))
+        panelScales = .allocate(capacity: Swift.max(1, panelCount * 16 * blocksPerRow))
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, rows * blocksPerRow))
+        let quants = UnsafeMutablePointer<Int8>.allocate(capacity: Swift.max(1, rows * cols))
+        defer { scales.deallocate(); quants.deallocate() }
         let src = try w.contiguousNoGrad()
         let x = src.pointer, sp = scales, qp = quants
-        parallelRanges(rows * blocksPerRow, grain: 4096) { blocks in
-            for b in blocks { sp[b] = Q8Matrix.quantizeBlock(x + b * 32, into: qp + b * 32) }
+        parallelRanges(rows * blocksPerRow, grain: 4096) { b in
+            finch_q8_quantize(x + b.lowerBound * 32, b.count, qp + b.lowerBound * 32, sp + b.lowerBound, nil)
         }
+        let (pp, ps, rows, cols) = (panels, panelScales, rows, cols)
+        parallelRanges(panelCount, grain: 16) { r in finch_q8_pack(qp, sp, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
     }
 
     deinit {
-        scales.deallocate()
-        quants.deallocate()
+        panels.deallocate()
+        panelScales.deallocate()
     }
 
     /// y[i, range] = W[range] x[i] for `inputs` vectors x quantised too (`xq`, `xd`: int8 values and a
-    /// scale per block of 32, one vector after another; y's rows are `rows` apart): each block's dot
-    /// product is exact integer arithmetic (VNNI's or AVX2's byte products, CKernels), then scaled.
-    /// A weight row is read from memory once for every input while it sits in L1, and each output is
-    /// summed in the same order whatever the number of inputs and the kernel, so neither batching
-    /// nor the CPU changes a bit of any result.
-    func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, inputs: Int = 1, into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        finch_q8_rows(quants, scales, cols, xq, xd, inputs, y, rows, range.lowerBound, range.upperBound)
+    /// scale per block of 32, one vector after another; `xsum` each block's sum of values; y's rows are
+    /// `rows` apart; the range starts at a multiple of 16): each block's dot product is exact integer
+    /// arithmetic (VNNI's or AVX2's byte products, CKernels), then scaled. A panel of weights is read
+    /// from memory once for every input, and each output is summed in the same order whatever the number
+    /// of inputs and the kernel, so neither batching nor the CPU changes a bit of any result.
+    func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>, inputs: Int = 1,
+                      into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        finch_q8_rows(panels, panelScales, cols, xq, xd, xsum, inputs, y, rows, range.lowerBound, range.upperBound)
     }
 
     /// Q8_0's quantisation of one block of 32 values, for weights, activations and GGUF files alike:
     /// d = max|x| / 127, q = round(x / d). Returns d.
     @inline(__always) public static func quantizeBlock(_ x: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int8>) -> Float {
-        var amax: Float = 0
-        for j in 0..<32 { amax = Swift.max(amax, Swift.abs(x[j])) }
-        let d = amax / 127, inv: Float = d == 0 ? 0 : 1 / d
-        for j in 0..<32 { q[j] = Int8((x[j] * inv).rounded()) }
+        var d: Float = 0
+        finch_q8_quantize(x, 1, q, &d, nil)
         return d
+    }
+
+    /// x in Q8_0 blocks too, as llama.cpp quantises activations for its Q8_0 products: each block's
+    /// int8 values, scale and sum of values (what the kernels take), in scratch space for `body`.
+    private static func withQuantized(_ x: UnsafePointer<Float>, blocks: Int,
+                                      _ body: (UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: blocks * 32) { xq in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { xd in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: blocks) { xs in
+                    finch_q8_quantize(x, blocks, xq.baseAddress!, xd.baseAddress!, xs.baseAddress!)
+                    body(xq.baseAddress!, xd.baseAddress!, xs.baseAddress!)
+                }
+            }
+        }
     }
 
     /// Several products with the same inputs in one parallel job (q, k and v of a layer; gate and up):
@@ -60,29 +79,25 @@ public final class Q8Matrix: @unchecked Sendable {
     /// (several sequences decoded together), and each job's y gets one row per input.
     static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, inputs: Int = 1) {
         guard let n = jobs.first?.matrix.cols else { return }
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: n * inputs) { xq in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n / 32 * inputs) { xd in
-                // x in Q8_0 blocks too, as llama.cpp quantises activations for its Q8_0 products.
-                for b in 0..<(n / 32 * inputs) { xd[b] = quantizeBlock(x + b * 32, into: xq.baseAddress! + b * 32) }
-                let xqp = UnsafePointer(xq.baseAddress!), xdp = UnsafePointer(xd.baseAddress!)
-                let chunk = 32
-                let total = jobs.reduce(0) { $0 + $1.matrix.rows }
-                guard Threads.count > 1, total >= 128 else {
-                    for job in jobs { job.matrix.multiplyRows(xqp, xdp, inputs: inputs, into: job.y, 0..<job.matrix.rows) }
-                    return
-                }
-                var chunks: [(job: Int, rows: Range<Int>)] = []
-                for (j, job) in jobs.enumerated() {
-                    for start in stride(from: 0, to: job.matrix.rows, by: chunk) {
-                        chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
-                    }
-                }
-                func run(_ c: Int) {
-                    let (j, rows) = chunks[c]
-                    jobs[j].matrix.multiplyRows(xqp, xdp, inputs: inputs, into: jobs[j].y, rows)
-                }
-                WorkerTeam.shared.run(chunks: chunks.count, run)
+        withQuantized(x, blocks: n / 32 * inputs) { xq, xd, xs in
+            let total = jobs.reduce(0) { $0 + $1.matrix.rows }
+            guard Threads.count > 1, total >= 128 else {
+                for job in jobs { job.matrix.multiplyRows(xq, xd, xs, inputs: inputs, into: job.y, 0..<job.matrix.rows) }
+                return
             }
+            // Chunks of whole panels (a multiple of 16 rows).
+            let chunk = 32
+            var chunks: [(job: Int, rows: Range<Int>)] = []
+            for (j, job) in jobs.enumerated() {
+                for start in stride(from: 0, to: job.matrix.rows, by: chunk) {
+                    chunks.append((j, start..<Swift.min(job.matrix.rows, start + chunk)))
+                }
+            }
+            func run(_ c: Int) {
+                let (j, rows) = chunks[c]
+                jobs[j].matrix.multiplyRows(xq, xd, xs, inputs: inputs, into: jobs[j].y, rows)
+            }
+            WorkerTeam.shared.run(chunks: chunks.count, run)
         }
     }
 

@@ -16,6 +16,7 @@ enum GenerateBench {
         let text = try TokenizerBench.machineText(limit: 256 << 10)
         let prompt = Array(tok.encode(text, addSpecial: false).prefix(512))
         guard prompt.count == 512 else { throw ModelError("the benchmark text gave only \(prompt.count) tokens") }
+        if options.part == "decode" { return try decodeAlone(out, model, prompt: Array(prompt.prefix(16)), seconds: options.seconds) }
 
         // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
         _ = try decode128(model, prompt: Array(prompt.prefix(16)))
@@ -67,6 +68,14 @@ enum GenerateBench {
         out.report("generate.gemm_gflops", gemmGFLOPS, digits: 1)
         out.report("generate.prefill_vs_gemm", prefillGFLOPS / gemmGFLOPS, digits: 3)
         out.report("generate.peak_rss_mb", peakMB, digits: 0)
+    }
+
+    /// Q8_0 decoding alone, for profiling and for comparing builds run by turns (`--part decode`).
+    static func decodeAlone(_ out: BenchReporter, _ model: LanguageModel, prompt: [Int], seconds: Double) throws {
+        var times: [Double] = []
+        let t0 = BenchTiming.now()
+        repeat { times.append(try decode128(model, prompt: prompt, int8: true)) } while BenchTiming.now() - t0 < seconds * 8 || times.count < 3
+        out.report("generate.decode_tps", 127 / BenchTiming.median(times), digits: 1)
     }
 
     /// Reads `count` floats once on every thread's share, summing them so nothing is left out:

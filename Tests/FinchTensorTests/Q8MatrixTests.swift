@@ -1,5 +1,6 @@
 import CKernels
 import FinchTensor
+import Foundation
 import Testing
 
 /// Q8_0 matrix-vector products (x quantised per block too, as llama.cpp does) against float32 products.
@@ -75,17 +76,22 @@ import Testing
     @Test func everyKernelGivesTheFormulasBits() throws {
         var rng = RNG(seed: 11)
         var ran = 0
-        for (rows, cols, inputs) in [(37, 576, 1), (20, 96, 3), (9, 1536, 2), (5, 32, 1)] {
+        // Row counts around the panel of 16 (a partial last panel, several whole ones), odd and even block counts.
+        for (rows, cols, inputs) in [(37, 576, 1), (20, 96, 3), (9, 1536, 2), (5, 32, 1), (48, 64, 2), (16, 160, 1)] {
             let nb = cols / 32
             // The whole range Q8_0 uses, -127...127, including its ends and zero.
             let q = (0..<rows * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
             let xq = (0..<inputs * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
             let d = (0..<rows * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-5 }
             let xd = (0..<inputs * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-4 }
+            let xsum = (0..<inputs * nb).map { b in (0..<32).reduce(Int32(0)) { $0 + Int32(xq[b * 32 + $1]) } }
+            let panels = (rows + 15) / 16
+            var packed = [UInt8](repeating: 0, count: panels * 16 * cols), packedScales = [Float](repeating: .nan, count: panels * 16 * nb)
+            finch_q8_pack(q, d, rows, cols, &packed, &packedScales, 0, panels)
             for kernel in 0...2 {
-                var y = [Float](repeating: .nan, count: inputs * rows)
+                var y = [Float](repeating: .nan, count: inputs * rows + 1)
                 let supported = y.withUnsafeMutableBufferPointer { yp in
-                    finch_q8_rows_with(Int32(kernel), q, d, cols, xq, xd, inputs, yp.baseAddress, rows, 0, rows)
+                    finch_q8_rows_with(Int32(kernel), packed, packedScales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 0, rows)
                 }
                 guard supported == 1 else { continue }
                 ran += 1
@@ -95,9 +101,76 @@ import Testing
                         #expect(y[i * rows + r].bitPattern == want.bitPattern, "kernel \(kernel), \(rows)x\(cols) row \(r) input \(i): \(y[i * rows + r]) against \(want)")
                     }
                 }
+                #expect(y[inputs * rows].isNaN, "kernel \(kernel) wrote past the last row")
+                // The threads' chunks start at a panel: rows 16..<rows alone give the same bits and touch nothing else.
+                if rows > 16 {
+                    var part = [Float](repeating: .nan, count: inputs * rows)
+                    _ = part.withUnsafeMutableBufferPointer { yp in
+                        finch_q8_rows_with(Int32(kernel), packed, packedScales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 16, rows)
+                    }
+                    for i in 0..<inputs {
+                        let before = part[(i * rows)..<(i * rows + 16)].allSatisfy { $0.isNaN }
+                        let same = zip(part[(i * rows + 16)..<((i + 1) * rows)], y[(i * rows + 16)..<((i + 1) * rows)]).allSatisfy { $0.bitPattern == $1.bitPattern }
+                        #expect(before && same, "kernel \(kernel), \(rows)x\(cols) input \(i): rows 16..<\(rows) alone")
+                    }
+                }
             }
         }
         #expect(ran >= 8, "the portable kernel and at least the AVX2 one ran")
         #expect(["avx512vnni", "avx2", "portable"].contains(String(cString: finch_q8_kernel())))
+    }
+}
+
+/// Q8_0's quantisation (CKernels, vectorised where the CPU allows) against its formula written out.
+@Suite struct Q8QuantizeTests {
+    /// d = max|x| / 127, q = round(x · (1/d)) with halves away from zero.
+    static func reference(_ x: [Float]) -> (q: [Int8], d: Float) {
+        var amax: Float = 0
+        for v in x { amax = Swift.max(amax, Swift.abs(v)) }
+        let d = amax / 127, inv: Float = d == 0 ? 0 : 1 / d
+        return (x.map { Int8(($0 * inv).rounded()) }, d)
+    }
+
+    @Test func givesTheFormulasBits() {
+        var rng = RNG(seed: 5)
+        var blocks: [[Float]] = (0..<2000).map { i in
+            let scale = Float(pow(10, Double(i % 13) - 6))
+            return (0..<32).map { _ in Float(Int(rng.next() % 2_000_001) - 1_000_000) / 1e6 * scale }
+        }
+        // Exact halves (d = 1 when max|x| = 127), zeros, a block of zeros, tiny values.
+        blocks.append([127, 2.5, -2.5, 0.5, -0.5, 126.5, -126.5, 1.5, -1.5, 0, -0] + [Float](repeating: 3.5, count: 21))
+        blocks.append([Float](repeating: 0, count: 32))
+        blocks.append((0..<32).map { Float($0) * 1e-30 })
+        blocks.append((0..<32).map { Float($0 - 16) * 1.3e37 })
+        let flat = blocks.flatMap { $0 }
+        var q = [Int8](repeating: 0, count: flat.count), d = [Float](repeating: .nan, count: blocks.count)
+        var sums = [Int32](repeating: 0, count: blocks.count)
+        finch_q8_quantize(flat, blocks.count, &q, &d, &sums)
+        for (b, block) in blocks.enumerated() {
+            let want = Self.reference(block)
+            let got = Array(q[(b * 32)..<(b * 32 + 32)])
+            #expect(got == want.q && d[b].bitPattern == want.d.bitPattern, "block \(b): \(got) d \(d[b]) against \(want.q) d \(want.d)")
+            #expect(sums[b] == got.reduce(Int32(0)) { $0 + Int32($1) })
+            // The one-block form that the GGUF writer uses.
+            var one = [Int8](repeating: 0, count: 32)
+            let d1 = block.withUnsafeBufferPointer { Q8Matrix.quantizeBlock($0.baseAddress!, into: &one) }
+            #expect(one == got && d1.bitPattern == d[b].bitPattern)
+        }
+    }
+
+    /// Where the formula has no int8 answer (NaN, infinities, a scale whose reciprocal overflows),
+    /// every value still lands in [-127, 127] instead of trapping.
+    @Test func nonFiniteInputsStayInRange() {
+        let blocks: [[Float]] = [
+            [.nan] + [Float](repeating: 1, count: 31),
+            [.infinity, -.infinity] + [Float](repeating: 2, count: 30),
+            [Float.leastNonzeroMagnitude, 0] + [Float](repeating: -Float.leastNonzeroMagnitude, count: 30),
+            [Float](repeating: .nan, count: 32),
+        ]
+        let flat = blocks.flatMap { $0 }
+        var q = [Int8](repeating: 99, count: flat.count), d = [Float](repeating: 0, count: blocks.count)
+        finch_q8_quantize(flat, blocks.count, &q, &d, nil)
+        #expect(q.allSatisfy { $0 >= -127 && $0 <= 127 })
+        #expect(q[1] == 127 && q[0] == 0, "NaN gives 0 and the finite values their steps")
     }
 }

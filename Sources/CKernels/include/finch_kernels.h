@@ -4,17 +4,29 @@
 #define FINCH_KERNELS_H
 #include <stdint.h>
 
+/// Q8_0's quantisation of `blocks` blocks of 32 floats, for weights, activations and GGUF files alike:
+/// d = max|x| / 127 and q = round(x / d) (computed as x · (1/d), halves away from zero; q = 0 where d = 0).
+/// NaN and infinite inputs give values in [-127, 127] too. `sums` (if not NULL) gets each block's Σ q.
+void finch_q8_quantize(const float *x, long blocks, int8_t *q, float *d, int32_t *sums);
+
+/// Rows 16 · p0 ..< 16 · p1 of a Q8_0 matrix (`q` row-major int8, `d` a scale per block of 32)
+/// in the panel layout the products read (q8_rows.c describes it): `panels` holds ⌈rows/16⌉ · cols
+/// bytes and `panel_scales` ⌈rows/16⌉ · 16 · cols/32 floats; rows past `rows` are zero.
+void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_t *panels, float *panel_scales,
+                   long p0, long p1);
+
 /// y[i * y_stride + r] = Σ_b d[r,b] · xd[i,b] · Σ_j q[r,b,j] · xq[i,b,j] for rows r in [r0, r1)
-/// and `inputs` quantised vectors, Q8_0 blocks of 32 on both sides. The block sums are exact;
-/// the float sums run in a fixed order (even blocks into one accumulator, odd into another, then
-/// added), so every kernel gives the same bits.
-void finch_q8_rows(const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                   long inputs, float *y, long y_stride, long r0, long r1);
+/// (r0 a multiple of 16) and `inputs` quantised vectors, Q8_0 blocks of 32 on both sides, the
+/// matrix in finch_q8_pack's panels; xsum[i,b] = Σ_j xq[i,b,j]. The block sums are exact; the float
+/// sums run in a fixed order (even blocks into one accumulator, odd into another, then added), so
+/// every kernel gives the same bits.
+void finch_q8_rows(const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq, const float *xd,
+                   const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1);
 
 /// finch_q8_rows through one kernel (0 portable, 1 AVX2, 2 AVX-512 VNNI), for tests that compare
 /// them; returns 0 (and does nothing) when this CPU lacks it.
-int finch_q8_rows_with(int kernel, const int8_t *quants, const float *scales, long cols, const int8_t *xq, const float *xd,
-                       long inputs, float *y, long y_stride, long r0, long r1);
+int finch_q8_rows_with(int kernel, const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq,
+                       const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1);
 
 /// Which kernel finch_q8_rows uses on this CPU: "avx512vnni", "avx2" or "portable".
 const char *finch_q8_kernel(void);

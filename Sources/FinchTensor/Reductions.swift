@@ -71,6 +71,13 @@ enum Reduce {
         shape[axis] = 1
         let values = try Tensor.empty(shape, op: op), indices = try Tensor.empty(shape, op: op)
         let src = c.pointer, pv = values.pointer, pi = indices.pointer
+        if inner == 1 {
+            // Rows (a decoding step's logits): vector passes, the same answer as the loop below.
+            parallelRanges(outer, grain: Swift.max(1, 65536 / n)) { r in
+                for o in r { (pv[o], pi[o]) = rowExtreme(src + o &* n, n, max: max) }
+            }
+            return (values, indices)
+        }
         parallelRanges(outer * inner, grain: 4096) { r in
             for k in r {
                 let o = k / inner, i = k % inner
@@ -88,6 +95,34 @@ enum Reduce {
             }
         }
         return (values, indices)
+    }
+}
+
+extension Reduce {
+    /// The first NaN of a contiguous row if it has one, else its largest (smallest) value and the
+    /// first index holding it: what a scan keeping strictly better values finds, in two vector passes.
+    static func rowExtreme(_ p: UnsafePointer<Float>, _ n: Int, max: Bool) -> (Float, Float) {
+        let lanes = 16
+        var best = SIMD16<Float>(repeating: p[0])
+        var nan = SIMDMask<SIMD16<Int32>>()
+        var j = 0
+        while j + lanes <= n {
+            let v = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD16<Float>.self)
+            nan .|= v .!= v
+            best = max ? best.replacing(with: v, where: v .> best) : best.replacing(with: v, where: v .< best)
+            j += lanes
+        }
+        var m = max ? best.max() : best.min()
+        while j < n {
+            if p[j].isNaN { nan[0] = true }
+            if max ? p[j] > m : p[j] < m { m = p[j] }
+            j += 1
+        }
+        if any(nan) || m.isNaN {
+            for k in 0..<n where p[k].isNaN { return (p[k], Float(k)) }
+        }
+        for k in 0..<n where p[k] == m { return (p[k], Float(k)) }
+        return (m, 0)
     }
 }
 

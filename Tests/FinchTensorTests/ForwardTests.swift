@@ -70,6 +70,36 @@ import Testing
         expectClose(try Tensor([1, 2, 3, 4]).variance(correction: 0), [1.25], "var population")
     }
 
+    /// Along a contiguous last axis, max, min and argmax take vector passes; they must find what a
+    /// scan keeping strictly better values finds: the first extreme, or the first NaN.
+    @Test func rowExtremesMatchTheScan() throws {
+        var rng = RNG(seed: 3)
+        for n in [1, 15, 16, 17, 100, 49152] {
+            for trial in 0..<6 {
+                // Few distinct values, so ties are common; zeros of both signs; NaN in two trials.
+                var row = (0..<n).map { _ in Float(Int(rng.next() % 7) - 3) }
+                if trial == 1 { for i in 0..<n where row[i] == 0 && rng.next() % 2 == 0 { row[i] = -0.0 } }
+                if trial >= 4, n > 2 { row[Int(rng.next() % UInt64(n))] = .nan }
+                if trial == 5 { row[n - 1] = .nan }
+                let x = try Tensor(row + row.reversed(), shape: [2, n])
+                for (maxFirst, name) in [(true, "max"), (false, "min")] {
+                    let values = try (maxFirst ? x.max(axis: 1) : x.min(axis: 1)).scalars
+                    for (r, data) in [row, Array(row.reversed())].enumerated() {
+                        var best = data[0], at = 0
+                        if !best.isNaN {
+                            for j in 1..<n {
+                                if data[j].isNaN { best = data[j]; at = j; break }
+                                if maxFirst ? data[j] > best : data[j] < best { best = data[j]; at = j }
+                            }
+                        }
+                        #expect(values[r].bitPattern == best.bitPattern, "\(name) of row \(r), n \(n), trial \(trial)")
+                        if maxFirst { #expect(try x.argmax(axis: 1).scalars[r] == Float(at), "argmax of row \(r), n \(n), trial \(trial)") }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func longSumsKeepPrecision() throws {
         let n = 1 << 20
         let x = try Tensor.full([n], 0.1)

@@ -14,16 +14,31 @@ enum NormKernels {
                         _ y: UnsafeMutablePointer<Float>, _ xhat: UnsafeMutablePointer<Float>?, _ rstd: UnsafeMutablePointer<Float>,
                         rows: Range<Int>, width n: Int, eps: Float, center: Bool) {
         let inv = 1 / Float(n)
-        for r in rows {
-            let xr = x + r &* n, yr = y + r &* n
-            var mu: Float = 0
+        // Each row's sums run in index order, one dependent add after another; four rows at a time
+        // keep four such chains in flight (a prompt's norm was 4% of its prefill one row at a time).
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let group = Swift.min(4, rows.upperBound - r)
+            var mu = SIMD4<Float>(), ss = SIMD4<Float>()
+            let x0 = x + r &* n, x1 = x + (r + Swift.min(1, group - 1)) &* n
+            let x2 = x + (r + Swift.min(2, group - 1)) &* n, x3 = x + (r + Swift.min(3, group - 1)) &* n
             if center {
-                for i in 0..<n { mu += xr[i] }
+                for i in 0..<n { mu += SIMD4(x0[i], x1[i], x2[i], x3[i]) }
                 mu *= inv
             }
-            var ss: Float = 0
-            for i in 0..<n { let c = xr[i] - mu; ss += c * c }
-            let rs = 1 / (ss * inv + eps).squareRoot()
+            for i in 0..<n {
+                let c = SIMD4(x0[i], x1[i], x2[i], x3[i]) - mu
+                ss += c * c
+            }
+            for k in 0..<group {
+                let rs = 1 / (ss[k] * inv + eps).squareRoot()
+                normalizeRow(r + k, mu[k], rs)
+            }
+            r += group
+        }
+
+        func normalizeRow(_ r: Int, _ mu: Float, _ rs: Float) {
+            let xr = x + r &* n, yr = y + r &* n
             rstd[r] = rs
             // x̂ is kept only when a backward pass will need it.
             if let xhat {

@@ -17,6 +17,7 @@ enum GenerateBench {
         let prompt = Array(tok.encode(text, addSpecial: false).prefix(512))
         guard prompt.count == 512 else { throw ModelError("the benchmark text gave only \(prompt.count) tokens") }
         if options.part == "decode" { return try decodeAlone(out, model, prompt: Array(prompt.prefix(16)), seconds: options.seconds) }
+        if options.part == "prefill" { return try prefillAlone(out, model, prompt: prompt, seconds: options.seconds) }
 
         // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
         _ = try decode128(model, prompt: Array(prompt.prefix(16)))
@@ -76,6 +77,14 @@ enum GenerateBench {
         let t0 = BenchTiming.now()
         repeat { times.append(try decode128(model, prompt: prompt, int8: true)) } while BenchTiming.now() - t0 < seconds * 8 || times.count < 3
         out.report("generate.decode_tps", 127 / BenchTiming.median(times), digits: 1)
+    }
+
+    /// Prefill of the 512-token prompt alone, for profiling (`--part prefill`).
+    static func prefillAlone(_ out: BenchReporter, _ model: LanguageModel, prompt: [Int], seconds: Double) throws {
+        let ids = try Tensor(prompt.map(Float.init), shape: [1, prompt.count])
+        let times = try BenchTiming.interleaved([{ _ = try GradMode.noGrad { try model.forward(ids, cache: KVCache(), lastOnly: true) } }],
+                                                seconds: seconds * 8, minRounds: 5)
+        out.report("generate.prefill_tps", Double(prompt.count) / times[0], digits: 1)
     }
 
     /// Reads `count` floats once on every thread's share, summing them so nothing is left out:

@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(name: "FinchTensorTests", dependencies: ["FinchTensor", "CKernels"]),
         .testTarget(name: "FinchPlotTests", dependencies: ["FinchPlot"]),
-        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText"], exclude: ["Fixtures"]),
+        .testTarget(name: "FinchModelTests", dependencies: ["FinchModel", "FinchText", "CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "FinchTextTests", dependencies: ["FinchText", "FinchData"], exclude: ["Fixtures"]),  // read at run time via #filePath
         .testTarget(name: "FinchDataTests", dependencies: ["FinchData"]),
         .testTarget(name: "FinchTrainTests", dependencies: ["FinchTrain", "FinchTensor", "FinchModel", "FinchData", "FinchText", "FinchIO"]),

@@ -164,8 +164,10 @@ typedef void (*panel_fn)(const uint8_t *, const float *, long, const int8_t *, c
 static int best_supported(void) {
     __builtin_cpu_init();
     return (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) ? 2
-         : __builtin_cpu_supports("avx2") ? 1 : 0;
+         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") ? 1 : 0;
 }
+
+int finch_q8_best_kernel(void) { return best_supported(); }
 
 static int chosen = -1;
 
@@ -206,6 +208,8 @@ int finch_q8_rows_with(int kernel, const uint8_t *panels, const float *panel_sca
     rows_with(fns[kernel], panels, panel_scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
     return 1;
 }
+
+int finch_q8_kernel_index(void) { return chosen; }
 
 const char *finch_q8_kernel(void) {
     static const char *names[3] = {"portable", "avx2", "avx512vnni"};

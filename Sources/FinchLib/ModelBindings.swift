@@ -72,13 +72,13 @@ enum ModelBindings {
         Param("stop", .optional(.list), default: .nil, doc: "strings that end the answer (not included)"),
         Param("seed", .optional(.int), default: .nil, doc: "seed for sampling (default: from manual_seed)"),
         Param("stream", .bool, default: .bool(true), doc: "print the text as it is produced"),
-        Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast) or \"f32\" (exact)"),
+        Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast), \"q4_1\" (faster, coarser) or \"f32\" (exact)"),
     ]
 
     /// The `weights` argument of generate, chat and serve.
     static func decodeWeights(_ a: Arguments) throws -> DecodeWeights {
         guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
-            throw a.error("weights must be \"q8_0\" or \"f32\", got \(Value.quote(a.string("weights")))")
+            throw a.error("weights must be \"q8_0\", \"q4_1\" or \"f32\", got \(Value.quote(a.string("weights")))")
         }
         return weights
     }

@@ -79,7 +79,7 @@ enum ServeBindings {
             Param("host", .string, default: .string("127.0.0.1"), doc: "\"0.0.0.0\" listens on every interface (then set api_key)"),
             Param("name", .optional(.string), default: .nil, doc: "the model name clients ask for (default: the model's file name)"),
             Param("api_key", .optional(.string), default: .nil, doc: "when set, requests must send Authorization: Bearer <key>"),
-            Param("weights", .string, default: .string("q8_0"), doc: "decoding weights: \"q8_0\" (fast) or \"f32\" (exact)"),
+            Param("weights", .string, default: .string("q8_0"), doc: "decoding weights: \"q8_0\" (fast), \"q4_1\" (faster, coarser) or \"f32\" (exact)"),
         ], returns: "Server",
         doc: "Serves a model over OpenAI's HTTP API (/v1/models, /v1/completions, /v1/chat/completions, streaming) in the background; the REPL stays usable, and generate/train on the same model wait their turn.",
         example: "server = serve(m, port: 8000)") { a in

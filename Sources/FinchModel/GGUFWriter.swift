@@ -82,7 +82,7 @@ public enum GGUFWriter {
                     Parallel.forEachRange(src.count / 32, grain: 1024) { blocks in
                         for b in blocks {
                             let block = base + b * 34
-                            let d = Q8Matrix.quantizeBlock(src.baseAddress! + b * 32, into: (block + 2).assumingMemoryBound(to: Int8.self))
+                            let d = QuantizedMatrix.quantizeBlock(src.baseAddress! + b * 32, into: (block + 2).assumingMemoryBound(to: Int8.self))
                             block.storeBytes(of: Float16(d).bitPattern.littleEndian, as: UInt16.self)
                         }
                     }

@@ -96,24 +96,24 @@ public final class LanguageModel {
     /// ids follow the cached positions and their keys and values are appended; `lastOnly` computes
     /// the output head for the last position only ([batch, 1, vocab]), all that generation needs.
     ///
-    /// `int8Weights` multiplies by Q8_0 copies of the weights (made on first use, remade when a
-    /// weight changes): decoding reads every weight once per token, and Q8_0 is a quarter of float32.
-    /// It applies to single-token steps without gradients; anything else runs in float32.
-    public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
-        let int8 = int8Weights && ids.count == 1 && !GradMode.isEnabled
-        let h = try hiddenStates(ids, cache: cache, lastOnly: lastOnly, int8Weights: int8Weights)
-        return try logits(h, int8: int8)
+    /// `quantized` multiplies by Q8_0 or Q4_1 copies of the weights (made on first use, remade when a
+    /// weight changes): decoding reads every weight once per token, and Q8_0 is a quarter of float32,
+    /// Q4_1 about a sixth. It applies to single-token steps without gradients; anything else runs in float32.
+    public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, quantized: QuantFormat? = nil) throws -> Tensor {
+        let format = ids.count == 1 && !GradMode.isEnabled ? quantized : nil
+        let h = try hiddenStates(ids, cache: cache, lastOnly: lastOnly, quantized: format)
+        return try logits(h, quantized: format)
     }
 
     /// The output head on final hidden states, and Gemma 2's soft cap c·tanh(x/c) where the config sets one.
-    func logits(_ h: Tensor, int8: Bool = false) throws -> Tensor {
-        let x = try int8 ? outputHead.quantizedCall(h) : outputHead(h)
+    func logits(_ h: Tensor, quantized: QuantFormat? = nil) throws -> Tensor {
+        let x = try Self.headFormat(quantized).map { try outputHead.quantizedCall(h, format: $0) } ?? outputHead(h)
         guard let cap = config.finalSoftcap.map(Float.init) else { return x }
         return try x.multiplying(.scalar(1 / cap)).tanh().multiplying(.scalar(cap))
     }
 
     /// The final hidden states [batch, tokens, dim] (after the last norm) that the output head reads.
-    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, int8Weights: Bool = false) throws -> Tensor {
+    public func hiddenStates(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, quantized: QuantFormat? = nil) throws -> Tensor {
         guard ids.rank == 2, ids.shape[1] > 0 else {
             throw ModelError("forward needs token ids of shape [batch, tokens], got \(ids.shape)")
         }
@@ -125,7 +125,7 @@ public final class LanguageModel {
         }
         if let cache { try cache.reserve(batch: B, tokens: T, for: c) }
         let pass = ForwardPass(model: self, config: c, batch: B, tokens: T, start: start, cache: cache,
-                               int8: int8Weights && B * T == 1 && !GradMode.isEnabled)
+                               quantized: B * T == 1 && !GradMode.isEnabled ? quantized : nil)
         var x: Tensor
         do { x = try family.embed(ids, pass) } catch let e as TensorError {
             throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(e)")
@@ -139,7 +139,7 @@ public final class LanguageModel {
     /// The next token's logits [rows, 1, vocab] for several sequences at once: `ids[i]` continues
     /// the sequence cached in `caches[i]`, at that cache's own position (the caches advance by one).
     /// Every row computes what a single-row pass computes, but the projections read each weight once.
-    public func decode(_ ids: [Int], caches: [KVCache], int8Weights: Bool) throws -> Tensor {
+    public func decode(_ ids: [Int], caches: [KVCache], quantized: QuantFormat?) throws -> Tensor {
         guard !ids.isEmpty, ids.count == caches.count, Set(caches.map(ObjectIdentifier.init)).count == caches.count else {
             throw ModelError("decode needs one token and one cache of its own per sequence, got \(ids.count) tokens and \(caches.count) caches")
         }
@@ -148,8 +148,8 @@ public final class LanguageModel {
             guard cache.length + 1 <= c.context else { throw ModelError("\(cache.length + 1) tokens are more than this model's context of \(c.context)") }
             try cache.reserve(batch: 1, tokens: 1, for: c)
         }
-        let int8 = int8Weights && !GradMode.isEnabled
-        var pass = ForwardPass(model: self, config: c, batch: ids.count, tokens: 1, start: 0, cache: nil, int8: int8)
+        let format = GradMode.isEnabled ? nil : quantized
+        var pass = ForwardPass(model: self, config: c, batch: ids.count, tokens: 1, start: 0, cache: nil, quantized: format)
         pass.rows = caches
         var x: Tensor
         do { x = try family.embed(Tensor(ids.map(Float.init), shape: [ids.count, 1]), pass) } catch let e as TensorError {
@@ -157,16 +157,20 @@ public final class LanguageModel {
         }
         for block in blocks { x = try family.block(x, block, pass) }
         for cache in caches { cache.advance(by: 1) }
-        return try logits(family.finalNorm(x, pass), int8: int8)
+        return try logits(family.finalNorm(x, pass), quantized: format)
     }
 
-    /// Makes (or refreshes) the Q8_0 copies that int8 decoding multiplies by.
-    public func prepareInt8Weights() throws {
+    /// Makes (or refreshes) the copies in `format` that quantized decoding multiplies by.
+    public func prepareQuantizedWeights(_ format: QuantFormat) throws {
         for block in blocks {
-            for (_, layer) in block.linears where layer.inFeatures % 32 == 0 { _ = try layer.quantized() }
+            for (_, layer) in block.linears where layer.inFeatures % 32 == 0 { _ = try layer.quantized(format) }
         }
-        if outputHead.inFeatures % 32 == 0 { _ = try outputHead.quantized() }
+        if outputHead.inFeatures % 32 == 0, let head = Self.headFormat(format) { _ = try outputHead.quantized(head) }
     }
+
+    /// The output head's format when decoding with `format`: Q4_1 decoding keeps the head in Q8_0, as
+    /// llama.cpp's Q4 files keep it (SmolLM2's Q4_1 file holds its tied embedding in Q8_0).
+    static func headFormat(_ format: QuantFormat?) -> QuantFormat? { format == .q4_1 ? .q8_0 : format }
 
     /// The output head as a linear layer: its own, or the token embedding when tied.
     public var outputHead: Linear { head ?? tiedHead }
@@ -174,11 +178,13 @@ public final class LanguageModel {
 
 extension LanguageModel {
     /// Bytes of weights one decoding step reads: every matrix once, the output head
-    /// included, but only one row of the embedding (unless it is also the head). With
-    /// `int8`, matrices count as Q8_0 (an int8 per weight and a float scale per 32).
-    public func decodeWeightBytes(int8: Bool = false) -> Int {
+    /// included, but only one row of the embedding (unless it is also the head). With a
+    /// block format, matrices count at its bytes per weight (Q8_0: an int8 per weight and a
+    /// float scale per 32; Q4_1: four bits and two float16 per 32).
+    public func decodeWeightBytes(_ format: QuantFormat? = nil) -> Int {
         parameters.reduce(0) { sum, p in
-            let perWeight = int8 && p.tensor.rank == 2 ? 1.125 : 4
+            let isHead = p.tensor === outputHead.weight
+            let perWeight = p.tensor.rank == 2 ? (isHead ? Self.headFormat(format) : format)?.bytesPerWeight ?? 4 : 4
             if p.name == family.embeddingName && !config.tiedEmbeddings { return sum + config.dim * 4 }
             return sum + Int(Double(p.tensor.count) * perWeight)
         }

@@ -6,8 +6,8 @@ public final class Linear {
     public var bias: Tensor?
     /// A low-rank adapter added to the output, if any.
     public var lora: LoRA?
-    /// The weight in Q8_0 for decoding, with the storage it was made from.
-    private var q8: (matrix: Q8Matrix, storage: ObjectIdentifier)?
+    /// The weight in Q8_0 and in Q4_1 for decoding, each with the storage it was made from.
+    private var copies: [QuantFormat: (matrix: QuantizedMatrix, storage: ObjectIdentifier)] = [:]
 
     public init(weight: Tensor, bias: Tensor? = nil) {
         self.weight = weight
@@ -23,7 +23,7 @@ public final class Linear {
         return try lora.map { try y.adding($0.delta(x)) } ?? y
     }
 
-    /// x Wᵀ computed elsewhere (the Q8_0 paths), plus the bias and the adapter's term.
+    /// x Wᵀ computed elsewhere (the quantized paths), plus the bias and the adapter's term.
     private func finish(_ y: Tensor, input x: Tensor) throws -> Tensor {
         var y = y
         if let bias { y = try y.adding(bias) }
@@ -31,27 +31,29 @@ public final class Linear {
         return y
     }
 
-    /// The weight in Q8_0 form, made again whenever the weight was replaced or written since.
-    public func quantized() throws -> Q8Matrix {
-        if let q8, q8.storage == ObjectIdentifier(weight.storage), q8.matrix.sourceVersion == weight.storage.version { return q8.matrix }
-        let m = try Q8Matrix(weight)
-        q8 = (m, ObjectIdentifier(weight.storage))
+    /// The weight in a block format, made again whenever the weight was replaced or written since.
+    public func quantized(_ format: QuantFormat = .q8_0) throws -> QuantizedMatrix {
+        if let copy = copies[format], copy.storage == ObjectIdentifier(weight.storage), copy.matrix.sourceVersion == weight.storage.version {
+            return copy.matrix
+        }
+        let m = try QuantizedMatrix(weight, format: format)
+        copies[format] = (m, ObjectIdentifier(weight.storage))
         return m
     }
 
-    /// y = x Wᵀ + b with the weight in Q8_0: for decoding, where reading the weight is the cost.
-    /// Layers whose rows are not whole blocks of 32 stay in float32.
-    public func quantizedCall(_ x: Tensor) throws -> Tensor {
+    /// y = x Wᵀ + b with the weight in a block format: for decoding, where reading the weight is the
+    /// cost. Layers whose rows are not whole blocks of 32 stay in float32.
+    public func quantizedCall(_ x: Tensor, format: QuantFormat = .q8_0) throws -> Tensor {
         guard inFeatures % 32 == 0 else { return try callAsFunction(x) }
-        return try finish(quantized().apply(x), input: x)
+        return try finish(quantized(format).apply(x), input: x)
     }
 
-    /// Several layers applied to the same rows with their Q8_0 weights, in one parallel job.
-    public static func quantizedCall(_ layers: [Linear], _ x: Tensor) throws -> [Tensor] {
+    /// Several layers applied to the same rows with their quantized weights, in one parallel job.
+    public static func quantizedCall(_ layers: [Linear], _ x: Tensor, format: QuantFormat = .q8_0) throws -> [Tensor] {
         guard layers.allSatisfy({ $0.inFeatures % 32 == 0 }) else {
-            return try layers.map { try $0.quantizedCall(x) }
+            return try layers.map { try $0.quantizedCall(x, format: format) }
         }
-        let ys = try Q8Matrix.apply(layers.map { try $0.quantized() }, x)
+        let ys = try QuantizedMatrix.apply(layers.map { try $0.quantized(format) }, x)
         return try zip(layers, ys).map { layer, y in try layer.finish(y, input: x) }
     }
 }

@@ -70,7 +70,7 @@ public final class TokenStream {
         return try GradMode.noGrad {
             if logits == nil {
                 // Q8_0 copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
-                if options.decodeWeights == .q8_0 { try model.prepareInt8Weights() }
+                if let format = options.decodeWeights.format { try model.prepareQuantizedWeights(format) }
                 let start = clock.now
                 logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
                 prefillSeconds = (clock.now - start).seconds
@@ -106,42 +106,45 @@ public final class TokenStream {
         }
     }
 
-    private var int8: Bool { options.decodeWeights == .q8_0 }
 
     /// The last token's own forward pass (the caller runs without gradients and times it).
     private func forwardPending() throws {
-        logits = try model.forward(Tensor([Float(pending!)], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
+        logits = try model.forward(Tensor([Float(pending!)], shape: [1, 1]), cache: cache, lastOnly: true, quantized: options.decodeWeights.format)
         pending = nil
     }
 
-    /// Runs the deferred forward passes of these streams, all of one model: those with Q8_0
-    /// weights as one batch, whose rows come out as each stream's own pass would (Q8Matrix sums
-    /// each row alike); float32 streams one by one, so that their exact decoding stays exact. A
-    /// batch's time counts in each of its streams' decoding time. The model must not be in use
-    /// elsewhere. Returns the most rows one pass ran.
+    /// Runs the deferred forward passes of these streams, all of one model: those with quantized
+    /// weights as one batch per format, whose rows come out as each stream's own pass would
+    /// (QuantizedMatrix sums each row alike); float32 streams one by one, so that their exact
+    /// decoding stays exact. A batch's time counts in each of its streams' decoding time. The model
+    /// must not be in use elsewhere. Returns the most rows one pass ran.
     @discardableResult
     public static func forward(_ streams: [TokenStream]) throws -> Int {
         let waiting = streams.filter { $0.pending != nil && $0.finishReason == nil }
         guard let model = waiting.first?.model else { return 0 }
         guard waiting.allSatisfy({ $0.model === model }) else { throw ModelError("TokenStream.forward batches the streams of one model at a time") }
-        let batched = waiting.filter(\.int8), clock = ContinuousClock()
+        let clock = ContinuousClock()
         return try GradMode.noGrad {
-            if batched.count > 1 {
+            var most = 1
+            for format in [QuantFormat.q8_0, .q4_1] {
+                let batched = waiting.filter { $0.options.decodeWeights.format == format }
+                guard batched.count > 1 else { continue }
                 let start = clock.now
-                let logits = try model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), int8Weights: true)
+                let logits = try model.decode(batched.map { $0.pending! }, caches: batched.map(\.cache), quantized: format)
                 let seconds = (clock.now - start).seconds
                 for (i, s) in batched.enumerated() {
                     s.logits = try logits.slice(axis: 0, start: i, end: i + 1)
                     s.pending = nil
                     s.decodeSeconds += seconds
                 }
+                most = Swift.max(most, batched.count)
             }
             for s in waiting where s.pending != nil {
                 let start = clock.now
                 try s.forwardPending()
                 s.decodeSeconds += (clock.now - start).seconds
             }
-            return batched.count > 1 ? batched.count : 1
+            return most
         }
     }
 

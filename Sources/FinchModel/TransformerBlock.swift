@@ -28,7 +28,7 @@ public final class TransformerBlock {
 }
 
 /// What the blocks of one forward pass share: the model, the positions, the cache, and whether
-/// decoding multiplies by the Q8_0 copies of the weights. A pass over `rows` decodes one token
+/// decoding multiplies by Q8_0 or Q4_1 copies of the weights. A pass over `rows` decodes one token
 /// of several sequences at once, each at its own position with its own cache (a server's
 /// requests); the projections then read each weight once for all of them.
 public struct ForwardPass {
@@ -39,21 +39,22 @@ public struct ForwardPass {
     /// The position of the first token (the cache's length).
     public let start: Int
     public let cache: KVCache?
-    public let int8: Bool
+    /// The block format decoding multiplies by, or nil for the float32 weights.
+    public let quantized: QuantFormat?
     /// One cache per batch row, for a pass of one token per row at each cache's own position.
     public var rows: [KVCache]? = nil
 
     /// The position of row `b`'s first token.
     public func start(row b: Int) -> Int { rows?[b].length ?? start }
 
-    /// x Wᵀ + b through the layer (its Q8_0 weight when decoding in int8).
+    /// x Wᵀ + b through the layer (its quantized weight when decoding so).
     public func linear(_ layer: Linear, _ x: Tensor) throws -> Tensor {
-        try int8 ? layer.quantizedCall(x) : layer(x)
+        try quantized.map { try layer.quantizedCall(x, format: $0) } ?? layer(x)
     }
 
-    /// Several layers on the same input (one parallel job in int8 decoding).
+    /// Several layers on the same input (one parallel job when decoding with quantized weights).
     public func linears(_ layers: [Linear], _ x: Tensor) throws -> [Tensor] {
-        try int8 ? Linear.quantizedCall(layers, x) : layers.map { try $0(x) }
+        try quantized.map { try Linear.quantizedCall(layers, x, format: $0) } ?? layers.map { try $0(x) }
     }
 
     /// [batch, tokens, n·headDim] seen as [batch, tokens, n, headDim].

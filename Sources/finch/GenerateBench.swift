@@ -21,7 +21,8 @@ enum GenerateBench {
 
         // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
         _ = try decode128(model, prompt: Array(prompt.prefix(16)))
-        _ = try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)
+        _ = try decode128(model, prompt: Array(prompt.prefix(16)), format: .q8_0)
+        _ = try decode128(model, prompt: Array(prompt.prefix(16)), format: .q4_1)
         let peakMB = ProcessMemory.peakMegabytes
 
         let bytes = 256 << 20
@@ -38,21 +39,24 @@ enum GenerateBench {
             { for _ in 0..<20 { _ = try a.matmul(w) } },
         ], seconds: options.seconds * 8, minRounds: 7)
         let gemmGFLOPS = 20 * 2 * 512 * 576 * 1536 / prefill[1] / 1e9
-        var decodeSeconds: [Double] = [], int8Seconds: [Double] = []
+        var decodeSeconds: [Double] = [], int8Seconds: [Double] = [], q4Seconds: [Double] = []
         var readSink: Float = 0
         let decode = try BenchTiming.interleaved([
             { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
             { Parallel.copy(from: src, to: dst, count: bytes / 4) },
-            { int8Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), int8: true)) },
+            { int8Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), format: .q8_0)) },
             { readSink += readStream(src, count: bytes / 4) },
+            { q4Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), format: .q4_1)) },
         ], seconds: options.seconds * 4, minRounds: 3)
         let prefillTPS = 512 / prefill[0]
         let f32TPS = 127 / BenchTiming.median(decodeSeconds), int8TPS = 127 / BenchTiming.median(int8Seconds)
+        let q4TPS = 127 / BenchTiming.median(q4Seconds)
         let bandwidth = 2 * Double(bytes) / decode[1] / 1e9  // the copy, read + write
         // Decoding reads its weights and writes almost nothing: a read stream is its bound.
         let readBandwidth = Double(bytes) / decode[3] / 1e9
         precondition(readSink.isFinite)
-        let f32Bytes = Double(model.decodeWeightBytes()), int8Bytes = Double(model.decodeWeightBytes(int8: true))
+        let f32Bytes = Double(model.decodeWeightBytes()), int8Bytes = Double(model.decodeWeightBytes(.q8_0))
+        let q4Bytes = Double(model.decodeWeightBytes(.q4_1))
         out.report("generate.prefill_tps", prefillTPS, digits: 1)
         out.report("generate.bandwidth_gbps", bandwidth, digits: 1)
         // Decoding with the default Q8_0 weights, then with float32.
@@ -61,6 +65,10 @@ enum GenerateBench {
         out.report("generate.decode_bound_fraction", int8TPS / (bandwidth * 1e9 / int8Bytes), digits: 3)
         out.report("generate.read_gbps", readBandwidth, digits: 1)
         out.report("generate.decode_read_bound_fraction", int8TPS / (readBandwidth * 1e9 / int8Bytes), digits: 3)
+        // Decoding with Q4_1 copies (the file's own blocks for a Q4_1 GGUF; the head stays Q8_0).
+        out.report("generate.decode_q4_tps", q4TPS, digits: 1)
+        out.report("generate.q4_weight_mb_per_token", q4Bytes / 1e6, digits: 1)
+        out.report("generate.decode_q4_read_bound_fraction", q4TPS / (readBandwidth * 1e9 / q4Bytes), digits: 3)
         out.report("generate.decode_f32_tps", f32TPS, digits: 1)
         out.report("generate.f32_weight_mb_per_token", f32Bytes / 1e6, digits: 1)
         out.report("generate.decode_f32_bound_fraction", f32TPS / (bandwidth * 1e9 / f32Bytes), digits: 3)
@@ -71,12 +79,16 @@ enum GenerateBench {
         out.report("generate.peak_rss_mb", peakMB, digits: 0)
     }
 
-    /// Q8_0 decoding alone, for profiling and for comparing builds run by turns (`--part decode`).
+    /// Q8_0 and Q4_1 decoding alone, by turns, for profiling and for comparing builds (`--part decode`).
     static func decodeAlone(_ out: BenchReporter, _ model: LanguageModel, prompt: [Int], seconds: Double) throws {
-        var times: [Double] = []
+        var q8: [Double] = [], q4: [Double] = []
         let t0 = BenchTiming.now()
-        repeat { times.append(try decode128(model, prompt: prompt, int8: true)) } while BenchTiming.now() - t0 < seconds * 8 || times.count < 3
-        out.report("generate.decode_tps", 127 / BenchTiming.median(times), digits: 1)
+        repeat {
+            q8.append(try decode128(model, prompt: prompt, format: .q8_0))
+            q4.append(try decode128(model, prompt: prompt, format: .q4_1))
+        } while BenchTiming.now() - t0 < seconds * 8 || q8.count < 3
+        out.report("generate.decode_tps", 127 / BenchTiming.median(q8), digits: 1)
+        out.report("generate.decode_q4_tps", 127 / BenchTiming.median(q4), digits: 1)
     }
 
     /// Prefill of the 512-token prompt alone, for profiling (`--part prefill`).
@@ -117,14 +129,14 @@ enum GenerateBench {
     }
 
     /// Seconds for 127 greedy decoding steps after the first token (EOS does not stop it).
-    static func decode128(_ model: LanguageModel, prompt: [Int], int8: Bool = false) throws -> Double {
+    static func decode128(_ model: LanguageModel, prompt: [Int], format: QuantFormat? = nil) throws -> Double {
         try GradMode.noGrad {
             let cache = KVCache()
             var logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
             let t0 = BenchTiming.now()
             for _ in 0..<127 {
                 let next = try logits.argmax(axis: -1).item()
-                logits = try model.forward(Tensor([next], shape: [1, 1]), cache: cache, lastOnly: true, int8Weights: int8)
+                logits = try model.forward(Tensor([next], shape: [1, 1]), cache: cache, lastOnly: true, quantized: format)
             }
             return BenchTiming.now() - t0
         }

@@ -87,9 +87,9 @@ import Testing
             let alone = try m.prefilledCaches(prompts), together = try m.prefilledCaches(prompts)
             var next = prompts.map { $0[0] }
             for step in 0..<3 {
-                let rows = try m.decode(next, caches: together, int8Weights: true)
+                let rows = try m.decode(next, caches: together, quantized: .q8_0)
                 for (i, (id, cache)) in zip(next, alone).enumerated() {
-                    let each = try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, int8Weights: true)
+                    let each = try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, quantized: .q8_0)
                     // Rows of fixtures too narrow for Q8_0 go through float32 GEMM, which may round a batch differently.
                     #expect(Self.maxDiff(try rows.slice(axis: 0, start: i, end: i + 1).scalars, each.scalars) < 1e-5, "\(family): step \(step), sequence \(i)")
                 }

@@ -1,3 +1,4 @@
+import CKernels
 import FinchModel
 import FinchTensor
 import Foundation
@@ -81,7 +82,7 @@ import Testing
     /// its own cache, is bit for bit what the sequence's own single-token step gives.
     @Test func batchedDecodingEqualsEachSequenceAlone() throws {
         let m = try Self.model.get()
-        try m.prepareInt8Weights()
+        try m.prepareQuantizedWeights(.q8_0)
         let prompts = [[504, 3575, 282, 4649, 314], [1348, 28, 2], [9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 11], [42]]
         try GradMode.noGrad {
             let alone = try m.prefilledCaches(prompts), together = try m.prefilledCaches(prompts)
@@ -89,10 +90,10 @@ import Testing
             var aloneSeconds = 0.0, togetherSeconds = 0.0
             for step in 0..<6 {
                 var t = Date()
-                let rows = try m.decode(next, caches: together, int8Weights: true)
+                let rows = try m.decode(next, caches: together, quantized: .q8_0)
                 togetherSeconds += Date().timeIntervalSince(t)
                 t = Date()
-                let each = try zip(next, alone).map { id, cache in try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, int8Weights: true) }
+                let each = try zip(next, alone).map { id, cache in try m.forward(Tensor([Float(id)], shape: [1, 1]), cache: cache, quantized: .q8_0) }
                 aloneSeconds += Date().timeIntervalSince(t)
                 for i in prompts.indices {
                     #expect(try rows.slice(axis: 0, start: i, end: i + 1).scalars == each[i].scalars, "step \(step), sequence \(i)")
@@ -104,11 +105,43 @@ import Testing
                 }
             }
             print("batched decoding of 4 sequences: \(String(format: "%.2f", aloneSeconds / togetherSeconds))x one at a time")
-            #expect(throws: ModelError.self) { try m.decode([1, 2], caches: [together[0], together[0]], int8Weights: true) }
+            #expect(throws: ModelError.self) { try m.decode([1, 2], caches: [together[0], together[0]], quantized: .q8_0) }
         }
     }
 
-    @Test func int8DecodingStaysCloseToFloat32() throws {
+    /// The Q4_1 copies that `weights: "q4_1"` decodes with are the file's own blocks: quantising the
+    /// loaded (widened) weights again gives back every step, minimum and 4-bit value llama.cpp wrote.
+    @Test func q4CopiesAreTheFilesBlocks() throws {
+        let m = try Self.model.get()
+        let file = try GGUFFile(path: ModelStore.resolve("smollm2-135m"))
+        for (layer, short, name) in [(0, "gate", "ffn_gate"), (0, "v", "attn_v"), (17, "o", "attn_output"), (29, "down", "ffn_down")] {
+            let info = try #require(file.tensors.first { $0.name == "blk.\(layer).\(name).weight" })
+            #expect(info.type == 3, "blk.\(layer).\(name) is Q4_1 in the file")
+            let w = try m.blocks[layer].linear(short).weight.contiguous()
+            let (rows, cols) = (w.shape[0], w.shape[1])
+            var differing = 0
+            file.data.withUnsafeBytes { raw in
+                let base = raw.baseAddress! + file.dataOffset + info.offset
+                for r in 0..<rows {
+                    for b in 0..<(cols / 32) {
+                        var d: UInt16 = 0, mn: UInt16 = 0
+                        var q = [UInt8](repeating: 0, count: 32)
+                        finch_q4_1_quantize(w.unsafePointer + r * cols + b * 32, &d, &mn, &q)
+                        let block = base + (r * cols / 32 + b) * 20
+                        let bytes = (0..<16).map { j in q[j] | q[j + 16] << 4 }
+                        if block.loadUnaligned(as: UInt16.self) != d || block.loadUnaligned(fromByteOffset: 2, as: UInt16.self) != mn
+                            || !bytes.indices.allSatisfy({ block.load(fromByteOffset: 4 + $0, as: UInt8.self) == bytes[$0] }) {
+                            differing += 1
+                        }
+                    }
+                }
+            }
+            #expect(differing == 0, "\(differing) of \(rows * cols / 32) blocks of blk.\(layer).\(name) differ from the file's")
+        }
+    }
+
+    @Test(arguments: [QuantFormat.q8_0, .q4_1])
+    func quantizedDecodingStaysCloseToFloat32(_ format: QuantFormat) throws {
         let m = try Self.model.get()
         var agreeing = 0, total = 0
         for p in try Self.prompts() {
@@ -123,16 +156,17 @@ import Testing
                 _ = try m.forward(prompt, cache: cache8, lastOnly: true)
                 let next = try Tensor([Float(p.greedy[0])], shape: [1, 1])
                 let a = try m.forward(next, cache: cache32, lastOnly: true).scalars
-                let b = try m.forward(next, cache: cache8, lastOnly: true, int8Weights: true).scalars
+                let b = try m.forward(next, cache: cache8, lastOnly: true, quantized: format).scalars
                 let diff = zip(a, b).map { abs($0 - $1) }.max()!
                 #expect(diff < 2, "max |logit difference| \(diff) after \(p.text.debugDescription)")
                 #expect(a.indices.max { a[$0] < a[$1] } == b.indices.max { b[$0] < b[$1] })
             }
             var options = GenerationOptions()
             options.maxTokens = p.greedy.count
+            options.decodeWeights = DecodeWeights(rawValue: format.rawValue)!
             let g = try m.generate(ids: p.ids, options: options)
             let same = zip(g.ids, p.greedy).prefix { $0 == $1 }.count
-            #expect(same >= 2, "the Q8_0 continuation of \(p.text.debugDescription) should start as float32's")
+            #expect(same >= 2, "the \(format) continuation of \(p.text.debugDescription) should start as float32's")
             agreeing += same
             total += p.greedy.count
         }

@@ -31,6 +31,33 @@ int finch_q8_rows_with(int kernel, const uint8_t *panels, const float *panel_sca
 /// Which kernel finch_q8_rows uses on this CPU: "avx512vnni", "avx2" or "portable".
 const char *finch_q8_kernel(void);
 
+/// The index of that kernel (0 portable, 1 AVX2, 2 AVX-512 VNNI; the Q4_1 products use the same
+/// choice), and the best one this CPU has.
+int finch_q8_kernel_index(void);
+int finch_q8_best_kernel(void);
+
+/// float16 (bits) to float32 and back (round to nearest even), the same on every CPU.
+float finch_half_to_float(uint16_t h);
+uint16_t finch_float_to_half(float f);
+
+/// Q4_1's quantisation of one block of 32, as llama.cpp writes it: d = (max − min) / 15 and m = min
+/// (stored as float16), q = min(15, ⌊(x − min) / d + 0.5⌋) computed with d in float32, 0 where d = 0.
+void finch_q4_1_quantize(const float *x, uint16_t *d, uint16_t *m, uint8_t *q);
+
+/// Rows 16 · p0 ..< 16 · p1 of a float32 matrix [rows, cols] quantised to Q4_1 in the panel layout
+/// (q4_rows.c describes it): `panels` holds ⌈rows/16⌉ · 8 · cols bytes and `scales` ⌈rows/16⌉ · cols/16
+/// float16 values; rows past `rows` are zero.
+void finch_q4_pack(const float *w, long rows, long cols, uint8_t *panels, uint16_t *scales, long p0, long p1);
+
+/// finch_q8_rows for a matrix in Q4_1 panels: y = Σ_b dot_b · (d · xd) + m · (xd · xsum), in the same
+/// fixed order, so every kernel gives the same bits.
+void finch_q4_rows(const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq, const float *xd,
+                   const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1);
+
+/// finch_q4_rows through one kernel, for the tests; returns 0 when this CPU lacks it.
+int finch_q4_rows_with(int kernel, const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq,
+                       const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1);
+
 /// Whether this CPU has the bfloat16 dot products (AVX512_BF16) finch_bf16_gemm needs.
 int finch_bf16_supported(void);
 

@@ -1,44 +1,65 @@
 import CKernels
 
-/// A matrix kept in Q8_0 form for matrix-vector products: each row in blocks of 32 int8
-/// values with one Float scale per block (d = max|w| / 127, q = round(w / d)). Decoding
-/// reads every weight once per token, so reading 1.06 bytes per weight instead of 4 is
-/// what makes it faster:  y[r] = Σ_blocks d[r,b] · Σ_j q[r,b,j] · x[32b + j].
-public final class Q8Matrix: @unchecked Sendable {
+/// The block formats decoding multiplies by: Q8_0 (32 int8 values and a float scale per block,
+/// d = max|w| / 127, q = round(w / d)) and Q4_1 (32 4-bit values with a float16 step and minimum,
+/// w = d·q + m, as llama.cpp's Q4_1 files hold them).
+public enum QuantFormat: String, Sendable {
+    case q8_0, q4_1
+
+    /// Bytes per weight as the products read them (values and scales).
+    public var bytesPerWeight: Double { self == .q8_0 ? 1.125 : 0.625 }
+}
+
+/// A matrix kept in blocks of 32 per row for matrix-vector products (decoding): decoding reads
+/// every weight once per token, so reading 1.125 (Q8_0) or 0.625 (Q4_1) bytes per weight instead
+/// of 4 is what makes it faster. The input is quantised to Q8_0 too, each block's dot product is
+/// exact integer arithmetic, and the float sums run in one fixed order (CKernels).
+public final class QuantizedMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
-    /// The quantised rows in panels of 16 (finch_q8_pack's layout, which the kernels read as one stream).
+    public let format: QuantFormat
+    /// The quantised rows in panels of 16 (finch_q8_pack's or finch_q4_pack's layout, which the kernels read as one stream).
     let panels: UnsafeMutablePointer<UInt8>
-    let panelScales: UnsafeMutablePointer<Float>
+    /// Per panel and block: 16 float scales (Q8_0), or 16 float16 steps then 16 float16 minimums (Q4_1).
+    let scales: UnsafeMutableRawPointer
     /// The storage version of the tensor this was made from.
     public let sourceVersion: UInt64
 
     /// Quantises a [rows, cols] tensor whose rows are whole blocks of 32.
-    public init(_ w: Tensor) throws {
+    public init(_ w: Tensor, format: QuantFormat = .q8_0) throws {
         guard w.rank == 2, w.shape[1] % 32 == 0 else {
-            throw TensorError.invalidShape(op: "q8_0", "needs a matrix with rows of whole 32-value blocks, got \(w.shape.shapeText)")
+            throw TensorError.invalidShape(op: format.rawValue, "needs a matrix with rows of whole 32-value blocks, got \(w.shape.shapeText)")
         }
         rows = w.shape[0]
         cols = w.shape[1]
+        self.format = format
         sourceVersion = w.storage.version
         let blocksPerRow = cols / 32, panelCount = (rows + 15) / 16
-        panels = .allocate(capacity: Swift.max(1, panelCount * 16 * cols))
-        panelScales = .allocate(capacity: Swift.max(1, panelCount * 16 * blocksPerRow))
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, rows * blocksPerRow))
-        let quants = UnsafeMutablePointer<Int8>.allocate(capacity: Swift.max(1, rows * cols))
-        defer { scales.deallocate(); quants.deallocate() }
         let src = try w.contiguousNoGrad()
-        let x = src.pointer, sp = scales, qp = quants
-        parallelRanges(rows * blocksPerRow, grain: 4096) { b in
-            finch_q8_quantize(x + b.lowerBound * 32, b.count, qp + b.lowerBound * 32, sp + b.lowerBound, nil)
+        let x = src.pointer, (rows, cols) = (rows, cols)
+        switch format {
+        case .q8_0:
+            let pp = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, panelCount * 16 * cols))
+            let ps = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, panelCount * 16 * blocksPerRow))
+            (panels, scales) = (pp, UnsafeMutableRawPointer(ps))
+            let sp = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, rows * blocksPerRow))
+            let qp = UnsafeMutablePointer<Int8>.allocate(capacity: Swift.max(1, rows * cols))
+            defer { sp.deallocate(); qp.deallocate() }
+            parallelRanges(rows * blocksPerRow, grain: 4096) { b in
+                finch_q8_quantize(x + b.lowerBound * 32, b.count, qp + b.lowerBound * 32, sp + b.lowerBound, nil)
+            }
+            parallelRanges(panelCount, grain: 16) { r in finch_q8_pack(qp, sp, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
+        case .q4_1:
+            let pp = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, panelCount * 8 * cols))
+            let ps = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(1, panelCount * 32 * blocksPerRow))
+            (panels, scales) = (pp, UnsafeMutableRawPointer(ps))
+            parallelRanges(panelCount, grain: 16) { r in finch_q4_pack(x, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
         }
-        let (pp, ps, rows, cols) = (panels, panelScales, rows, cols)
-        parallelRanges(panelCount, grain: 16) { r in finch_q8_pack(qp, sp, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
     }
 
     deinit {
         panels.deallocate()
-        panelScales.deallocate()
+        scales.deallocate()
     }
 
     /// y[i, range] = W[range] x[i] for `inputs` vectors x quantised too (`xq`, `xd`: int8 values and a
@@ -49,7 +70,12 @@ public final class Q8Matrix: @unchecked Sendable {
     /// of inputs and the kernel, so neither batching nor the CPU changes a bit of any result.
     func multiplyRows(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xsum: UnsafePointer<Int32>, inputs: Int = 1,
                       into y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        finch_q8_rows(panels, panelScales, cols, xq, xd, xsum, inputs, y, rows, range.lowerBound, range.upperBound)
+        switch format {
+        case .q8_0:
+            finch_q8_rows(panels, scales.assumingMemoryBound(to: Float.self), cols, xq, xd, xsum, inputs, y, rows, range.lowerBound, range.upperBound)
+        case .q4_1:
+            finch_q4_rows(panels, scales.assumingMemoryBound(to: UInt16.self), cols, xq, xd, xsum, inputs, y, rows, range.lowerBound, range.upperBound)
+        }
     }
 
     /// Q8_0's quantisation of one block of 32 values, for weights, activations and GGUF files alike:
@@ -77,7 +103,7 @@ public final class Q8Matrix: @unchecked Sendable {
     /// Several products with the same inputs in one parallel job (q, k and v of a layer; gate and up):
     /// fewer hand-offs between the threads per token. `x` holds `inputs` vectors one after another
     /// (several sequences decoded together), and each job's y gets one row per input.
-    static func multiply(_ jobs: [(matrix: Q8Matrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, inputs: Int = 1) {
+    static func multiply(_ jobs: [(matrix: QuantizedMatrix, y: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, inputs: Int = 1) {
         guard let n = jobs.first?.matrix.cols else { return }
         withQuantized(x, blocks: n / 32 * inputs) { xq, xd, xs in
             let total = jobs.reduce(0) { $0 + $1.matrix.rows }
@@ -89,7 +115,8 @@ public final class Q8Matrix: @unchecked Sendable {
             // chunk moves the team's counters between the cores, and each chunk starts a new stream
             // for the prefetchers: chunks of 18 KB (32 rows of 576) made two threads no faster than
             // one, 128 KB ones 1.2x faster than those (measured, SmolLM2-135M).
-            let chunk = Swift.max(16, (128 << 10) / n / 16 * 16)
+            let rowBytes = Swift.max(1, Int(Double(n) * jobs[0].matrix.format.bytesPerWeight))
+            let chunk = Swift.max(16, (128 << 10) / rowBytes / 16 * 16)
             withUnsafeTemporaryAllocation(of: Int.self, capacity: jobs.count + 1) { first in
                 first[0] = 0
                 for (j, job) in jobs.enumerated() { first[j + 1] = first[j] + (job.matrix.rows + chunk - 1) / chunk }
@@ -105,21 +132,22 @@ public final class Q8Matrix: @unchecked Sendable {
 
     /// Vectors x [..., cols] times several matrices of the same width: one result [..., rows] per
     /// matrix, every weight read once for all the vectors (not recorded for autograd).
-    public static func apply(_ matrices: [Q8Matrix], _ x: Tensor) throws -> [Tensor] {
-        guard let cols = matrices.first?.cols, matrices.allSatisfy({ $0.cols == cols }), x.rank >= 1, x.shape[x.rank - 1] == cols else {
-            throw TensorError.shapeMismatch(op: "q8_0 product", x.shape.shapeText, "[..., \(matrices.first?.cols ?? 0)]")
+    public static func apply(_ matrices: [QuantizedMatrix], _ x: Tensor) throws -> [Tensor] {
+        guard let first = matrices.first, matrices.allSatisfy({ $0.cols == first.cols && $0.format == first.format }),
+              x.rank >= 1, x.shape[x.rank - 1] == first.cols else {
+            throw TensorError.shapeMismatch(op: "quantized product", x.shape.shapeText, "[..., \(matrices.first?.cols ?? 0)]")
         }
-        let xc = try x.contiguousNoGrad()
-        let outs = try matrices.map { try Tensor.empty(Array(x.shape.dropLast()) + [$0.rows], op: "q8_0 product") }
+        let cols = first.cols, xc = try x.contiguousNoGrad()
+        let outs = try matrices.map { try Tensor.empty(Array(x.shape.dropLast()) + [$0.rows], op: "quantized product") }
         // More vectors than this are a prefill's, which GEMM does better; they go in groups.
         let group = 16, inputs = x.count / Swift.max(cols, 1)
-        for first in stride(from: 0, to: inputs, by: group) {
-            let count = Swift.min(group, inputs - first)
-            multiply(zip(matrices, outs).map { ($0, $1.pointer + first * $0.rows) }, xc.pointer + first * cols, inputs: count)
+        for row0 in stride(from: 0, to: inputs, by: group) {
+            let count = Swift.min(group, inputs - row0)
+            multiply(zip(matrices, outs).map { ($0, $1.pointer + row0 * $0.rows) }, xc.pointer + row0 * cols, inputs: count)
         }
         return outs
     }
 
     /// x [..., cols] -> x Wᵀ [..., rows] (not recorded for autograd).
-    public func apply(_ x: Tensor) throws -> Tensor { try Q8Matrix.apply([self], x)[0] }
+    public func apply(_ x: Tensor) throws -> Tensor { try QuantizedMatrix.apply([self], x)[0] }
 }

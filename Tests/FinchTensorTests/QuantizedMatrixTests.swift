@@ -4,12 +4,12 @@ import Foundation
 import Testing
 
 /// Q8_0 matrix-vector products (x quantised per block too, as llama.cpp does) against float32 products.
-@Suite struct Q8MatrixTests {
+@Suite struct QuantizedMatrixTests {
     @Test func productMatchesTheDequantisedMatrix() throws {
         for (rows, cols) in [(7, 64), (300, 96), (1000, 32)] {
             var rng = RNG(seed: UInt64(rows))
             let w = try Tensor.normal([rows, cols], rng: &rng), x = try Tensor.normal([2, cols], rng: &rng)
-            let q = try Q8Matrix(w)
+            let q = try QuantizedMatrix(w)
             let y = try q.apply(x)
             #expect(y.shape == [2, rows])
             let exact = try x.matmul(w.transpose()).scalars
@@ -31,18 +31,18 @@ import Testing
 
     @Test func severalMatricesInOneJob() throws {
         var rng = RNG(seed: 9)
-        let a = try Q8Matrix(try Tensor.normal([576, 64], rng: &rng)), b = try Q8Matrix(try Tensor.normal([40, 64], rng: &rng))
+        let a = try QuantizedMatrix(try Tensor.normal([576, 64], rng: &rng)), b = try QuantizedMatrix(try Tensor.normal([40, 64], rng: &rng))
         let x = try Tensor.normal([1, 64], rng: &rng)
-        let both = try Q8Matrix.apply([a, b], x)
+        let both = try QuantizedMatrix.apply([a, b], x)
         let alone = (try a.apply(x).scalars, try b.apply(x).scalars)
         #expect(both[0].scalars == alone.0 && both[1].scalars == alone.1)
-        #expect(throws: TensorError.self) { try Q8Matrix.apply([a, try Q8Matrix(try Tensor.zeros([4, 32]))], x) }
+        #expect(throws: TensorError.self) { try QuantizedMatrix.apply([a, try QuantizedMatrix(try Tensor.zeros([4, 32]))], x) }
     }
 
     @Test func zeroRowsAndBadShapes() throws {
-        let q = try Q8Matrix(try Tensor.zeros([128, 32]))
+        let q = try QuantizedMatrix(try Tensor.zeros([128, 32]))
         #expect(try q.apply(try Tensor.ones([1, 32])).scalars.allSatisfy { $0 == 0 })
-        #expect(throws: TensorError.self) { try Q8Matrix(try Tensor.zeros([4, 30])) }
+        #expect(throws: TensorError.self) { try QuantizedMatrix(try Tensor.zeros([4, 30])) }
         #expect(throws: TensorError.self) { try q.apply(try Tensor.ones([1, 31])) }
     }
 
@@ -53,7 +53,7 @@ import Testing
         try w.assign(try Tensor.ones([32]))
         try w.setElement([0, 0], 3)
         #expect(w.storage.version == v0 + 3)
-        #expect(try Q8Matrix(w).sourceVersion == w.storage.version)
+        #expect(try QuantizedMatrix(w).sourceVersion == w.storage.version)
     }
 }
 
@@ -153,7 +153,7 @@ import Testing
             #expect(sums[b] == got.reduce(Int32(0)) { $0 + Int32($1) })
             // The one-block form that the GGUF writer uses.
             var one = [Int8](repeating: 0, count: 32)
-            let d1 = block.withUnsafeBufferPointer { Q8Matrix.quantizeBlock($0.baseAddress!, into: &one) }
+            let d1 = block.withUnsafeBufferPointer { QuantizedMatrix.quantizeBlock($0.baseAddress!, into: &one) }
             #expect(one == got && d1.bitPattern == d[b].bitPattern)
         }
     }
@@ -172,5 +172,105 @@ import Testing
         finch_q8_quantize(flat, blocks.count, &q, &d, nil)
         #expect(q.allSatisfy { $0 >= -127 && $0 <= 127 })
         #expect(q[1] == 127 && q[0] == 0, "NaN gives 0 and the finite values their steps")
+    }
+}
+
+/// Q4_1 products: the kernels against their formula bit for bit, and the product against float32's.
+@Suite struct Q4MatrixTests {
+    /// The formula on row-major blocks: exact block dots, then dot · (d · xd) + m · (xd · xsum), even
+    /// blocks into acc0, odd into acc1, y = acc0 + acc1.
+    static func reference(_ w: [Float], cols: Int, _ xq: [Int8], _ xd: [Float], row r: Int, input i: Int) -> Float {
+        let nb = cols / 32
+        var acc0: Float = 0, acc1: Float = 0
+        for b in 0..<nb {
+            var d: UInt16 = 0, m: UInt16 = 0
+            var q = [UInt8](repeating: 0, count: 32)
+            w.withUnsafeBufferPointer { finch_q4_1_quantize($0.baseAddress! + r * cols + b * 32, &d, &m, &q) }
+            var dot: Int32 = 0, xsum: Int32 = 0
+            for j in 0..<32 {
+                dot += Int32(q[j]) * Int32(xq[i * cols + b * 32 + j])
+                xsum += Int32(xq[i * cols + b * 32 + j])
+            }
+            let xb = xd[i * nb + b]
+            let term = Float(dot) * (finch_half_to_float(d) * xb) + finch_half_to_float(m) * (xb * Float(xsum))
+            if b % 2 == 0 { acc0 += term } else { acc1 += term }
+        }
+        return acc0 + acc1
+    }
+
+    @Test func everyKernelGivesTheFormulasBits() throws {
+        var rng = RNG(seed: 12)
+        var ran = 0
+        for (rows, cols, inputs) in [(37, 576, 1), (20, 96, 3), (9, 1536, 2), (5, 32, 1), (48, 64, 2)] {
+            let nb = cols / 32
+            let w = (0..<rows * cols).map { _ in Float(Int(rng.next() % 20001) - 10000) * 1e-4 }
+            let xq = (0..<inputs * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
+            let xd = (0..<inputs * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-4 }
+            let xsum = (0..<inputs * nb).map { b in (0..<32).reduce(Int32(0)) { $0 + Int32(xq[b * 32 + $1]) } }
+            let panels = (rows + 15) / 16
+            var packed = [UInt8](repeating: 0, count: panels * 8 * cols), scales = [UInt16](repeating: 0, count: panels * 32 * nb)
+            finch_q4_pack(w, rows, cols, &packed, &scales, 0, panels)
+            for kernel in 0...2 {
+                var y = [Float](repeating: .nan, count: inputs * rows + 1)
+                let supported = y.withUnsafeMutableBufferPointer { yp in
+                    finch_q4_rows_with(Int32(kernel), packed, scales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 0, rows)
+                }
+                guard supported == 1 else { continue }
+                ran += 1
+                for i in 0..<inputs {
+                    for r in 0..<rows {
+                        let want = Self.reference(w, cols: cols, xq, xd, row: r, input: i)
+                        #expect(y[i * rows + r].bitPattern == want.bitPattern, "kernel \(kernel), \(rows)x\(cols) row \(r) input \(i): \(y[i * rows + r]) against \(want)")
+                    }
+                }
+                #expect(y[inputs * rows].isNaN, "kernel \(kernel) wrote past the last row")
+            }
+        }
+        #expect(ran >= 10, "the portable kernel and at least the AVX2 one ran")
+    }
+
+    @Test func productMatchesTheFloat32One() throws {
+        var rng = RNG(seed: 13)
+        let (rows, cols) = (300, 96)
+        let w = try Tensor.normal([rows, cols], rng: &rng), x = try Tensor.normal([2, cols], rng: &rng)
+        let y = try QuantizedMatrix(w, format: .q4_1).apply(x).scalars
+        let exact = try x.matmul(w.transpose()).scalars
+        // Each weight moves by at most half a step (its block's (max − min) / 30, plus float16's rounding of
+        // the step and minimum), x by at most max|x| / 254 per value.
+        let ws = w.scalars, xs = x.scalars
+        for i in 0..<2 {
+            let xrow = xs[(i * cols)..<((i + 1) * cols)], xmax = xrow.map(abs).max()!
+            for r in 0..<rows {
+                var bound: Float = 0
+                for b in 0..<(cols / 32) {
+                    let block = ws[(r * cols + b * 32)..<(r * cols + b * 32 + 32)]
+                    let step = (block.max()! - block.min()!) / 15
+                    let xs = xrow[(i * cols + b * 32)..<(i * cols + b * 32 + 32)].map(abs).reduce(0, +)
+                    bound += xs * (step / 2 + (abs(block.min()!) + step * 15) / 1024) + block.map(abs).reduce(0, +) * xmax / 254
+                }
+                let (a, e) = (y[i * rows + r], exact[i * rows + r])
+                #expect(abs(a - e) <= bound * 1.01 + 1e-4, "row \(r): \(a) vs \(e) (bound \(bound))")
+            }
+        }
+        #expect(throws: TensorError.self) { try QuantizedMatrix.apply([try QuantizedMatrix(w), try QuantizedMatrix(w, format: .q4_1)], x) }
+    }
+
+    /// float16 conversions against Swift's Float16 (round to nearest even) on every float16 and on
+    /// floats around every rounding boundary.
+    @Test func halfConversionsMatchFloat16() {
+        for bits in 0...UInt16.max {
+            let h = Float16(bitPattern: bits)
+            let f = finch_half_to_float(bits)
+            #expect(h.isNaN ? f.isNaN : f.bitPattern == Float(h).bitPattern, "half \(bits)")
+            if !h.isNaN {
+                #expect(finch_float_to_half(Float(h)) == bits, "back from half \(bits)")
+            }
+        }
+        var rng = RNG(seed: 14)
+        for _ in 0..<200_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            guard !f.isNaN else { continue }
+            #expect(finch_float_to_half(f) == Float16(f).bitPattern, "float \(f)")
+        }
     }
 }

@@ -10,11 +10,12 @@
 // low nibbles and 8v+4..8v+7 in the high ones. q is unsigned, as vpdpbusd's first operand wants it.
 // A panel's float16 scales are 16 d then 16 m per block.
 #include "finch_kernels.h"
+#include "q_panels.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { PANEL = 16, Q4_PANEL_BLOCK = PANEL * 16 };
+enum { Q4_PANEL_BLOCK = PANEL * 16 };
 
 // float16 <-> float32, exactly (round to nearest even), as every CPU computes them.
 static inline float half_to_float(uint16_t h) {
@@ -98,15 +99,10 @@ void finch_q4_pack(const float *w, long rows, long cols, uint8_t *panels, uint16
     }
 }
 
-static inline int32_t load_i32(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static void panel_vnni(const uint8_t *panel, const uint16_t *scales, long nb, const int8_t *x, const float *xd,
+static void panel_vnni(const uint8_t *panel, const void *panel_scales, long nb, const int8_t *x, const float *xd,
                        const int32_t *xsum, float *out) {
+    const uint16_t *scales = panel_scales;
     const __m512i low = _mm512_set1_epi8(0x0F);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (long b = 0; b < nb; b++) {
@@ -130,8 +126,9 @@ static void panel_vnni(const uint8_t *panel, const uint16_t *scales, long nb, co
 
 // AVX2: q (0...15) times x with maddubs (u8 · s8 pairs: at most 2 · 15 · 128, no saturation).
 __attribute__((target("avx2,f16c")))
-static void panel_avx2(const uint8_t *panel, const uint16_t *scales, long nb, const int8_t *x, const float *xd,
+static void panel_avx2(const uint8_t *panel, const void *panel_scales, long nb, const int8_t *x, const float *xd,
                        const int32_t *xsum, float *out) {
+    const uint16_t *scales = panel_scales;
     const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc0[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc1[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (long b = 0; b < nb; b++) {
@@ -158,8 +155,9 @@ static void panel_avx2(const uint8_t *panel, const uint16_t *scales, long nb, co
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(out + h * 8, _mm256_add_ps(acc0[h], acc1[h]));
 }
 
-static void panel_portable(const uint8_t *panel, const uint16_t *scales, long nb, const int8_t *x, const float *xd,
+static void panel_portable(const uint8_t *panel, const void *panel_scales, long nb, const int8_t *x, const float *xd,
                            const int32_t *xsum, float *out) {
+    const uint16_t *scales = panel_scales;
     for (int j = 0; j < PANEL; j++) {
         float acc0 = 0, acc1 = 0;
         for (long b = 0; b < nb; b++) {
@@ -177,30 +175,17 @@ static void panel_portable(const uint8_t *panel, const uint16_t *scales, long nb
     }
 }
 
-typedef void (*q4_panel_fn)(const uint8_t *, const uint16_t *, long, const int8_t *, const float *, const int32_t *, float *);
-static const q4_panel_fn fns[3] = {panel_portable, panel_avx2, panel_vnni};
-
-static void rows_with(q4_panel_fn fn, const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq,
-                      const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
-    const long nb = cols / 32;
-    for (long p = r0 / PANEL; p * PANEL < r1; p++) {
-        const long first = p * PANEL, n = (r1 - first < PANEL ? r1 - first : PANEL);
-        for (long i = 0; i < inputs; i++) {
-            float out[PANEL];
-            fn(panels + p * nb * Q4_PANEL_BLOCK, scales + p * nb * 2 * PANEL, nb, xq + i * cols, xd + i * nb, xsum + i * nb, out);
-            memcpy(y + i * y_stride + first, out, (size_t)n * sizeof(float));
-        }
-    }
-}
+static const panel_fn fns[3] = {panel_portable, panel_avx2, panel_vnni};
 
 void finch_q4_rows(const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq, const float *xd,
                    const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
-    rows_with(fns[finch_q8_kernel_index()], panels, scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
+    panel_rows(fns[finch_q8_kernel_index()], panels, Q4_PANEL_BLOCK, scales, 2 * PANEL * sizeof(uint16_t), cols, xq, xd, xsum, inputs,
+               y, y_stride, r0, r1);
 }
 
 int finch_q4_rows_with(int kernel, const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq,
                        const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
     if (kernel < 0 || kernel > finch_q8_best_kernel()) return 0;
-    rows_with(fns[kernel], panels, scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
+    panel_rows(fns[kernel], panels, Q4_PANEL_BLOCK, scales, 2 * PANEL * sizeof(uint16_t), cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
     return 1;
 }

@@ -11,12 +11,13 @@
 // a product reads the matrix as one stream:
 //   Σ_j (q_j + 128) · x_j = Σ_j q_j · x_j + 128 · Σ_j x_j,  so  dot = vpdpbusd sums − 128 · xsum[b].
 #include "finch_kernels.h"
+#include "q_panels.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { PANEL = 16, PANEL_BLOCK = PANEL * 32 };
+enum { PANEL_BLOCK = PANEL * 32 };
 
 // Q8_0's quantisation of blocks of 32: d = max|x| / 127, q = round(x / d) as x · (1/d), rounded half
 // away from zero (Swift's rounded()), q = 0 where d is 0. NaN and infinities give q = 0 where x · (1/d) is
@@ -88,16 +89,11 @@ void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_
     }
 }
 
-static inline int32_t load_i32(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 // One panel times one input: out[j] for the panel's 16 rows.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static void panel_vnni(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+static void panel_vnni(const uint8_t *panel, const void *scales, long nb, const int8_t *x, const float *xd,
                        const int32_t *xsum, float *out) {
+    const float *ds = scales;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (long b = 0; b < nb; b++) {
         const uint8_t *qb = panel + b * PANEL_BLOCK;
@@ -117,8 +113,9 @@ static void panel_vnni(const uint8_t *panel, const float *ds, long nb, const int
 // AVX2 has no unsigned-by-signed dot of four bytes that cannot saturate for q + 128, so it takes q
 // back (flipping the top bit) and uses |x| · (sign(x) · q), whose pairs stay within int16.
 __attribute__((target("avx2")))
-static void panel_avx2(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+static void panel_avx2(const uint8_t *panel, const void *scales, long nb, const int8_t *x, const float *xd,
                        const int32_t *xsum, float *out) {
+    const float *ds = scales;
     (void)xsum;
     const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
     __m256 acc0[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc1[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -143,8 +140,9 @@ static void panel_avx2(const uint8_t *panel, const float *ds, long nb, const int
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(out + h * 8, _mm256_add_ps(acc0[h], acc1[h]));
 }
 
-static void panel_portable(const uint8_t *panel, const float *ds, long nb, const int8_t *x, const float *xd,
+static void panel_portable(const uint8_t *panel, const void *scales, long nb, const int8_t *x, const float *xd,
                            const int32_t *xsum, float *out) {
+    const float *ds = scales;
     (void)xsum;
     for (int j = 0; j < PANEL; j++) {
         float acc0 = 0, acc1 = 0;
@@ -158,8 +156,6 @@ static void panel_portable(const uint8_t *panel, const float *ds, long nb, const
         out[j] = acc0 + acc1;
     }
 }
-
-typedef void (*panel_fn)(const uint8_t *, const float *, long, const int8_t *, const float *, const int32_t *, float *);
 
 static int best_supported(void) {
     __builtin_cpu_init();
@@ -183,29 +179,15 @@ __attribute__((constructor)) static void choose_kernel(void) {
 
 static const panel_fn fns[3] = {panel_portable, panel_avx2, panel_vnni};
 
-// Panels outermost, so a panel (cols · 16 bytes) is read from memory once for all the inputs.
-static void rows_with(panel_fn fn, const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq,
-                      const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
-    const long nb = cols / 32;
-    for (long p = r0 / PANEL; p * PANEL < r1; p++) {
-        const long first = p * PANEL, n = (r1 - first < PANEL ? r1 - first : PANEL);
-        for (long i = 0; i < inputs; i++) {
-            float out[PANEL];
-            fn(panels + p * nb * PANEL_BLOCK, panel_scales + p * nb * PANEL, nb, xq + i * cols, xd + i * nb, xsum + i * nb, out);
-            memcpy(y + i * y_stride + first, out, (size_t)n * sizeof(float));
-        }
-    }
-}
-
 void finch_q8_rows(const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq, const float *xd,
                    const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
-    rows_with(fns[chosen], panels, panel_scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
+    panel_rows(fns[chosen], panels, PANEL_BLOCK, panel_scales, PANEL * sizeof(float), cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
 }
 
 int finch_q8_rows_with(int kernel, const uint8_t *panels, const float *panel_scales, long cols, const int8_t *xq,
                        const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1) {
     if (kernel < 0 || kernel > best_supported()) return 0;
-    rows_with(fns[kernel], panels, panel_scales, cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
+    panel_rows(fns[kernel], panels, PANEL_BLOCK, panel_scales, PANEL * sizeof(float), cols, xq, xd, xsum, inputs, y, y_stride, r0, r1);
     return 1;
 }
 

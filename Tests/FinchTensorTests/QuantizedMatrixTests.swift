@@ -88,37 +88,44 @@ import Testing
             let panels = (rows + 15) / 16
             var packed = [UInt8](repeating: 0, count: panels * 16 * cols), packedScales = [Float](repeating: .nan, count: panels * 16 * nb)
             finch_q8_pack(q, d, rows, cols, &packed, &packedScales, 0, panels)
-            for kernel in 0...2 {
-                var y = [Float](repeating: .nan, count: inputs * rows + 1)
-                let supported = y.withUnsafeMutableBufferPointer { yp in
-                    finch_q8_rows_with(Int32(kernel), packed, packedScales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 0, rows)
-                }
-                guard supported == 1 else { continue }
-                ran += 1
-                for i in 0..<inputs {
-                    for r in 0..<rows {
-                        let want = Self.reference(q, d, cols: cols, xq, xd, row: r, input: i)
-                        #expect(y[i * rows + r].bitPattern == want.bitPattern, "kernel \(kernel), \(rows)x\(cols) row \(r) input \(i): \(y[i * rows + r]) against \(want)")
-                    }
-                }
-                #expect(y[inputs * rows].isNaN, "kernel \(kernel) wrote past the last row")
-                // The threads' chunks start at a panel: rows 16..<rows alone give the same bits and touch nothing else.
-                if rows > 16 {
-                    var part = [Float](repeating: .nan, count: inputs * rows)
-                    _ = part.withUnsafeMutableBufferPointer { yp in
-                        finch_q8_rows_with(Int32(kernel), packed, packedScales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 16, rows)
-                    }
-                    for i in 0..<inputs {
-                        let before = part[(i * rows)..<(i * rows + 16)].allSatisfy { $0.isNaN }
-                        let same = zip(part[(i * rows + 16)..<((i + 1) * rows)], y[(i * rows + 16)..<((i + 1) * rows)]).allSatisfy { $0.bitPattern == $1.bitPattern }
-                        #expect(before && same, "kernel \(kernel), \(rows)x\(cols) input \(i): rows 16..<\(rows) alone")
-                    }
-                }
-            }
+            ran += checkPanelKernels(rows: rows, inputs: inputs, "\(rows)x\(cols)") { kernel, y, r0 in
+                finch_q8_rows_with(kernel, packed, packedScales, cols, xq, xd, xsum, inputs, y, rows, r0, rows)
+            } want: { r, i in Self.reference(q, d, cols: cols, xq, xd, row: r, input: i) }
         }
         #expect(ran >= 8, "the portable kernel and at least the AVX2 one ran")
         #expect(["avx512vnni", "avx2", "portable"].contains(String(cString: finch_q8_kernel())))
     }
+}
+
+/// Checks a panel kernel the way both formats need it: for each kernel this CPU has (0 portable,
+/// 1 AVX2, 2 AVX-512 VNNI) every output has the formula's bits, nothing past the last row is
+/// written, and rows 16..<rows alone (where the threads' pieces start) give the same bits and
+/// touch nothing else. `product(kernel, y, r0)` computes rows r0..<rows into y (rows apart per
+/// input) and returns 0 when this CPU lacks the kernel. Returns how many kernels ran.
+func checkPanelKernels(rows: Int, inputs: Int, _ label: String, product: (Int32, UnsafeMutablePointer<Float>, Int) -> Int32,
+                       want: (_ row: Int, _ input: Int) -> Float) -> Int {
+    var ran = 0
+    for kernel in Int32(0)...2 {
+        var y = [Float](repeating: .nan, count: inputs * rows + 1)
+        guard y.withUnsafeMutableBufferPointer({ product(kernel, $0.baseAddress!, 0) }) == 1 else { continue }
+        ran += 1
+        for i in 0..<inputs {
+            for r in 0..<rows {
+                let expected = want(r, i)
+                #expect(y[i * rows + r].bitPattern == expected.bitPattern, "kernel \(kernel), \(label) row \(r) input \(i): \(y[i * rows + r]) against \(expected)")
+            }
+        }
+        #expect(y[inputs * rows].isNaN, "kernel \(kernel) wrote past the last row")
+        guard rows > 16 else { continue }
+        var part = [Float](repeating: .nan, count: inputs * rows)
+        _ = part.withUnsafeMutableBufferPointer { product(kernel, $0.baseAddress!, 16) }
+        for i in 0..<inputs {
+            let before = part[(i * rows)..<(i * rows + 16)].allSatisfy { $0.isNaN }
+            let same = zip(part[(i * rows + 16)..<((i + 1) * rows)], y[(i * rows + 16)..<((i + 1) * rows)]).allSatisfy { $0.bitPattern == $1.bitPattern }
+            #expect(before && same, "kernel \(kernel), \(label) input \(i): rows 16..<\(rows) alone")
+        }
+    }
+    return ran
 }
 
 /// Q8_0's quantisation (CKernels, vectorised where the CPU allows) against its formula written out.
@@ -210,21 +217,9 @@ import Testing
             let panels = (rows + 15) / 16
             var packed = [UInt8](repeating: 0, count: panels * 8 * cols), scales = [UInt16](repeating: 0, count: panels * 32 * nb)
             finch_q4_pack(w, rows, cols, &packed, &scales, 0, panels)
-            for kernel in 0...2 {
-                var y = [Float](repeating: .nan, count: inputs * rows + 1)
-                let supported = y.withUnsafeMutableBufferPointer { yp in
-                    finch_q4_rows_with(Int32(kernel), packed, scales, cols, xq, xd, xsum, inputs, yp.baseAddress, rows, 0, rows)
-                }
-                guard supported == 1 else { continue }
-                ran += 1
-                for i in 0..<inputs {
-                    for r in 0..<rows {
-                        let want = Self.reference(w, cols: cols, xq, xd, row: r, input: i)
-                        #expect(y[i * rows + r].bitPattern == want.bitPattern, "kernel \(kernel), \(rows)x\(cols) row \(r) input \(i): \(y[i * rows + r]) against \(want)")
-                    }
-                }
-                #expect(y[inputs * rows].isNaN, "kernel \(kernel) wrote past the last row")
-            }
+            ran += checkPanelKernels(rows: rows, inputs: inputs, "\(rows)x\(cols)") { kernel, y, r0 in
+                finch_q4_rows_with(kernel, packed, scales, cols, xq, xd, xsum, inputs, y, rows, r0, rows)
+            } want: { r, i in Self.reference(w, cols: cols, xq, xd, row: r, input: i) }
         }
         #expect(ran >= 10, "the portable kernel and at least the AVX2 one ran")
     }

@@ -71,6 +71,7 @@ enum TrainBindings {
         Param("clip", .number, default: .number(1), doc: "largest global gradient norm (0: no clipping)"),
         Param("optimizer", .string, default: .string("adamw"), doc: "\"adamw\", \"sgd\" (with momentum) or \"adafactor\""),
         Param("precision", .string, default: .string("fp32"), doc: "matrix products in \"fp32\", or \"bf16\": bfloat16 inputs with float32 sums, on CPUs with AVX512_BF16 (weights, gradients, optimizer and validation stay float32)"),
+        Param("gradient_checkpointing", .bool, default: .bool(false), doc: "keep only each block's input and run the block again in the backward pass: far less activation memory, about a third more time"),
         Param("eval", .optional(.oneOf([.object("Dataset"), .object("TokenizedDataset")])), default: .nil, doc: "a validation set"),
         Param("eval_every", .int, default: .number(0), doc: "steps between validation losses (0: only at the end)"),
         Param("save_dir", .optional(.string), default: .nil, doc: "where checkpoints go (checkpoint-N; best/ with keep_best)"),
@@ -121,6 +122,7 @@ enum TrainBindings {
         o.optimizer = opt
         guard let precision = MatmulPrecision(rawValue: a.string("precision")) else { throw a.error("precision must be \"fp32\" or \"bf16\", got \(Value.quote(a.string("precision")))") }
         o.precision = precision
+        o.gradientCheckpointing = a.bool("gradient_checkpointing")
         o.evalEvery = a.int("eval_every")
         if case .string(let s) = a["save_dir"] { o.saveDir = s }
         o.saveEvery = a.int("save_every"); o.keepBest = a.bool("keep_best"); o.earlyStop = a.int("early_stop")

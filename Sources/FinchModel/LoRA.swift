@@ -32,7 +32,7 @@ public final class LoRA {
     /// (alpha / r) · (x Aᵀ) Bᵀ.
     func delta(_ x: Tensor) throws -> Tensor {
         var x = x
-        if dropout > 0, GradMode.isEnabled, let owner, owner.training {
+        if dropout > 0, GradMode.takesGradients, let owner, owner.training {
             // Inverted dropout: kept inputs scaled by 1/(1 − p), so evaluation needs no change.
             let keep = 1 - dropout
             var mask = [Float](repeating: 0, count: x.count)

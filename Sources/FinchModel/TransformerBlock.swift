@@ -25,6 +25,11 @@ public final class TransformerBlock {
 
     /// A projection by short name.
     public func linear(_ short: String) -> Linear { linears.first { $0.name == short }!.layer }
+
+    /// The block's tensors that train: its own unfrozen ones and its adapters'.
+    public var trainables: [Tensor] {
+        tensors.values.filter(\.requiresGrad) + linears.flatMap { $0.layer.lora.map { [$0.a, $0.b] } ?? [] }.filter(\.requiresGrad)
+    }
 }
 
 /// What the blocks of one forward pass share: the model, the positions, the cache, and whether

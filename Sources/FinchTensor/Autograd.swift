@@ -49,6 +49,12 @@ public enum GradMode {
     /// Whether operations are being recorded now.
     public static var isEnabled: Bool { enabled }
 
+    /// Whether this forward pass is one whose gradients will be taken: recorded now, or run by a
+    /// gradient checkpoint that records it again in the backward pass (where training-only behaviour
+    /// such as dropout must happen in both runs alike).
+    public static var takesGradients: Bool { enabled || insideCheckpoint }
+    @TaskLocal static var insideCheckpoint = false
+
     /// Runs `body` without recording operations (no graph, no gradients).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         try $enabled.withValue(false) { try body() }
@@ -115,5 +121,26 @@ extension Tensor {
             }
         }
         if !retainGraph { node = nil }
+    }
+}
+
+extension Tensor {
+    /// Gradient checkpointing: `body(x)` runs without recording, so none of what it computes is kept,
+    /// and the backward pass runs it again, recording, to get the gradients of `x` and of `parameters`
+    /// (the trainable tensors `body` reads, whose gradients accumulate as usual). Memory then holds
+    /// `x` instead of every activation inside `body`, for the price of a second forward pass. `body`
+    /// must compute the same values both times (the caller replays any random draws).
+    public static func checkpoint(_ x: Tensor, parameters: [Tensor], _ body: @escaping (Tensor) throws -> Tensor) throws -> Tensor {
+        let trainable = parameters.filter(\.requiresGrad)
+        guard GradMode.enabled, x.requiresGrad || !trainable.isEmpty else { return try body(x) }
+        let out = try GradMode.$insideCheckpoint.withValue(true) { try GradMode.noGrad { try body(x) } }
+        return out.recorded("checkpoint", [x] + trainable) { g, needs in
+            let input = x.detached()
+            input.requiresGrad = needs[0]
+            let y = try GradMode.$enabled.withValue(true) { try body(input) }
+            // The inner pass accumulates into the parameters' gradients itself.
+            if y.node != nil { try y.backward(g) }
+            return [needs[0] ? try input.grad ?? Tensor.zeros(x.shape) : nil] + trainable.map { _ in nil }
+        }
     }
 }

@@ -36,6 +36,8 @@ public struct TrainOptions: Sendable {
     /// The precision of the training step's matrix products (forward and backward); weights,
     /// gradients, optimiser state and the validation loss stay float32.
     public var precision: MatmulPrecision = .float32
+    /// Run each block again in the backward pass instead of keeping its activations (less memory, more time).
+    public var gradientCheckpointing = false
     public init() {}
 
     /// Checks every setting before any work starts.

@@ -164,7 +164,8 @@ public final class Trainer {
     @discardableResult
     public func step() throws -> StepRecord {
         model.training = true
-        defer { model.training = false }
+        model.gradientCheckpointing = options.gradientCheckpointing
+        defer { model.training = false; model.gradientCheckpointing = false }
         let start = Date()
         let step = history.count
         optimizer.lr = schedule.lr(at: step)

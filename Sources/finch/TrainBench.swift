@@ -18,25 +18,36 @@ enum TrainBench {
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
         if options.part == "full" { return try fullAlone(out, seconds: options.seconds, precision: .float32) }
         if options.part == "full-bf16" { return try fullAlone(out, seconds: options.seconds, precision: .bfloat16) }
-        if let part = options.part, part != "steps" { return try memory(out, lora: part == "lora-memory") }
+        if let part = options.part, part != "steps" {
+            return try memory(out, lora: part.hasPrefix("lora"), checkpointed: part.contains("checkpointed"))
+        }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
         try loraModel.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
         let full = try Trainer(model: model, data: data, options: trainOptions())
         let lora = try Trainer(model: loraModel, data: data, options: trainOptions())
+        var checkpointing = trainOptions()
+        checkpointing.gradientCheckpointing = true
+        let loraCheckpointed = try Trainer(model: loraModel, data: data, options: checkpointing)
         // Mixed precision trains the same models (each trainer its own optimiser state): only
         // the time of a step is compared, and a step's work does not depend on the weights' values.
         // Made only where they run: each AdamW holds a model's worth of state.
         let bf16 = MatmulPrecision.bfloat16Supported
         let full16 = bf16 ? try Trainer(model: model, data: data, options: trainOptions(precision: .bfloat16)) : nil
         let lora16 = bf16 ? try Trainer(model: loraModel, data: data, options: trainOptions(precision: .bfloat16)) : nil
+        var checkpointing16 = trainOptions(precision: .bfloat16)
+        checkpointing16.gradientCheckpointing = true
+        let lora16Checkpointed = bf16 ? try Trainer(model: loraModel, data: data, options: checkpointing16) : nil
         let a = try Tensor.randn([1024, 576]), w = try Tensor.randn([1536, 576]).transpose()
         var sides: [() throws -> Void] = [
             { _ = try full.step() },
             { _ = try lora.step() },
             { for _ in 0..<20 { _ = try a.matmul(w) } },
+            { _ = try loraCheckpointed.step() },
         ]
-        if let full16, let lora16 { sides += [{ _ = try full16.step() }, { _ = try lora16.step() }] }
+        if let full16, let lora16, let lora16Checkpointed {
+            sides += [{ _ = try full16.step() }, { _ = try lora16.step() }, { _ = try lora16Checkpointed.step() }]
+        }
         let times = try BenchTiming.interleaved(sides, seconds: options.seconds * 40, minRounds: 3)
         let tokens = Double(batch * sequence)
         let gemm = 20 * 2 * 1024 * 576 * 1536 / times[2] / 1e9
@@ -46,12 +57,18 @@ enum TrainBench {
         out.report("train.lora_vs_full", loraTPS / fullTPS, digits: 2)
         out.report("train.gemm_gflops", gemm, digits: 1)
         out.report("train.full_mfu", fullTPS * 6 * Double(model.parameterCount) / (gemm * 1e9), digits: 3)
+        // Gradient checkpointing runs each block's forward pass twice.
+        out.report("train.lora_checkpointed_tps", tokens / times[3], digits: 1)
+        out.report("train.lora_checkpointed_vs_lora", times[1] / times[3], digits: 2)
         if bf16 {
-            let full16TPS = tokens / times[3], lora16TPS = tokens / times[4]
+            let full16TPS = tokens / times[4], lora16TPS = tokens / times[5]
             out.report("train.bf16_full_tps", full16TPS, digits: 1)
             out.report("train.bf16_lora_tps", lora16TPS, digits: 1)
             out.report("train.bf16_speedup", full16TPS / fullTPS, digits: 2)
             out.report("train.bf16_lora_speedup", lora16TPS / loraTPS, digits: 2)
+            // Against float32 LoRA without checkpointing: what the memory costs in speed, with bf16 products.
+            out.report("train.bf16_lora_checkpointed_tps", tokens / times[6], digits: 1)
+            out.report("train.bf16_lora_checkpointed_vs_lora", times[1] / times[6], digits: 2)
         } else {
             print("train.bf16_*: not measured, this CPU has no AVX512_BF16")
         }
@@ -60,7 +77,7 @@ enum TrainBench {
         try tiny(out, seconds: options.seconds)
 
         // Memory, each method in a fresh process of its own.
-        for part in ["full-memory", "lora-memory", "lora-varied-memory"] {
+        for part in ["full-memory", "lora-memory", "lora-varied-memory", "full-checkpointed-memory", "lora-checkpointed-memory"] {
             let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
             guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
         }
@@ -91,12 +108,14 @@ enum TrainBench {
     }
 
     /// Peak resident memory of two training steps, weights included (the second reuses the first's buffers).
-    static func memory(_ out: BenchReporter, lora: Bool) throws {
+    static func memory(_ out: BenchReporter, lora: Bool, checkpointed: Bool) throws {
         let (model, data) = try smolLM2()
         if lora { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
-        let trainer = try Trainer(model: model, data: data, options: trainOptions())
+        var options = trainOptions()
+        options.gradientCheckpointing = checkpointed
+        let trainer = try Trainer(model: model, data: data, options: options)
         for _ in 0..<2 { try trainer.step() }
-        out.report(lora ? "train.lora_peak_rss_mb" : "train.full_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
+        out.report("train.\(lora ? "lora" : "full")\(checkpointed ? "_checkpointed" : "")_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
     }
 
     /// Peak resident memory of LoRA over examples of every length from 16 to 256 tokens, as real

@@ -79,6 +79,25 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/adapter_config.json"))
     }
 
+    /// gradient_checkpointing from the language (and through finetune): the same run, step for step.
+    @Test func gradientCheckpointingFromTheLanguage() throws {
+        let (out, _) = try runFinch(Self.setup + """
+
+        m.lora(rank: 4, alpha: 8, dropout: 0.1)
+        m2 = model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 1)
+        m2.lora(rank: 4, alpha: 8, dropout: 0.1)
+        a = train(m, ds, lr: 2e-2, steps: 4, batch: 2, seed: 3).history["loss"]
+        b = train(m2, ds, lr: 2e-2, steps: 4, batch: 2, seed: 3, gradient_checkpointing: true).history["loss"]
+        same = 0
+        for i in range(0, 4) { if abs(a[i] - b[i]) < 1e-5 * a[i] { same = same + 1 } }
+        print(len(b), same)
+        f = finetune(model(vocab: tok.vocab_size, dim: 32, layers: 2, heads: 4, context: 64, tokenizer: tok, seed: 2), ds, steps: 2, batch: 2, gradient_checkpointing: true)
+        """)
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains("4 4"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("finetune: ") && $0.contains("; gradient checkpointing") }, "\(lines)")
+    }
+
     @Test func badArgumentsAreErrorsBeforeAnyWork() {
         #expect(error("train(m, ds, lr: -1)").contains("lr must be a positive number"))
         #expect(error("train(m, ds, steps: 0)").contains("steps must be positive"))

@@ -59,9 +59,13 @@ static float quantize_block_avx512(const float *x, int8_t *q) {
 
 static int quantize_avx512;  // set with the product kernel's choice, before main
 
+static inline float quantize_block(const float *x, int8_t *q) {
+    return quantize_avx512 ? quantize_block_avx512(x, q) : quantize_block_portable(x, q);
+}
+
 void finch_q8_quantize(const float *x, long blocks, int8_t *q, float *d, int32_t *sums) {
     for (long b = 0; b < blocks; b++) {
-        d[b] = quantize_avx512 ? quantize_block_avx512(x + b * 32, q + b * 32) : quantize_block_portable(x + b * 32, q + b * 32);
+        d[b] = quantize_block(x + b * 32, q + b * 32);
         if (sums) {
             int32_t s = 0;
             for (int j = 0; j < 32; j++) s += q[b * 32 + j];
@@ -70,8 +74,7 @@ void finch_q8_quantize(const float *x, long blocks, int8_t *q, float *d, int32_t
     }
 }
 
-void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_t *panels, float *panel_scales,
-                   long p0, long p1) {
+void finch_q8_pack(const float *w, long rows, long cols, uint8_t *panels, float *panel_scales, long p0, long p1) {
     const long nb = cols / 32;
     for (long p = p0; p < p1; p++) {
         for (long b = 0; b < nb; b++) {
@@ -79,11 +82,9 @@ void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_
             float *ds = panel_scales + (p * nb + b) * PANEL;
             for (long j = 0; j < PANEL; j++) {
                 const long r = p * PANEL + j;
-                ds[j] = r < rows ? d[r * nb + b] : 0;
-                for (long k = 0; k < 32; k++) {
-                    const int8_t v = r < rows ? q[r * cols + b * 32 + k] : 0;
-                    out[(k / 4) * 64 + j * 4 + k % 4] = (uint8_t)(v + 128);
-                }
+                int8_t q[32] = {0};
+                ds[j] = r < rows ? quantize_block(w + r * cols + b * 32, q) : 0;
+                for (long k = 0; k < 32; k++) out[(k / 4) * 64 + j * 4 + k % 4] = (uint8_t)(q[k] + 128);
             }
         }
     }

@@ -42,13 +42,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             let pp = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, panelCount * 16 * cols))
             let ps = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, panelCount * 16 * blocksPerRow))
             (panels, scales) = (pp, UnsafeMutableRawPointer(ps))
-            let sp = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, rows * blocksPerRow))
-            let qp = UnsafeMutablePointer<Int8>.allocate(capacity: Swift.max(1, rows * cols))
-            defer { sp.deallocate(); qp.deallocate() }
-            parallelRanges(rows * blocksPerRow, grain: 4096) { b in
-                finch_q8_quantize(x + b.lowerBound * 32, b.count, qp + b.lowerBound * 32, sp + b.lowerBound, nil)
-            }
-            parallelRanges(panelCount, grain: 16) { r in finch_q8_pack(qp, sp, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
+            parallelRanges(panelCount, grain: 16) { r in finch_q8_pack(x, rows, cols, pp, ps, r.lowerBound, r.upperBound) }
         case .q4_1:
             let pp = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, panelCount * 8 * cols))
             let ps = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(1, panelCount * 32 * blocksPerRow))

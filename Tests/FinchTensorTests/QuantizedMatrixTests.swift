@@ -79,15 +79,20 @@ import Testing
         // Row counts around the panel of 16 (a partial last panel, several whole ones), odd and even block counts.
         for (rows, cols, inputs) in [(37, 576, 1), (20, 96, 3), (9, 1536, 2), (5, 32, 1), (48, 64, 2), (16, 160, 1)] {
             let nb = cols / 32
-            // The whole range Q8_0 uses, -127...127, including its ends and zero.
-            let q = (0..<rows * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
+            // Weights whose blocks use Q8_0's whole range (each block's largest value becomes ±127; zeros
+            // too), with scales across several magnitudes; the formula reads the quantised rows.
+            let w: [Float] = (0..<rows * cols).map { i in
+                let value = Float(Int(rng.next() % 2001) - 1000), scale = Float(1 + (i / 32) % 7)
+                return value * scale * 1e-4
+            }
+            var q = [Int8](repeating: 0, count: rows * cols), d = [Float](repeating: 0, count: rows * nb)
+            finch_q8_quantize(w, rows * nb, &q, &d, nil)
             let xq = (0..<inputs * cols).map { _ in Int8(Int(rng.next() % 255) - 127) }
-            let d = (0..<rows * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-5 }
             let xd = (0..<inputs * nb).map { _ in Float(rng.next() % 1000 + 1) * 1e-4 }
             let xsum = (0..<inputs * nb).map { b in (0..<32).reduce(Int32(0)) { $0 + Int32(xq[b * 32 + $1]) } }
             let panels = (rows + 15) / 16
             var packed = [UInt8](repeating: 0, count: panels * 16 * cols), packedScales = [Float](repeating: .nan, count: panels * 16 * nb)
-            finch_q8_pack(q, d, rows, cols, &packed, &packedScales, 0, panels)
+            finch_q8_pack(w, rows, cols, &packed, &packedScales, 0, panels)
             ran += checkPanelKernels(rows: rows, inputs: inputs, "\(rows)x\(cols)") { kernel, y, r0 in
                 finch_q8_rows_with(kernel, packed, packedScales, cols, xq, xd, xsum, inputs, y, rows, r0, rows)
             } want: { r, i in Self.reference(q, d, cols: cols, xq, xd, row: r, input: i) }

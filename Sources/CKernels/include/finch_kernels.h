@@ -9,11 +9,10 @@
 /// NaN and infinite inputs give values in [-127, 127] too. `sums` (if not NULL) gets each block's Σ q.
 void finch_q8_quantize(const float *x, long blocks, int8_t *q, float *d, int32_t *sums);
 
-/// Rows 16 · p0 ..< 16 · p1 of a Q8_0 matrix (`q` row-major int8, `d` a scale per block of 32)
-/// in the panel layout the products read (q8_rows.c describes it): `panels` holds ⌈rows/16⌉ · cols
-/// bytes and `panel_scales` ⌈rows/16⌉ · 16 · cols/32 floats; rows past `rows` are zero.
-void finch_q8_pack(const int8_t *q, const float *d, long rows, long cols, uint8_t *panels, float *panel_scales,
-                   long p0, long p1);
+/// Rows 16 · p0 ..< 16 · p1 of a float32 matrix [rows, cols] quantised to Q8_0 (finch_q8_quantize's
+/// blocks) in the panel layout the products read (q8_rows.c describes it): `panels` holds
+/// ⌈rows/16⌉ · 16 · cols bytes and `panel_scales` ⌈rows/16⌉ · 16 · cols/32 floats; rows past `rows` are zero.
+void finch_q8_pack(const float *w, long rows, long cols, uint8_t *panels, float *panel_scales, long p0, long p1);
 
 /// y[i * y_stride + r] = Σ_b d[r,b] · xd[i,b] · Σ_j q[r,b,j] · xq[i,b,j] for rows r in [r0, r1)
 /// (r0 a multiple of 16) and `inputs` quantised vectors, Q8_0 blocks of 32 on both sides, the

@@ -32,9 +32,9 @@ enum AttentionKernels {
             let first = firstVisible(start + t, window: window)
             let live = row + first, n = visible - first
             if softcap > 0 { for j in 0..<n { live[j] = softcap * Glibc.tanhf(live[j] / softcap) } }
-            let m = rowMax(live, n)
+            let m = Reduce.rowMax(live, n)
             FastMath.expShifted(live, n, minus: m)
-            let sum = rowSum(live, n)
+            let sum = Reduce.rowSum(live, n)
             let inv = 1 / sum
             for j in 0..<n { live[j] *= inv }
             if first > 0 { row.update(repeating: 0, count: first) }
@@ -46,33 +46,6 @@ enum AttentionKernels {
     /// The first key a query at `position` sees: 0, or with a sliding window of w the position − w + 1.
     @inline(__always) static func firstVisible(_ position: Int, window: Int) -> Int {
         window > 0 ? Swift.max(0, position - window + 1) : 0
-    }
-
-    /// Max and sum with 16 independent lanes: a plain loop's single accumulator would not vectorise.
-    @inline(__always) static func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        // Compare-and-blend, which compiles to two vector instructions: pointwiseMax and SIMD16's max()
-        // went lane by lane (Swift.max's NaN rules), 5% of a prefill. A NaN is skipped either way.
-        var acc = SIMD16<Float>(repeating: -.infinity)
-        var j = 0
-        while j + 16 <= n {
-            let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
-            acc = acc.replacing(with: v, where: acc .< v)
-            j += 16
-        }
-        let m8 = acc.lowHalf.replacing(with: acc.highHalf, where: acc.lowHalf .< acc.highHalf)
-        let m4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
-        var m = Swift.max(Swift.max(m4[0], m4[1]), Swift.max(m4[2], m4[3]))
-        while j < n { m = Swift.max(m, x[j]); j += 1 }
-        return m
-    }
-
-    @inline(__always) static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
-        var j = 0
-        while j + 16 <= n { acc += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self); j += 16 }
-        var total = acc.sum()
-        while j < n { total += x[j]; j += 1 }
-        return total
     }
 
     /// Query rows are processed in blocks so that each block multiplies only the keys it can see:

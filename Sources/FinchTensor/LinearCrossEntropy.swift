@@ -17,12 +17,12 @@ enum LinearCrossEntropyKernels {
     /// The exponentials are one vector loop and their sum another, in index order as before, so the
     /// same bits: a loop that did both stayed scalar (the in-order sum kept it so), 30 ms per 256-row
     /// chunk, 4% of a bfloat16 step. The maximum is taken in 16 lanes
-    /// (attention's rowMax): exact in any order, and a NaN makes the loss NaN either way.
+    /// (Reduce.rowMax): exact in any order, and a NaN makes the loss NaN either way.
     static func rows(_ z: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>, _ losses: UnsafeMutablePointer<Float>,
                      range: Range<Int>, classes n: Int, gradient: Bool) {
         for r in range {
             let zr = z + r &* n, t = Int(targets[r]), zt = zr[t]
-            let m = AttentionKernels.rowMax(zr, n)
+            let m = Reduce.rowMax(zr, n)
             FastMath.expShifted(zr, n, minus: m)
             var s: Float = 0
             for i in 0..<n { s += zr[i] }

@@ -99,6 +99,34 @@ enum Reduce {
 }
 
 extension Reduce {
+    /// A contiguous row's maximum and sum with 16 independent lanes (softmax's and the head's
+    /// cross-entropy's): a plain loop's single accumulator would not vectorise.
+    @inline(__always) static func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        // Compare-and-blend, which compiles to two vector instructions: pointwiseMax and SIMD16's max()
+        // went lane by lane (Swift.max's NaN rules), 5% of a prefill. A NaN is skipped either way.
+        var acc = SIMD16<Float>(repeating: -.infinity)
+        var j = 0
+        while j + 16 <= n {
+            let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+            acc = acc.replacing(with: v, where: acc .< v)
+            j += 16
+        }
+        let m8 = acc.lowHalf.replacing(with: acc.highHalf, where: acc.lowHalf .< acc.highHalf)
+        let m4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
+        var m = Swift.max(Swift.max(m4[0], m4[1]), Swift.max(m4[2], m4[3]))
+        while j < n { m = Swift.max(m, x[j]); j += 1 }
+        return m
+    }
+
+    @inline(__always) static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var j = 0
+        while j + 16 <= n { acc += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self); j += 16 }
+        var total = acc.sum()
+        while j < n { total += x[j]; j += 1 }
+        return total
+    }
+
     /// The first NaN of a contiguous row if it has one, else its largest (smallest) value and the
     /// first index holding it: what a scan keeping strictly better values finds, in two vector passes.
     static func rowExtreme(_ p: UnsafePointer<Float>, _ n: Int, max: Bool) -> (Float, Float) {

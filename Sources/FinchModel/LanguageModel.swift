@@ -103,7 +103,7 @@ public final class LanguageModel {
     /// weight changes): decoding reads every weight once per token, and Q8_0 is a quarter of float32,
     /// Q4_1 about a sixth. It applies to single-token steps without gradients; anything else runs in float32.
     public func forward(_ ids: Tensor, cache: KVCache? = nil, lastOnly: Bool = false, quantized: QuantFormat? = nil) throws -> Tensor {
-        let format = ids.count == 1 && !GradMode.isEnabled ? quantized : nil
+        let format = Self.decoding(quantized, rows: ids.count)
         let h = try hiddenStates(ids, cache: cache, lastOnly: lastOnly, quantized: format)
         return try logits(h, quantized: format)
     }
@@ -128,7 +128,7 @@ public final class LanguageModel {
         }
         if let cache { try cache.reserve(batch: B, tokens: T, for: c) }
         let pass = ForwardPass(model: self, config: c, batch: B, tokens: T, start: start, cache: cache,
-                               quantized: B * T == 1 && !GradMode.isEnabled ? quantized : nil)
+                               quantized: Self.decoding(quantized, rows: B * T))
         var x: Tensor
         do { x = try family.embed(ids, pass) } catch let e as TensorError {
             throw ModelError("token ids must be whole numbers in 0..<\(c.vocab): \(e)")
@@ -163,7 +163,7 @@ public final class LanguageModel {
             guard cache.length + 1 <= c.context else { throw ModelError("\(cache.length + 1) tokens are more than this model's context of \(c.context)") }
             try cache.reserve(batch: 1, tokens: 1, for: c)
         }
-        let format = GradMode.isEnabled ? nil : quantized
+        let format = Self.decoding(quantized, rows: 1)
         var pass = ForwardPass(model: self, config: c, batch: ids.count, tokens: 1, start: 0, cache: nil, quantized: format)
         pass.rows = caches
         var x: Tensor
@@ -181,6 +181,12 @@ public final class LanguageModel {
             for (_, layer) in block.linears where layer.inFeatures % 32 == 0 { _ = try layer.quantized(format) }
         }
         if outputHead.inFeatures % 32 == 0, let head = Self.headFormat(format) { _ = try outputHead.quantized(head) }
+    }
+
+    /// The block format a pass multiplies by: `quantized` for a decoding step (`rows`, the tokens a
+    /// sequence adds, is 1) without gradients; float32 (nil) for prompts and training.
+    static func decoding(_ quantized: QuantFormat?, rows: Int) -> QuantFormat? {
+        rows == 1 && !GradMode.isEnabled ? quantized : nil
     }
 
     /// The output head's format when decoding with `format`: Q4_1 decoding keeps the head in Q8_0, as

@@ -126,7 +126,7 @@ public final class TokenStream {
         let clock = ContinuousClock()
         return try GradMode.noGrad {
             var most = 1
-            for format in [QuantFormat.q8_0, .q4_1] {
+            for format in QuantFormat.allCases {
                 let batched = waiting.filter { $0.options.decodeWeights.format == format }
                 guard batched.count > 1 else { continue }
                 let start = clock.now

@@ -3,7 +3,7 @@ import CKernels
 /// The block formats decoding multiplies by: Q8_0 (32 int8 values and a float scale per block,
 /// d = max|w| / 127, q = round(w / d)) and Q4_1 (32 4-bit values with a float16 step and minimum,
 /// w = d·q + m, as llama.cpp's Q4_1 files hold them).
-public enum QuantFormat: String, Sendable {
+public enum QuantFormat: String, Sendable, CaseIterable {
     case q8_0, q4_1
 
     /// Bytes per weight as the products read them (values and scales).

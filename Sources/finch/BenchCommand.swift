@@ -26,6 +26,13 @@ struct Bench: ParsableCommand {
             let names = Benchmarks.all.map(\.name) + ["all"]
             throw ValidationError("unknown benchmark '\(name)'; choose one of: \(names.joined(separator: ", "))")
         }
+        if let part {
+            let parts = Benchmarks.all.first { $0.name == name }?.parts ?? []
+            guard parts.contains(part) else {
+                throw ValidationError(parts.isEmpty ? "the \(name) benchmark has no parts; run it without --part"
+                                                    : "unknown part '\(part)' of the \(name) benchmark; choose one of: \(parts.joined(separator: ", "))")
+            }
+        }
     }
 
     func run() throws {
@@ -42,6 +49,8 @@ enum Benchmarks {
     struct Entry: Sendable {
         let name: String
         let run: @Sendable (BenchReporter, BenchOptions) throws -> Void
+        /// What `--part` may name: one piece run alone (for profiling, or in a process of its own).
+        var parts: [String] = []
     }
 
     static let all: [Entry] = [
@@ -49,13 +58,13 @@ enum Benchmarks {
         Entry(name: "elementwise", run: ElementwiseBench.run),
         Entry(name: "lang", run: LangBench.run),
         Entry(name: "tokenizer", run: TokenizerBench.run),
-        Entry(name: "generate", run: GenerateBench.run),
+        Entry(name: "generate", run: GenerateBench.run, parts: ["decode", "prefill"]),
         Entry(name: "data", run: DataBench.run),
-        Entry(name: "train", run: TrainBench.run),
+        Entry(name: "train", run: TrainBench.run, parts: ["steps", "tiny", "full", "full-bf16"] + TrainBench.memoryParts),
         Entry(name: "eval", run: EvalBench.run),
         Entry(name: "models", run: ModelsBench.run),
         Entry(name: "serve", run: ServeBench.run),
-        Entry(name: "dist", run: DistBench.run),
+        Entry(name: "dist", run: DistBench.run, parts: ["full", "lora", "allreduce"]),
     ]
 }
 

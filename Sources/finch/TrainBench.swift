@@ -13,6 +13,9 @@ import Foundation
 enum TrainBench {
     static let batch = 4, sequence = 256
 
+    /// The memory figures, each measured in a process of its own.
+    static let memoryParts = ["full-memory", "lora-memory", "lora-varied-memory", "full-checkpointed-memory", "lora-checkpointed-memory"]
+
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
@@ -77,7 +80,7 @@ enum TrainBench {
         try tiny(out, seconds: options.seconds)
 
         // Memory, each method in a fresh process of its own.
-        for part in ["full-memory", "lora-memory", "lora-varied-memory", "full-checkpointed-memory", "lora-checkpointed-memory"] {
+        for part in memoryParts {
             let status = try Spawn.run("/proc/self/exe", ["bench", "train", "--part", part])
             guard status == 0 else { throw BenchError("the \(part) measurement failed (exit status \(status))") }
         }

@@ -69,7 +69,7 @@ public final class TokenStream {
         guard finishReason == nil else { return nil }
         return try GradMode.noGrad {
             if logits == nil {
-                // Q8_0 copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
+                // Quantized copies are made (or refreshed) before the clock starts: a one-time cost, not decoding speed.
                 if let format = options.decodeWeights.format { try model.prepareQuantizedWeights(format) }
                 let start = clock.now
                 logits = try model.forward(Tensor(prompt.map(Float.init), shape: [1, prompt.count]), cache: cache, lastOnly: true)
@@ -105,7 +105,6 @@ public final class TokenStream {
             return piece
         }
     }
-
 
     /// The last token's own forward pass (the caller runs without gradients and times it).
     private func forwardPending() throws {

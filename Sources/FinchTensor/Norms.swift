@@ -19,6 +19,7 @@ enum NormKernels {
         var r = rows.lowerBound
         while r < rows.upperBound {
             let group = Swift.min(4, rows.upperBound - r)
+            // A short last group repeats its last row in the lanes it does not use.
             var mu = SIMD4<Float>(), ss = SIMD4<Float>()
             let x0 = x + r &* n, x1 = x + (r + Swift.min(1, group - 1)) &* n
             let x2 = x + (r + Swift.min(2, group - 1)) &* n, x3 = x + (r + Swift.min(3, group - 1)) &* n

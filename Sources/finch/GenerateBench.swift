@@ -16,13 +16,14 @@ enum GenerateBench {
         let text = try TokenizerBench.machineText(limit: 256 << 10)
         let prompt = Array(tok.encode(text, addSpecial: false).prefix(512))
         guard prompt.count == 512 else { throw ModelError("the benchmark text gave only \(prompt.count) tokens") }
-        if options.part == "decode" { return try decodeAlone(out, model, prompt: Array(prompt.prefix(16)), seconds: options.seconds) }
+        let short = Array(prompt.prefix(16))  // the decoding runs' prompt
+        if options.part == "decode" { return try decodeAlone(out, model, prompt: short, seconds: options.seconds) }
         if options.part == "prefill" { return try prefillAlone(out, model, prompt: prompt, seconds: options.seconds) }
 
         // Peak memory of loading and generating (the Q8_0 copies included), before the copy buffers below add to it.
-        _ = try decode128(model, prompt: Array(prompt.prefix(16)))
-        _ = try decode128(model, prompt: Array(prompt.prefix(16)), format: .q8_0)
-        _ = try decode128(model, prompt: Array(prompt.prefix(16)), format: .q4_1)
+        _ = try decode128(model, prompt: short)
+        _ = try decode128(model, prompt: short, format: .q8_0)
+        _ = try decode128(model, prompt: short, format: .q4_1)
         let peakMB = ProcessMemory.peakMegabytes
 
         let bytes = 256 << 20
@@ -39,32 +40,32 @@ enum GenerateBench {
             { for _ in 0..<20 { _ = try a.matmul(w) } },
         ], seconds: options.seconds * 8, minRounds: 7)
         let gemmGFLOPS = 20 * 2 * 512 * 576 * 1536 / prefill[1] / 1e9
-        var decodeSeconds: [Double] = [], int8Seconds: [Double] = [], q4Seconds: [Double] = []
+        var decodeSeconds: [Double] = [], q8Seconds: [Double] = [], q4Seconds: [Double] = []
         var readSink: Float = 0
         let decode = try BenchTiming.interleaved([
-            { decodeSeconds.append(try decode128(model, prompt: Array(prompt.prefix(16)))) },
+            { decodeSeconds.append(try decode128(model, prompt: short)) },
             { Parallel.copy(from: src, to: dst, count: bytes / 4) },
-            { int8Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), format: .q8_0)) },
+            { q8Seconds.append(try decode128(model, prompt: short, format: .q8_0)) },
             { readSink += readStream(src, count: bytes / 4) },
-            { q4Seconds.append(try decode128(model, prompt: Array(prompt.prefix(16)), format: .q4_1)) },
+            { q4Seconds.append(try decode128(model, prompt: short, format: .q4_1)) },
         ], seconds: options.seconds * 4, minRounds: 3)
         let prefillTPS = 512 / prefill[0]
-        let f32TPS = 127 / BenchTiming.median(decodeSeconds), int8TPS = 127 / BenchTiming.median(int8Seconds)
+        let f32TPS = 127 / BenchTiming.median(decodeSeconds), q8TPS = 127 / BenchTiming.median(q8Seconds)
         let q4TPS = 127 / BenchTiming.median(q4Seconds)
         let bandwidth = 2 * Double(bytes) / decode[1] / 1e9  // the copy, read + write
         // Decoding reads its weights and writes almost nothing: a read stream is its bound.
         let readBandwidth = Double(bytes) / decode[3] / 1e9
         precondition(readSink.isFinite)
-        let f32Bytes = Double(model.decodeWeightBytes()), int8Bytes = Double(model.decodeWeightBytes(.q8_0))
+        let f32Bytes = Double(model.decodeWeightBytes()), q8Bytes = Double(model.decodeWeightBytes(.q8_0))
         let q4Bytes = Double(model.decodeWeightBytes(.q4_1))
         out.report("generate.prefill_tps", prefillTPS, digits: 1)
         out.report("generate.bandwidth_gbps", bandwidth, digits: 1)
         // Decoding with the default Q8_0 weights, then with float32.
-        out.report("generate.decode_tps", int8TPS, digits: 1)
-        out.report("generate.weight_mb_per_token", int8Bytes / 1e6, digits: 1)
-        out.report("generate.decode_bound_fraction", int8TPS / (bandwidth * 1e9 / int8Bytes), digits: 3)
+        out.report("generate.decode_tps", q8TPS, digits: 1)
+        out.report("generate.weight_mb_per_token", q8Bytes / 1e6, digits: 1)
+        out.report("generate.decode_bound_fraction", q8TPS / (bandwidth * 1e9 / q8Bytes), digits: 3)
         out.report("generate.read_gbps", readBandwidth, digits: 1)
-        out.report("generate.decode_read_bound_fraction", int8TPS / (readBandwidth * 1e9 / int8Bytes), digits: 3)
+        out.report("generate.decode_read_bound_fraction", q8TPS / (readBandwidth * 1e9 / q8Bytes), digits: 3)
         // Decoding with Q4_1 copies (the file's own blocks for a Q4_1 GGUF; the head stays Q8_0).
         out.report("generate.decode_q4_tps", q4TPS, digits: 1)
         out.report("generate.q4_weight_mb_per_token", q4Bytes / 1e6, digits: 1)
@@ -81,12 +82,12 @@ enum GenerateBench {
 
     /// Q8_0 and Q4_1 decoding alone, by turns, for profiling and for comparing builds (`--part decode`).
     static func decodeAlone(_ out: BenchReporter, _ model: LanguageModel, prompt: [Int], seconds: Double) throws {
+        // The steps' own seconds, as in the whole benchmark (a side's time would include its prompt).
         var q8: [Double] = [], q4: [Double] = []
-        let t0 = BenchTiming.now()
-        repeat {
-            q8.append(try decode128(model, prompt: prompt, format: .q8_0))
-            q4.append(try decode128(model, prompt: prompt, format: .q4_1))
-        } while BenchTiming.now() - t0 < seconds * 8 || q8.count < 3
+        _ = try BenchTiming.interleaved([
+            { q8.append(try decode128(model, prompt: prompt, format: .q8_0)) },
+            { q4.append(try decode128(model, prompt: prompt, format: .q4_1)) },
+        ], seconds: seconds * 8, minRounds: 3)
         out.report("generate.decode_tps", 127 / BenchTiming.median(q8), digits: 1)
         out.report("generate.decode_q4_tps", 127 / BenchTiming.median(q4), digits: 1)
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -110,6 +111,20 @@ final class BufferCache: Sendable {
         UnsafeMutableRawPointer(pointer).deallocate()
     }
 
+    /// Frees every cached buffer and lowers the high-water mark to the bytes in use now: when a
+    /// model has let go of most of its memory for good (weights frozen into blocks), neither the
+    /// freed buffers nor a bound sized by them should keep it in the process.
+    func releaseAll() {
+        let all = state.withLock { s -> [(address: UInt, count: Int)] in
+            let out = s.free.flatMap { count, list in list.map { (address: $0.address, count: count) } }
+            s.free = [:]
+            s.cachedBytes = 0
+            s.highWater = s.liveBytes
+            return out
+        }
+        Self.deallocate(all)
+    }
+
     /// Bytes held by the cache, and bytes in use, of buffers of the cached sizes.
     var usage: (cached: Int, live: Int, highWater: Int) {
         state.withLock { s in (s.cachedBytes, s.liveBytes, s.highWater) }
@@ -144,5 +159,14 @@ final class BufferCache: Sendable {
 
     private static func deallocate(_ evicted: [(address: UInt, count: Int)]) {
         for e in evicted { unmap(e.address, e.count) }
+    }
+}
+
+extension Tensor {
+    /// Gives the freed buffers Finch keeps for reuse back to the system, and lets the cache grow
+    /// only from what is in use now: for when a model has let go of much of its memory for good.
+    public static func releaseCachedBuffers() {
+        BufferCache.shared.releaseAll()
+        finch_release_heap()
     }
 }

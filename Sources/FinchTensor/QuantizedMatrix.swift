@@ -56,6 +56,46 @@ public final class QuantizedMatrix: @unchecked Sendable {
         scales.deallocate()
     }
 
+    /// [rows, cols], the shape of the matrix it was made from.
+    public var shape: [Int] { [rows, cols] }
+
+    /// Bytes the blocks take (values and scales, the last panel's padding rows included).
+    public var byteCount: Int {
+        let panelCount = (rows + 15) / 16
+        return format == .q8_0 ? panelCount * 16 * cols + panelCount * 16 * (cols / 32) * 4 : panelCount * 8 * cols + panelCount * 32 * (cols / 32) * 2
+    }
+
+    /// Rows `range` (starting at a multiple of 16) widened to float32, `ldo` floats apart from
+    /// `out` (the range's first row); `kernel` -1 for the best this CPU has, 0 portable, 1 AVX2.
+    /// False when this CPU lacks the kernel asked for.
+    @discardableResult
+    public func widen(into out: UnsafeMutablePointer<Float>, ldo: Int, rows range: Range<Int>, kernel: Int32 = -1) -> Bool {
+        switch format {
+        case .q8_0:
+            finch_q8_widen(kernel, panels, scales.assumingMemoryBound(to: Float.self), cols, out, ldo, range.lowerBound, range.upperBound) != 0
+        case .q4_1:
+            finch_q4_widen(kernel, panels, scales.assumingMemoryBound(to: UInt16.self), cols, out, ldo, range.lowerBound, range.upperBound) != 0
+        }
+    }
+
+    /// The whole matrix widened into scratch space for the length of `body` (both threads widen
+    /// their halves); the scratch goes back to the buffer cache afterwards.
+    public func withWidened<R>(_ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        let scratch = try Tensor.empty(shape, op: "widen \(format.rawValue)")
+        let out = scratch.pointer, cols = cols, rows = rows
+        parallelRanges((rows + 15) / 16, grain: Swift.max(1, (1 << 16) / Swift.max(16 * cols, 1))) { r in
+            self.widen(into: out + r.lowerBound * 16 * cols, ldo: cols, rows: r.lowerBound * 16 ..< Swift.min(rows, r.upperBound * 16))
+        }
+        return try withExtendedLifetime(scratch) { try body(UnsafePointer(out)) }
+    }
+
+    /// The matrix widened to a new float32 tensor [rows, cols] (w = d · q, or d · q + m).
+    public func widened() throws -> Tensor {
+        let t = try Tensor.empty(shape, op: "widen \(format.rawValue)")
+        try withWidened { t.pointer.update(from: $0, count: rows * cols) }
+        return t
+    }
+
     /// y[i, range] = W[range] x[i] for `inputs` vectors x quantised too (`xq`, `xd`: int8 values and a
     /// scale per block of 32, one vector after another; `xsum` each block's sum of values; y's rows are
     /// `rows` apart; the range starts at a multiple of 16): each block's dot product is exact integer

@@ -45,6 +45,19 @@ import Testing
         #expect(worst < 2 * cache.usage.highWater + BufferCache.slackBytes)
     }
 
+    /// After a model lets go of most of its memory for good, nothing freed stays cached, and the
+    /// high-water mark (which bounds the cache) drops to what is in use now.
+    @Test func releaseAllGivesEverythingBack() throws {
+        let cache = BufferCache()
+        let big = try (0..<4).map { _ in try cache.allocate(8 * n) }, kept = try cache.allocate(n)
+        for p in big { cache.release(p, 8 * n) }
+        #expect(cache.usage.cached == 32 * n * 4)
+        cache.releaseAll()
+        #expect(cache.usage.cached == 0)
+        #expect(cache.usage.highWater == n * 4 && cache.usage.live == n * 4)
+        cache.release(kept, n)
+    }
+
     @Test func neverHoldsMoreThanItsCapacity() throws {
         let cache = BufferCache(capacityBytes: 3 * n * 4)
         let buffers = try (0..<5).map { _ in try cache.allocate(n) }

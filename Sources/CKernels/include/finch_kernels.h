@@ -57,6 +57,17 @@ void finch_q4_rows(const uint8_t *panels, const uint16_t *scales, long cols, con
 int finch_q4_rows_with(int kernel, const uint8_t *panels, const uint16_t *scales, long cols, const int8_t *xq,
                        const float *xd, const int32_t *xsum, long inputs, float *y, long y_stride, long r0, long r1);
 
+/// Rows [r0, r1) (r0 a multiple of 16) of a matrix in Q8_0 panels widened to float32 (w = d · q), row
+/// after row `ldo` floats apart from `out` (row r0's start). `kernel` is -1 for the best this CPU has,
+/// 0 portable or 1 AVX2 (the same bits); returns 0, touching nothing, when this CPU lacks that kernel.
+int finch_q8_widen(int kernel, const uint8_t *panels, const float *panel_scales, long cols, float *out, long ldo, long r0, long r1);
+
+/// finch_q8_widen for Q4_1 panels: w = d · q + m (a multiply, then an add).
+int finch_q4_widen(int kernel, const uint8_t *panels, const uint16_t *scales, long cols, float *out, long ldo, long r0, long r1);
+
+/// Gives the heap's free pages back to the system (glibc's malloc_trim).
+void finch_release_heap(void);
+
 /// Whether this CPU has the bfloat16 dot products (AVX512_BF16) finch_bf16_gemm needs.
 int finch_bf16_supported(void);
 

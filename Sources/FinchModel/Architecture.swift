@@ -86,6 +86,13 @@ extension Architecture {
 
     /// The Hugging Face module path of a projection, by its short name.
     static func module(_ short: String) -> String? { linears.first { $0.short == short }?.module }
+
+    /// The short name of the projection whose weight a parameter is ("model.layers.3.self_attn.q_proj.weight": "q"), if it is one.
+    static func projection(ofWeight name: String) -> String? {
+        guard name.hasPrefix(blockPrefix), name.hasSuffix(".weight") else { return nil }
+        let rest = name.dropFirst(blockPrefix.count).drop { $0 != "." }.dropFirst().dropLast(7)
+        return linears.first { $0.module == rest }?.short
+    }
 }
 
 /// One tensor of a family's model.

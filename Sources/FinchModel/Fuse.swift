@@ -21,15 +21,19 @@ extension LanguageModel {
     /// Folds the adapters into the weights for the length of `body`, then puts the model back as
     /// it was (the original weights restored bit for bit, the adapters on again).
     public func withAdaptersMerged<R>(_ body: () throws -> R) throws -> R {
-        var saved: [(Linear, LoRA, Tensor)] = []
+        // A float32 weight is merged in place, so a copy is kept; a frozen one's blocks are kept as they are.
+        var saved: [(Linear, LoRA, Weight)] = []
         defer {
             for (layer, lora, weight) in saved {
-                try? layer.weight.assign(weight)
+                switch weight {
+                case .dense(let copy): try? layer.weight.assign(copy)
+                case .frozen: layer.stored = weight
+                }
                 layer.lora = lora
             }
         }
         for (_, _, layer, lora) in adapters {
-            saved.append((layer, lora, try layer.weight.copy()))
+            saved.append((layer, lora, try layer.stored.tensor.map { .dense(try $0.copy()) } ?? layer.stored))
             try layer.mergeLoRA()
         }
         return try body()

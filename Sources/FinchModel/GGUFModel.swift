@@ -46,18 +46,19 @@ extension ModelConfig {
 
 extension LanguageModel {
     /// Loads a model (and its tokenizer) from a GGUF file, dequantising every tensor to Float32
-    /// straight from the mapped file.
-    public convenience init(gguf path: String) throws {
-        try self.init(gguf: GGUFFile(path: path))
+    /// straight from the mapped file (projections' weights into `base`'s blocks instead, if given).
+    public convenience init(gguf path: String, base: QuantFormat? = nil) throws {
+        try self.init(gguf: GGUFFile(path: path), base: base)
     }
 
     /// Loads a model from an opened GGUF file: each tensor its family declares, by its GGUF name.
-    public convenience init(gguf file: GGUFFile, tokenizer readTokenizer: Bool = true) throws {
+    /// With `base`, each projection's weight is kept frozen in its blocks as soon as it is read.
+    public convenience init(gguf file: GGUFFile, tokenizer readTokenizer: Bool = true, base: QuantFormat? = nil) throws {
         let path = file.path
         let config = try ModelConfig(gguf: file)
         let tokenizer = !readTokenizer || file.metadata["tokenizer.ggml.tokens"] == nil ? nil : try Tokenizer(gguf: file)
         let infos = Dictionary(file.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var tensors: [String: Tensor] = [:]
+        var weights: [String: Weight] = [:]
         for spec in config.family.tensors(config) {
             guard let info = infos[spec.gguf] else {
                 throw GGUFError(path: path, offset: 0, message: "the tensor \(spec.gguf) that a \(config.architecture) model needs is missing")
@@ -66,8 +67,8 @@ extension LanguageModel {
                 throw GGUFError(path: path, offset: file.dataOffset + info.offset,
                                 message: "tensor \(info.name) has dimensions \(info.dimensions), but this configuration needs \(spec.shape.reversed() as [Int])")
             }
-            tensors[spec.name] = try spec.ggufLayout.fromFile(file.tensor(info))
+            weights[spec.name] = try .loaded(spec.ggufLayout.fromFile(file.tensor(info)), name: spec.name, family: config.family, base: base)
         }
-        try self.init(config: config, tensors: tensors, tokenizer: tokenizer, source: path)
+        try self.init(config: config, weights: weights, tokenizer: tokenizer, source: path)
     }
 }

@@ -26,7 +26,7 @@ public final class LanguageModel {
     public let family: any Architecture.Type
     public let embedding: Tensor
     public let blocks: [TransformerBlock]
-    /// Tensors outside the blocks (norms, position table, head) by Hugging Face name.
+    /// Tensors outside the blocks (embedding, norms, position table, head) by Hugging Face name.
     public let globals: [String: Tensor]
     /// The output head; nil when it is the token embedding (tied).
     public let head: Linear?
@@ -35,25 +35,35 @@ public final class LanguageModel {
     public let localRotary: RotaryTable?
     /// The tied output head: a linear layer over the embedding tensor itself (no copy).
     private let tiedHead: Linear
-    /// Every parameter by its Hugging Face name, in the order the family declares them.
-    public let parameters: [(name: String, tensor: Tensor)]
+    /// Every parameter in the order the family declares them: a tensor of the model's own, or a
+    /// projection's weight, which its layer holds (float32, or frozen in blocks).
+    private let entries: [(name: String, holder: ParameterHolder)]
     /// The family's declaration of each parameter (names, shapes, file layouts), in the same order.
     let specs: [TensorSpec]
 
-    /// A model from tensors named as Hugging Face names them; every expected tensor must be present with its shape.
-    public init(config: ModelConfig, tensors: [String: Tensor], tokenizer: Tokenizer? = nil, source: String) throws {
+    /// A model from float32 tensors named as Hugging Face names them; every expected tensor must be present with its shape.
+    public convenience init(config: ModelConfig, tensors: [String: Tensor], tokenizer: Tokenizer? = nil, source: String) throws {
+        try self.init(config: config, weights: tensors.mapValues { .dense($0) }, tokenizer: tokenizer, source: source)
+    }
+
+    /// A model from weights named as Hugging Face names them, where projections' weights may be
+    /// frozen in blocks (`LanguageModel.load(_:base:)`) and every other tensor is float32.
+    public init(config: ModelConfig, weights: [String: Weight], tokenizer: Tokenizer? = nil, source: String) throws {
         try config.validate(source)
         let family = config.family
         let specs = family.tensors(config)
-        var ordered: [(String, Tensor)] = []
         for spec in specs {
-            guard let t = tensors[spec.name] else { throw ModelError("\(source): the tensor \(spec.name) is missing") }
-            guard t.shape == spec.shape else {
-                throw ModelError("\(source): \(spec.name) has shape \(t.shape), expected \(spec.shape) for this configuration")
+            guard let w = weights[spec.name] else { throw ModelError("\(source): the tensor \(spec.name) is missing") }
+            guard w.shape == spec.shape else {
+                throw ModelError("\(source): \(spec.name) has shape \(w.shape), expected \(spec.shape) for this configuration")
             }
+            switch w {
             // Every parameter trains unless frozen (as in PyTorch); generation runs without recording.
-            t.requiresGrad = true
-            ordered.append((spec.name, t))
+            case .dense(let t): t.requiresGrad = true
+            case .frozen where family.projection(ofWeight: spec.name) == nil:
+                throw ModelError("\(source): \(spec.name) is not a projection's weight, and only those can be kept in blocks")
+            case .frozen: break
+            }
         }
         if let tokenizer, tokenizer.vocabSize > config.vocab {
             throw ModelError("\(source): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(config.vocab)")
@@ -62,17 +72,31 @@ public final class LanguageModel {
         self.family = family
         self.tokenizer = tokenizer
         self.source = source
-        self.parameters = ordered
         self.specs = specs
-        embedding = tensors[family.embeddingName]!
-        blocks = (0..<config.layers).map { TransformerBlock(index: $0, family: family, tensors: tensors) }
+        let dense = weights.compactMapValues(\.tensor)
+        embedding = dense[family.embeddingName]!
+        blocks = (0..<config.layers).map { TransformerBlock(index: $0, family: family, weights: weights) }
+        var layers: [String: Linear] = [:]
+        for block in blocks {
+            for (short, layer) in block.linears { layers["\(family.blockPrefix)\(block.index).\(family.module(short)!).weight"] = layer }
+        }
+        entries = specs.map { spec in (spec.name, layers[spec.name].map { .layer($0) } ?? .tensor(dense[spec.name]!)) }
         let blockPrefix = family.blockPrefix
-        globals = Dictionary(uniqueKeysWithValues: ordered.filter { !$0.0.hasPrefix(blockPrefix) })
-        head = config.tiedEmbeddings ? nil : Linear(weight: tensors[family.headName]!)
+        globals = Dictionary(uniqueKeysWithValues: specs.filter { !$0.name.hasPrefix(blockPrefix) }.map { ($0.name, dense[$0.name]!) })
+        head = config.tiedEmbeddings ? nil : Linear(weight: dense[family.headName]!)
         tiedHead = Linear(weight: embedding)
         let base = config.baseFrequencies()
         rotary = RotaryTable(frequencies: config.ropeScaling?.scale(base) ?? base)
         localRotary = config.localRopeTheta.map { RotaryTable(frequencies: config.baseFrequencies(theta: $0)) }
+    }
+
+    /// Every parameter by its Hugging Face name, in the family's order: float32, or frozen in blocks.
+    public var weights: [(name: String, weight: Weight)] { entries.map { ($0.name, $0.holder.weight) } }
+
+    /// The float32 parameters by Hugging Face name, in the family's order: all of them, unless
+    /// projections' weights are kept frozen in blocks (`weights` has those too).
+    public var parameters: [(name: String, tensor: Tensor)] {
+        entries.compactMap { e in e.holder.weight.tensor.map { (e.name, $0) } }
     }
 
     /// A freshly initialised model: weights normal with std 0.02 (as Hugging Face initialises llama), norms one, biases zero.
@@ -91,7 +115,9 @@ public final class LanguageModel {
     }
 
     /// Number of parameters.
-    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.tensor.count } }
+    public var parameterCount: Int { weights.reduce(0) { $0 + $1.weight.count } }
+    /// Bytes the weights take: 4 per float32 parameter, a frozen projection's blocks.
+    public var weightBytes: Int { weights.reduce(0) { $0 + $1.weight.bytes } }
     /// Number of parameters that train (those with requiresGrad).
     public var trainableCount: Int { trainableTensors.reduce(0) { $0 + $1.count } }
 
@@ -203,11 +229,25 @@ extension LanguageModel {
     /// block format, matrices count at its bytes per weight (Q8_0: an int8 per weight and a
     /// float scale per 32; Q4_1: four bits and two float16 per 32).
     public func decodeWeightBytes(_ format: QuantFormat? = nil) -> Int {
-        parameters.reduce(0) { sum, p in
-            let isHead = p.tensor === outputHead.weight
-            let perWeight = p.tensor.rank == 2 ? (isHead ? Self.headFormat(format) : format)?.bytesPerWeight ?? 4 : 4
+        weights.reduce(0) { sum, p in
             if p.name == family.embeddingName && !config.tiedEmbeddings { return sum + config.dim * 4 }
-            return sum + Int(Double(p.tensor.count) * perWeight)
+            let isHead = p.name == (config.tiedEmbeddings ? family.embeddingName : family.headName)
+            // A frozen weight decodes from its own blocks unless another format is asked for.
+            let blocks = isHead ? Self.headFormat(format) : format ?? p.weight.format
+            return sum + Int(Double(p.weight.count) * (p.weight.shape.count == 2 ? blocks?.bytesPerWeight ?? 4 : 4))
+        }
+    }
+}
+
+/// Where a parameter lives: a tensor of the model's own, or a projection's weight, which its layer holds.
+enum ParameterHolder {
+    case tensor(Tensor)
+    case layer(Linear)
+
+    var weight: Weight {
+        switch self {
+        case .tensor(let t): .dense(t)
+        case .layer(let l): l.stored
         }
     }
 }
@@ -227,7 +267,8 @@ extension LanguageModel {
         lines.append("  vocabulary \(c.vocab), context \(c.context), rope theta \(Self.number(c.ropeTheta)), \(c.tiedEmbeddings ? "output head tied to the embedding" : "separate output head")")
         if !familyOptions.isEmpty { lines.append("  " + familyOptions.joined(separator: ", ")) }
         lines.append("  parameters \(total.formatted()) (\(LanguageModel.millions(total))), trainable \(trainable.formatted()) (\(LanguageModel.millions(trainable)))")
-        lines.append("  memory \(String(format: "%.1f", Double(total * 4) / 1e6)) MB of float32 weights")
+        let frozen = Set(weights.compactMap(\.weight.format)).map { $0.rawValue.uppercased() }.sorted()
+        lines.append("  memory \(String(format: "%.1f", Double(weightBytes) / 1e6)) MB of " + (frozen.isEmpty ? "float32 weights" : "weights (frozen projections in \(frozen.joined(separator: " and ")), the rest float32)"))
         return lines.joined(separator: "\n")
     }
 

@@ -1,26 +1,98 @@
 import FinchTensor
+import Synchronization
+
+/// A weight as a model holds it: a float32 tensor, or, frozen under LoRA over a quantized base,
+/// the blocks of a Q8_0 or Q4_1 matrix and nothing else.
+public enum Weight {
+    case dense(Tensor)
+    case frozen(QuantizedMatrix)
+
+    public var shape: [Int] {
+        switch self {
+        case .dense(let t): t.shape
+        case .frozen(let m): m.shape
+        }
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+
+    /// The float32 tensor, when it is one.
+    public var tensor: Tensor? { if case .dense(let t) = self { t } else { nil } }
+
+    /// The block format of a frozen weight (nil for float32).
+    public var format: QuantFormat? { if case .frozen(let m) = self { m.format } else { nil } }
+
+    /// Whether it trains: only a float32 tensor can.
+    public var requiresGrad: Bool { tensor?.requiresGrad ?? false }
+
+    /// Bytes it takes in memory.
+    public var bytes: Int {
+        switch self {
+        case .dense(let t): t.count * 4
+        case .frozen(let m): m.byteCount
+        }
+    }
+
+    /// Float32 values: the tensor itself, or the blocks widened into a new tensor (for writing files).
+    public func floats() throws -> Tensor {
+        switch self {
+        case .dense(let t): t
+        case .frozen(let m): try m.widened()
+        }
+    }
+}
+
+extension Weight {
+    /// A tensor read from a file as a model keeps it: a projection's weight in `base`'s blocks
+    /// when one is given (and its rows are whole blocks of 32), anything else float32.
+    static func loaded(_ t: Tensor, name: String, family: any Architecture.Type, base: QuantFormat?) throws -> Weight {
+        guard let base, family.projection(ofWeight: name) != nil, t.rank == 2, t.shape[1] % 32 == 0 else { return .dense(t) }
+        return .frozen(try QuantizedMatrix(t, format: base))
+    }
+}
 
 /// A linear layer y = x Wᵀ + b with W stored [out, in], as Hugging Face stores it.
 public final class Linear {
-    public var weight: Tensor
+    /// The weight: float32, or frozen in a block format (`freeze`).
+    public var stored: Weight
     public var bias: Tensor?
     /// A low-rank adapter added to the output, if any.
     public var lora: LoRA?
-    /// The weight in Q8_0 and in Q4_1 for decoding, each with the storage it was made from.
-    private var copies: [QuantFormat: (matrix: QuantizedMatrix, storage: ObjectIdentifier)] = [:]
+    /// The weight in Q8_0 and in Q4_1 for decoding, each with the weight it was made from and that
+    /// weight's version; locked, as several generations may decode with one model at once.
+    private let copies = Mutex<[QuantFormat: (matrix: QuantizedMatrix, source: ObjectIdentifier, version: UInt64)]>([:])
 
-    public init(weight: Tensor, bias: Tensor? = nil) {
-        self.weight = weight
+    public convenience init(weight: Tensor, bias: Tensor? = nil) {
+        self.init(stored: .dense(weight), bias: bias)
+    }
+
+    public init(stored: Weight, bias: Tensor? = nil) {
+        self.stored = stored
         self.bias = bias
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    /// The float32 weight [out, in]; an error while the layer keeps it frozen in a block format.
+    public var weight: Tensor {
+        get throws {
+            guard case .dense(let t) = stored else {
+                throw ModelError("this projection's weight is kept in \(stored.format!.rawValue.uppercased()) blocks (LoRA over a quantized base), not in float32: m.lora(base: \"f32\") widens it back")
+            }
+            return t
+        }
+    }
+
+    public var inFeatures: Int { stored.shape[1] }
+    public var outFeatures: Int { stored.shape[0] }
 
     /// x [..., in] -> [..., out].
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let y = try x.linear(weight, bias: bias)
-        return try lora.map { try y.adding($0.delta(x)) } ?? y
+        switch stored {
+        case .dense(let w):
+            let y = try x.linear(w, bias: bias)
+            return try lora.map { try y.adding($0.delta(x)) } ?? y
+        case .frozen(let m):
+            return try finish(x.linear(frozen: m), input: x)
+        }
     }
 
     /// x Wᵀ computed elsewhere (the quantized paths), plus the bias and the adapter's term.
@@ -31,14 +103,38 @@ public final class Linear {
         return y
     }
 
-    /// The weight in a block format, made again whenever the weight was replaced or written since.
-    public func quantized(_ format: QuantFormat = .q8_0) throws -> QuantizedMatrix {
-        if let copy = copies[format], copy.storage == ObjectIdentifier(weight.storage), copy.matrix.sourceVersion == weight.storage.version {
-            return copy.matrix
+    /// Keeps the weight only as `format`'s blocks from now on (frozen: it no longer trains), or with
+    /// nil as float32 again (the blocks widened). Rows must be whole blocks of 32.
+    public func freeze(_ format: QuantFormat?) throws {
+        switch (stored, format) {
+        case (.dense, nil): return
+        case (.frozen(let m), let f?) where m.format == f: return
+        case (.frozen(let m), nil):
+            let w = try m.widened()
+            w.requiresGrad = false
+            stored = .dense(w)
+        case (_, let f?):
+            stored = .frozen(try QuantizedMatrix(stored.floats(), format: f))
         }
-        let m = try QuantizedMatrix(weight, format: format)
-        copies[format] = (m, ObjectIdentifier(weight.storage))
-        return m
+        copies.withLock { $0 = [:] }
+    }
+
+    /// The weight in a block format, made again whenever the weight was replaced or written since
+    /// (a weight frozen in that format is its own copy).
+    public func quantized(_ format: QuantFormat = .q8_0) throws -> QuantizedMatrix {
+        let source: ObjectIdentifier, version: UInt64
+        switch stored {
+        case .frozen(let m) where m.format == format: return m
+        case .frozen(let m): (source, version) = (ObjectIdentifier(m), 0)
+        case .dense(let w): (source, version) = (ObjectIdentifier(w.storage), w.storage.version)
+        }
+        let weight = stored
+        return try copies.withLock { copies in
+            if let copy = copies[format], copy.source == source, copy.version == version { return copy.matrix }
+            let m = try QuantizedMatrix(weight.floats(), format: format)
+            copies[format] = (m, source, version)
+            return m
+        }
     }
 
     /// y = x Wᵀ + b with the weight in a block format: for decoding, where reading the weight is the

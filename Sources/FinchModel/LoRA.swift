@@ -45,10 +45,13 @@ public final class LoRA {
 
 extension Linear {
     /// W + (alpha / r) · B A folded into the weight; the adapter is removed.
+    /// A weight frozen in blocks becomes float32 (its blocks widened, plus the update): the sum is no block's.
     public func mergeLoRA() throws {
         guard let lora else { return }
         let update = try GradMode.noGrad { try lora.b.matmul(lora.a).multiplying(.scalar(lora.scale)) }
-        try weight.assign(GradMode.noGrad { try weight.adding(update) })
+        let w = try stored.floats()
+        try w.assign(GradMode.noGrad { try w.adding(update) })
+        stored = .dense(w)
         self.lora = nil
     }
 }
@@ -90,13 +93,28 @@ extension LanguageModel {
     /// tensors matched; a pattern that matches none is an error listing some names.
     @discardableResult
     public func setTrainable(_ trainable: Bool, matching pattern: String? = nil) throws -> Int {
-        let matched = parameters.filter { pattern == nil || fnmatch(pattern!, $0.name, 0) == 0 }
+        let all = weights, matched = all.filter { pattern == nil || fnmatch(pattern!, $0.name, 0) == 0 }
         guard !matched.isEmpty else {
-            let some = parameters.prefix(6).map(\.name) + ["...", parameters.last!.name]
+            let some = all.prefix(6).map(\.name) + ["...", all.last!.name]
             throw ModelError("no parameter name matches \(pattern!) (names look like \(some.joined(separator: ", ")))")
         }
-        for p in matched { p.tensor.requiresGrad = trainable }
+        if trainable, let kept = matched.first(where: { $0.weight.format != nil }) {
+            throw ModelError("\(kept.name) is kept in \(kept.weight.format!.rawValue.uppercased()) blocks (LoRA over a quantized base) and cannot train: m.lora(base: \"f32\") widens the base back to float32 first")
+        }
+        for p in matched { p.weight.tensor?.requiresGrad = trainable }
         return matched.count
+    }
+
+    /// Keeps every frozen projection weight in `format`'s blocks (QLoRA's idea): the float32 copy
+    /// is freed, products widen the blocks one matrix at a time, and only adapters and other
+    /// tensors stay float32. nil brings the blocks back to float32 (widened, still frozen).
+    /// Weights that train, and projections whose rows are not whole blocks of 32, stay as they are.
+    public func keepBase(in format: QuantFormat?) throws {
+        for block in blocks {
+            for (_, layer) in block.linears where layer.inFeatures % 32 == 0 && !layer.stored.requiresGrad { try layer.freeze(format) }
+        }
+        // The freed weights would otherwise stay in the cache of freed buffers, and in the process.
+        if format != nil { Tensor.releaseCachedBuffers() }
     }
 
     /// Removes every adapter without merging it.
@@ -107,12 +125,12 @@ extension LanguageModel {
     /// Runs `body` on the model without adapters (it adds the new ones); if it throws, the model
     /// gets back the adapters and trainable flags it had, so a bad adapter file loses nothing.
     func replacingAdapters(_ body: () throws -> Void) throws {
-        let saved = adapters, trainable = parameters.map(\.tensor.requiresGrad)
+        let saved = adapters, params = parameters, trainable = params.map(\.tensor.requiresGrad)
         removeLoRA()
         do { try body() } catch {
             removeLoRA()
             for (_, _, layer, lora) in saved { layer.lora = lora }
-            for (p, t) in zip(parameters, trainable) { p.tensor.requiresGrad = t }
+            for (p, t) in zip(params, trainable) { p.tensor.requiresGrad = t }
             throw error
         }
     }

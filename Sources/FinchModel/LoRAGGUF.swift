@@ -58,8 +58,8 @@ extension LanguageModel {
         let byGGUF = Dictionary(specs.map { ($0.gguf, $0) }, uniquingKeysWith: { a, _ in a })
         for (weight, pair) in pairs.sorted(by: { $0.key < $1.key }) {
             guard let a = pair.a, let b = pair.b else { throw fail("\(weight) has a \(pair.a == nil ? "lora_b" : "lora_a") but no \(pair.a == nil ? "lora_a" : "lora_b")") }
-            guard let spec = byGGUF[weight], let short = shortName(of: spec) else {
-                throw fail("\(weight) is not a projection of this \(family.name) model (they are named like \(specs.first { shortName(of: $0) != nil }?.gguf ?? "?"))")
+            guard let spec = byGGUF[weight], let short = family.projection(ofWeight: spec.name) else {
+                throw fail("\(weight) is not a projection of this \(family.name) model (they are named like \(specs.first { family.projection(ofWeight: $0.name) != nil }?.gguf ?? "?"))")
             }
             let out = spec.shape[0], inputs = spec.shape[1], rank = a.dimensions.last ?? 0
             guard a.dimensions.count == 2, b.dimensions.count == 2, a.dimensions == [inputs, rank], b.dimensions == [rank, out] else {
@@ -81,13 +81,6 @@ extension LanguageModel {
                 try lora.b.assign(spec.ggufLayout.fromFile(file.tensor(named: spec.gguf + ".lora_b")))
             }
         }
-    }
-
-    /// The short name of the projection whose weight a spec is, if it is one.
-    private func shortName(of spec: TensorSpec) -> String? {
-        guard spec.name.hasPrefix(family.blockPrefix), spec.name.hasSuffix(".weight") else { return nil }
-        let rest = spec.name.dropFirst(family.blockPrefix.count).drop { $0 != "." }.dropFirst().dropLast(7)
-        return family.linears.first { $0.module == rest }?.short
     }
 
     /// Writes the adapters: a `.gguf` path as llama.cpp's adapter file, any other as a PEFT folder.

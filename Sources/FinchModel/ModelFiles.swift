@@ -49,22 +49,23 @@ extension ModelConfig {
 extension LanguageModel {
     /// Loads a model from a .gguf file, a Hugging Face directory (config.json, *.safetensors,
     /// tokenizer.json) or a .safetensors file with config.json beside it. `tokenizer: false`
-    /// leaves the tokenizer out (one Finch cannot read yet need not keep the weights out).
-    public static func load(_ path: String, tokenizer: Bool = true) throws -> LanguageModel {
+    /// leaves the tokenizer out (one Finch cannot read yet need not keep the weights out). `base`
+    /// keeps every projection's weight frozen in that block format, from the moment it is read (LoRA over a quantized base).
+    public static func load(_ path: String, tokenizer: Bool = true, base: QuantFormat? = nil) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError("\(path): no such file or directory")
         }
-        if isDirectory.boolValue { return try LanguageModel(directory: path, tokenizer: tokenizer) }
+        if isDirectory.boolValue { return try LanguageModel(directory: path, tokenizer: tokenizer, base: base) }
         if path.hasSuffix(".safetensors") {
-            return try LanguageModel(directory: (path as NSString).deletingLastPathComponent, files: [path], tokenizer: tokenizer)
+            return try LanguageModel(directory: (path as NSString).deletingLastPathComponent, files: [path], tokenizer: tokenizer, base: base)
         }
-        return try LanguageModel(gguf: GGUFFile(path: path), tokenizer: tokenizer)
+        return try LanguageModel(gguf: GGUFFile(path: path), tokenizer: tokenizer, base: base)
     }
 
     /// A model in the Hugging Face layout: config.json, the weights in one or several (sharded)
     /// safetensors files, and tokenizer.json if present.
-    public convenience init(directory: String, files: [String]? = nil, tokenizer readTokenizer: Bool = true) throws {
+    public convenience init(directory: String, files: [String]? = nil, tokenizer readTokenizer: Bool = true, base: QuantFormat? = nil) throws {
         let configPath = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw ModelError("\(directory): no config.json (a Hugging Face model directory needs one)")
@@ -81,7 +82,7 @@ extension LanguageModel {
             let file = try SafetensorsFile(path: path)
             for e in file.entries { entries[e.name] = (file, e) }
         }
-        var tensors: [String: Tensor] = [:]
+        var weights: [String: Weight] = [:]
         for spec in config.family.tensors(config) {
             // A base checkpoint (GPT2Model rather than GPT2LMHeadModel) names its tensors without the first part.
             let bare = spec.name.split(separator: ".", maxSplits: 1).last.map(String.init) ?? spec.name
@@ -90,18 +91,18 @@ extension LanguageModel {
             guard e.shape == expected else {
                 throw ModelError("\(file.path): \(e.name) has shape \(e.shape), expected \(expected) for this configuration")
             }
-            tensors[spec.name] = try spec.hfLayout.fromFile(file.tensor(e))
+            weights[spec.name] = try .loaded(spec.hfLayout.fromFile(file.tensor(e)), name: spec.name, family: config.family, base: base)
         }
         let tokenizerPath = directory + "/tokenizer.json"
         let tokenizer = readTokenizer && FileManager.default.fileExists(atPath: tokenizerPath) ? try Tokenizer(jsonFile: tokenizerPath) : nil
-        try self.init(config: config, tensors: tensors, tokenizer: tokenizer, source: directory)
+        try self.init(config: config, weights: weights, tokenizer: tokenizer, source: directory)
     }
 
     /// Writes the Hugging Face layout into `directory`: config.json, model.safetensors (F32 or F16)
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
         try AtomicFile.makeDirectory(directory)
-        let tensors = try zip(specs, parameters).map { spec, p in (p.name, try spec.hfLayout.toFile(p.tensor)) }
+        let tensors = try zip(specs, weights).map { spec, p in (p.name, try spec.hfLayout.toFile(p.weight.floats())) }
         try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
         try AtomicFile.write(try ModelConfig.jsonData(json), to: directory + "/config.json")
@@ -124,8 +125,8 @@ extension LanguageModel {
         ]
         meta += family.ggufMetadata(c)
         if let t = tokenizer { meta += try t.ggufMetadata() }
-        var entries = try zip(specs, parameters).map { spec, p in
-            GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.tensor), type: type)
+        var entries = try zip(specs, weights).map { spec, p in
+            GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.weight.floats()), type: type)
         }
         if let scaling = c.ropeScaling {
             let (key, tensor) = try scaling.gguf(c)

@@ -21,7 +21,7 @@ public struct GenerationOptions: Sendable, Equatable {
     /// The weights decoding steps multiply by: Q8_0 copies (about 4 times faster, logits within
     /// a few hundredths), Q4_1 copies (faster again, coarser: the blocks of a Q4_1 GGUF file) or
     /// the float32 weights themselves (exact). The prompt always runs in float32.
-    public var decodeWeights: DecodeWeights = .q8_0
+    public var decodeWeights: WeightFormat = .q8_0
 
     public init() {}
 
@@ -35,11 +35,11 @@ public struct GenerationOptions: Sendable, Equatable {
     }
 }
 
-/// The weight format of decoding steps.
-public enum DecodeWeights: String, Sendable, CaseIterable {
+/// A format weights are multiplied in (decoding's `weights`) or kept in (LoRA's `base`).
+public enum WeightFormat: String, Sendable, CaseIterable {
     case q8_0, q4_1, f32
 
-    /// The block format of the copies decoding multiplies by; nil for float32.
+    /// The block format; nil for float32.
     public var format: QuantFormat? { QuantFormat(rawValue: rawValue) }
 }
 

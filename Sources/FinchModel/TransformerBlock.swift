@@ -4,19 +4,24 @@ import FinchTensor
 /// linear layers by the family's short names. What the block computes is its family's `block`.
 public final class TransformerBlock {
     public let index: Int
-    /// Every tensor of the block by its Hugging Face name after "model.layers.N.".
+    /// The block's tensors other than its projections' weights (norms, biases) by their Hugging
+    /// Face name after "model.layers.N."; each projection's weight belongs to its layer.
     public let tensors: [String: Tensor]
     /// The projections, in the family's order, by short name ("q", "gate", "qkv", ...).
     public let linears: [(name: String, layer: Linear)]
 
-    init(index: Int, family: any Architecture.Type, tensors all: [String: Tensor]) {
+    /// The block's part of `all` (every parameter by its full name); only projections' weights may be frozen.
+    init(index: Int, family: any Architecture.Type, weights all: [String: Weight]) {
         let prefix = "\(family.blockPrefix)\(index)."
-        var own: [String: Tensor] = [:]
-        for (name, t) in all where name.hasPrefix(prefix) { own[String(name.dropFirst(prefix.count))] = t }
+        var own: [String: Tensor] = [:], projections: [String: Weight] = [:]
+        for (name, w) in all where name.hasPrefix(prefix) {
+            if family.projection(ofWeight: name) != nil { projections[String(name.dropFirst(prefix.count))] = w }
+            else if let t = w.tensor { own[String(name.dropFirst(prefix.count))] = t }
+        }
         self.index = index
         self.tensors = own
         self.linears = family.linears.compactMap { short, module in
-            own[module + ".weight"].map { (short, Linear(weight: $0, bias: own[module + ".bias"])) }
+            projections[module + ".weight"].map { (short, Linear(stored: $0, bias: own[module + ".bias"])) }
         }
     }
 
@@ -26,9 +31,12 @@ public final class TransformerBlock {
     /// A projection by short name.
     public func linear(_ short: String) -> Linear { linears.first { $0.name == short }!.layer }
 
-    /// The block's tensors that train: its own unfrozen ones and its adapters'.
+    /// The block's tensors that train: its own unfrozen ones, its projections' float32 weights that
+    /// train, and its adapters'.
     public var trainables: [Tensor] {
-        tensors.values.filter(\.requiresGrad) + linears.flatMap { $0.layer.lora.map { [$0.a, $0.b] } ?? [] }.filter(\.requiresGrad)
+        let weights = linears.compactMap { $0.layer.stored.tensor }
+        return (tensors.values.filter(\.requiresGrad) + weights.filter(\.requiresGrad)
+                + linears.flatMap { $0.layer.lora.map { [$0.a, $0.b] } ?? [] }.filter(\.requiresGrad))
     }
 }
 

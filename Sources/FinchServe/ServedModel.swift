@@ -7,10 +7,10 @@ public final class ServedModel: @unchecked Sendable {
     public let name: String
     public let model: LanguageModel
     /// Decoding weights for this model's requests (Q8_0 copies unless asked otherwise).
-    public let decodeWeights: DecodeWeights
+    public let decodeWeights: WeightFormat
     let created = Int(Date().timeIntervalSince1970)
 
-    public init(name: String, model: LanguageModel, decodeWeights: DecodeWeights = .q8_0) throws {
+    public init(name: String, model: LanguageModel, decodeWeights: WeightFormat = .q8_0) throws {
         guard !name.isEmpty else { throw ModelError("a served model needs a name") }
         guard model.tokenizer != nil else { throw ModelError("\(name): this model has no tokenizer, so it cannot be served over text") }
         self.name = name
@@ -39,7 +39,7 @@ extension ServedModel {
 
     /// The base model and one more copy per adapter (`name=path`: a PEFT folder or a GGUF adapter
     /// file, as m.save_adapter writes them), each served under its own name.
-    public static func load(model: String, name: String?, adapters: [String], decodeWeights: DecodeWeights) throws -> [ServedModel] {
+    public static func load(model: String, name: String?, adapters: [String], decodeWeights: WeightFormat) throws -> [ServedModel] {
         let path = try ModelStore.resolve(model)
         let base = try LanguageModel.load(path)
         var served = [try ServedModel(name: name ?? defaultName(for: model), model: base, decodeWeights: decodeWeights)]

@@ -76,7 +76,10 @@ public final class Trainer {
         order = shuffledOrder(pass: 0)
         // The first collective: ranks that would train different things stop here, all of them.
         if world.isDistributed {
-            do { try world.checkSame(fingerprints()) } catch let e as DistributedError { throw ModelError(e.description) }
+            do { try world.checkSame(try fingerprints()) } catch let e as DistributedError { throw ModelError(e.description) }
+        }
+        if model.loraParameters.isEmpty, let kept = model.weights.first(where: { $0.weight.format != nil })?.weight.format {
+            warnings.append("the projections' weights are kept frozen in \(kept.rawValue.uppercased()) blocks and do not train: add LoRA adapters (m.lora) to adapt them")
         }
         if options.precision != options.precision.onThisCPU {
             warnings.append("this CPU has no bfloat16 dot products (AVX512_BF16): precision \"bf16\" trains in float32")
@@ -92,9 +95,14 @@ public final class Trainer {
 
     /// What every rank must share, hashed: the model's weights, the data (and validation data)
     /// and the options.
-    private func fingerprints() -> [(what: String, hash: UInt64)] {
+    private func fingerprints() throws -> [(what: String, hash: UInt64)] {
         var weights = Fingerprint(), examples = Fingerprint(), settings = Fingerprint()
-        for (name, t) in model.parameters + model.loraParameters { weights.add(name); weights.add(t) }
+        for (name, w) in model.weights {
+            weights.add(name)
+            // A frozen weight one matrix at a time, widened: its blocks' values, hashed as floats.
+            weights.add(try w.floats())
+        }
+        for (name, t) in model.loraParameters { weights.add(name); weights.add(t) }
         for set in [data] + (evalData.map { [$0] } ?? []) {
             examples.add([set.count])
             for e in set.examples { examples.add(e.ids); examples.add(e.labels) }

@@ -26,7 +26,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on; 0.0.0.0 is every interface (then set --api-key).") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8000
     @Option(help: "Require Authorization: Bearer KEY on every request (or set FINCH_API_KEY).") var apiKey: String?
-    @Option(help: "Decoding weights: q8_0 (fast), q4_1 (faster, coarser) or f32 (exact).") var weights = DecodeWeights.q8_0
+    @Option(help: "Decoding weights: q8_0 (fast), q4_1 (faster, coarser) or f32 (exact).") var weights = WeightFormat.q8_0
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
@@ -83,4 +83,4 @@ enum StopSignals {
 }
 
 /// `--weights q8_0|q4_1|f32`: ArgumentParser names the choices when the value is none of them.
-extension DecodeWeights: ExpressibleByArgument {}
+extension WeightFormat: ExpressibleByArgument {}

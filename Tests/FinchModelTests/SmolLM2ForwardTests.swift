@@ -140,6 +140,26 @@ import Testing
         }
     }
 
+    /// `load(base: "q4_1")` keeps the file's own weights: every projection's blocks widen to exactly
+    /// the float32 load's values, in a fifth of the memory, and the logits are the float32 model's.
+    @Test func q4BaseIsTheFilesWeights() throws {
+        let m = try Self.model.get()
+        let kept = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"), base: .q4_1)
+        var differing = 0, matrices = 0
+        for (a, b) in zip(m.blocks, kept.blocks) {
+            for ((_, float), (_, blocks)) in zip(a.linears, b.linears) {
+                guard case .frozen(let q) = blocks.stored else { Issue.record("a projection of block \(b.index) is not kept in blocks"); continue }
+                let w = try float.weight.scalars, widened = try q.widened().scalars
+                differing += zip(w, widened).filter { $0.bitPattern != $1.bitPattern }.count
+                matrices += 1
+            }
+        }
+        #expect(matrices == 30 * 7 && differing == 0, "\(differing) weights of \(matrices) matrices differ from the file's")
+        #expect(Double(kept.weightBytes) < 0.4 * Double(m.weightBytes), "\(kept.weightBytes) bytes against \(m.weightBytes)")
+        let ids = try Tensor([1, 504, 3458, 282, 4649, 314], shape: [1, 6])
+        #expect(try GradMode.noGrad { try kept.forward(ids).scalars == m.forward(ids).scalars })
+    }
+
     @Test(arguments: [QuantFormat.q8_0, .q4_1])
     func quantizedDecodingStaysCloseToFloat32(_ format: QuantFormat) throws {
         let m = try Self.model.get()
@@ -163,7 +183,7 @@ import Testing
             }
             var options = GenerationOptions()
             options.maxTokens = p.greedy.count
-            options.decodeWeights = DecodeWeights(rawValue: format.rawValue)!
+            options.decodeWeights = WeightFormat(rawValue: format.rawValue)!
             let g = try m.generate(ids: p.ids, options: options)
             let same = zip(g.ids, p.greedy).prefix { $0 == $1 }.count
             #expect(same >= 2, "the \(format) continuation of \(p.text.debugDescription) should start as float32's")

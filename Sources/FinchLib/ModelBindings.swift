@@ -21,12 +21,14 @@ enum ModelBindings {
         r.section("Models")
         r.register(NativeFunction("load_model", [Param("model", .string, default: .string("smollm2-135m"),
                                                        doc: "\"smollm2-135m\" (downloaded on first use), a .gguf file, or a Hugging Face directory (config.json + safetensors)"),
-                                                 Param("tokenizer", .bool, default: .bool(true), doc: "false loads the weights alone, without the file's tokenizer")],
-                                  returns: "Model", doc: "Loads a pretrained model (\(Architectures.names.joined(separator: ", "))) and its tokenizer; quantised weights are dequantised to float32.",
+                                                 Param("tokenizer", .bool, default: .bool(true), doc: "false loads the weights alone, without the file's tokenizer"),
+                                                 Param("base", .string, default: .string("f32"), doc: "\"q8_0\" or \"q4_1\" keeps every projection's weight frozen in those blocks as it is read, for LoRA over a quantized base (a quarter or a sixth of the memory); \"f32\" keeps everything float32")],
+                                  returns: "Model", doc: "Loads a pretrained model (\(Architectures.names.joined(separator: ", "))) and its tokenizer; quantised weights are dequantised to float32 (unless base keeps the projections in blocks).",
                                   example: "m = load_model(\"smollm2-135m\")") { a in
+            let base = try weightFormat(a, "base")
             let path = try ModelStore.resolve(a.string("model"))
             do {
-                return wrap(try LanguageModel.load(path, tokenizer: a.bool("tokenizer")))
+                return wrap(try LanguageModel.load(path, tokenizer: a.bool("tokenizer"), base: base.format))
             } catch let e as TokenizerError {
                 throw a.error("\(e) (load_model(\(Value.quote(a.string("model"))), tokenizer: false) loads the weights without it)")
             }
@@ -75,10 +77,10 @@ enum ModelBindings {
         Param("weights", .string, default: .string("q8_0"), doc: "weights of the decoding steps: \"q8_0\" (fast), \"q4_1\" (faster, coarser) or \"f32\" (exact)"),
     ]
 
-    /// The `weights` argument of generate, chat and serve.
-    static func decodeWeights(_ a: Arguments) throws -> DecodeWeights {
-        guard let weights = DecodeWeights(rawValue: a.string("weights").lowercased()) else {
-            throw a.error("weights must be \"q8_0\", \"q4_1\" or \"f32\", got \(Value.quote(a.string("weights")))")
+    /// A weight format argument: `weights` of generate, chat and serve, `base` of load_model and lora.
+    static func weightFormat(_ a: Arguments, _ name: String = "weights") throws -> WeightFormat {
+        guard let weights = WeightFormat(rawValue: a.string(name).lowercased()) else {
+            throw a.error("\(name) must be \"q8_0\", \"q4_1\" or \"f32\", got \(Value.quote(a.string(name)))")
         }
         return weights
     }
@@ -95,7 +97,7 @@ enum ModelBindings {
             return s
         }
         o.seed = a.optionalInt("seed").map { UInt64(truncatingIfNeeded: $0) }
-        o.decodeWeights = try decodeWeights(a)
+        o.decodeWeights = try weightFormat(a)
         do { try o.validate() } catch let e as ModelError { throw a.error(e.description) }
         return o
     }
@@ -189,10 +191,11 @@ enum ModelBindings {
         }
         t.property("parameters", doc: "Number of parameters.") { o in .number(Double((o.value as! LanguageModel).parameterCount)) }
         t.property("trainable", doc: "Number of parameters that train.") { o in .number(Double((o.value as! LanguageModel).trainableCount)) }
-        t.property("params", doc: "Every parameter tensor: a table of name, shape, count and whether it trains.") { o in
+        t.property("params", doc: "Every parameter tensor: a table of name, shape, count, whether it trains, and how it is kept (\"f32\", or a frozen projection's \"q8_0\" or \"q4_1\" blocks).") { o in
             let m = o.value as! LanguageModel
-            return TableBindings.wrap(Table(columns: ["name", "shape", "count", "trainable"], rows: m.parameters.map { p in
-                [.string(p.name), .list(p.tensor.shape.map { .number(Double($0)) }), .number(Double(p.tensor.count)), .bool(p.tensor.requiresGrad)]
+            return TableBindings.wrap(Table(columns: ["name", "shape", "count", "trainable", "format"], rows: m.weights.map { p in
+                [.string(p.name), .list(p.weight.shape.map { .number(Double($0)) }), .number(Double(p.weight.count)), .bool(p.weight.requiresGrad),
+                 .string(p.weight.format?.rawValue ?? "f32")]
             }))
         }
         t.property("summary", doc: "Architecture, layers, parameters (total and trainable) and memory, as text.") { o in
@@ -200,7 +203,7 @@ enum ModelBindings {
         }
         t.describe = { o in
             let m = o.value as! LanguageModel
-            let memory = String(format: "%.1f MB", Double(m.parameterCount * 4) / 1e6)
+            let memory = String(format: "%.1f MB", Double(m.weightBytes) / 1e6)
             return "<Model \(m.config.architecture): \(m.config.layers) layers, dim \(m.config.dim), \(LanguageModel.millions(m.parameterCount)) parameters (\(LanguageModel.millions(m.trainableCount)) trainable), \(memory)>"
         }
     }

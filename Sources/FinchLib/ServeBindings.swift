@@ -84,7 +84,7 @@ enum ServeBindings {
         doc: "Serves a model over OpenAI's HTTP API (/v1/models, /v1/completions, /v1/chat/completions, streaming) in the background; the REPL stays usable, and generate/train on the same model wait their turn.",
         example: "server = serve(m, port: 8000)") { a in
             let m = a.object("model", as: LanguageModel.self)!
-            let weights = try ModelBindings.decodeWeights(a)
+            let weights = try ModelBindings.weightFormat(a)
             let port = a.int("port")
             guard (0...65535).contains(port) else { throw a.error("port must be in 0...65535, got \(port)") }
             do {

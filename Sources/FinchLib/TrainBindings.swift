@@ -240,15 +240,18 @@ enum TrainBindings {
         method("lora", [Param("rank", .int, default: .number(8)), Param("alpha", .number, default: .number(16)),
                         Param("dropout", .number, default: .number(0), doc: "probability of dropping an adapter input while training"),
                         Param("targets", .optional(.list), default: .nil, doc: "projections to adapt by the family's short names (llama: q, k, v, o, gate, up, down; gpt2, gpt_neox, phi3: qkv, o, ...) or PEFT's module names (q_proj, ...); m.config.lora_targets lists them (default: the family's, q and v or qkv)"),
-                        Param("seed", .int, default: .number(0))],
+                        Param("seed", .int, default: .number(0)),
+                        Param("base", .optional(.string), default: .nil, doc: "\"q8_0\" or \"q4_1\" keeps the frozen projections' weights in those blocks (QLoRA's idea: a quarter or a sixth of their memory; products widen one matrix at a time); \"f32\" widens them back; nil leaves them as they are")],
                returns: "Model", "Adds LoRA adapters (y = Wx + (alpha/rank)·B(Ax), B starting at zero) to the chosen projections of every block and freezes everything else; returns the model.",
-               "m.lora(rank: 8, alpha: 16, targets: [\"q\", \"v\"])") { m, a in
+               "m.lora(rank: 8, alpha: 16, targets: [\"q\", \"v\"], base: \"q8_0\")") { m, a in
+            let base = a["base"].isNil ? nil : try ModelBindings.weightFormat(a, "base")
             let targets = a["targets"].isNil ? nil : try a.list("targets").map { v -> String in
                 guard case .string(let s) = v else { throw a.error("targets must be a list of strings") }
                 return s
             }
             guard a.int("rank") > 0 else { throw a.error("rank must be positive, got \(a.int("rank"))") }
             try m.addLoRA(rank: a.int("rank"), alpha: Float(a.number("alpha")), targets: targets, dropout: Float(a.number("dropout")), seed: UInt64(truncatingIfNeeded: a.int("seed")))
+            if let base { try m.keepBase(in: base.format) }
             return a["self"]
         }
         method("merge", [], returns: "Model", "Folds every LoRA adapter into its weight (W + (alpha/rank)·BA); the model then runs as fast as the base.",

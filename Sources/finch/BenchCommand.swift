@@ -60,7 +60,7 @@ enum Benchmarks {
         Entry(name: "tokenizer", run: TokenizerBench.run),
         Entry(name: "generate", run: GenerateBench.run, parts: ["decode", "prefill"]),
         Entry(name: "data", run: DataBench.run),
-        Entry(name: "train", run: TrainBench.run, parts: ["steps", "tiny", "full", "full-bf16"] + TrainBench.memoryParts),
+        Entry(name: "train", run: TrainBench.run, parts: ["steps", "q8-steps", "tiny", "full", "full-bf16"] + TrainBench.memoryParts),
         Entry(name: "eval", run: EvalBench.run),
         Entry(name: "models", run: ModelsBench.run),
         Entry(name: "serve", run: ServeBench.run),

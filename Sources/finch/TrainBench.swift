@@ -14,21 +14,25 @@ enum TrainBench {
     static let batch = 4, sequence = 256
 
     /// The memory figures, each measured in a process of its own.
-    static let memoryParts = ["full-memory", "lora-memory", "lora-varied-memory", "full-checkpointed-memory", "lora-checkpointed-memory"]
+    static let memoryParts = ["full-memory", "lora-memory", "lora-varied-memory", "full-checkpointed-memory", "lora-checkpointed-memory",
+                              "q8-lora-memory", "q8-lora-checkpointed-memory"]
 
     static func run(_ out: BenchReporter, _ options: BenchOptions) throws {
         if options.part == "tiny" { return try tiny(out, seconds: options.seconds) }
         if options.part == "lora-varied-memory" { return try variedMemory(out) }
         if options.part == "full" { return try fullAlone(out, seconds: options.seconds, precision: .float32) }
         if options.part == "full-bf16" { return try fullAlone(out, seconds: options.seconds, precision: .bfloat16) }
+        if options.part == "q8-steps" { return try q8Steps(out, seconds: options.seconds) }
         if let part = options.part, part != "steps" {
-            return try memory(out, lora: part.hasPrefix("lora"), checkpointed: part.contains("checkpointed"))
+            return try memory(out, lora: part.contains("lora"), checkpointed: part.contains("checkpointed"), base: part.hasPrefix("q8") ? .q8_0 : nil)
         }
         let (model, data) = try smolLM2()
         let loraModel = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
         try loraModel.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
+        let q8Model = try q8LoRAModel()
         let full = try Trainer(model: model, data: data, options: trainOptions())
         let lora = try Trainer(model: loraModel, data: data, options: trainOptions())
+        let q8Lora = try Trainer(model: q8Model, data: data, options: trainOptions())
         var checkpointing = trainOptions()
         checkpointing.gradientCheckpointing = true
         let loraCheckpointed = try Trainer(model: loraModel, data: data, options: checkpointing)
@@ -41,15 +45,17 @@ enum TrainBench {
         var checkpointing16 = trainOptions(precision: .bfloat16)
         checkpointing16.gradientCheckpointing = true
         let lora16Checkpointed = bf16 ? try Trainer(model: loraModel, data: data, options: checkpointing16) : nil
+        let q8Lora16 = bf16 ? try Trainer(model: q8Model, data: data, options: trainOptions(precision: .bfloat16)) : nil
         let a = try Tensor.randn([1024, 576]), w = try Tensor.randn([1536, 576]).transpose()
         var sides: [() throws -> Void] = [
             { _ = try full.step() },
             { _ = try lora.step() },
             { for _ in 0..<20 { _ = try a.matmul(w) } },
             { _ = try loraCheckpointed.step() },
+            { _ = try q8Lora.step() },
         ]
-        if let full16, let lora16, let lora16Checkpointed {
-            sides += [{ _ = try full16.step() }, { _ = try lora16.step() }, { _ = try lora16Checkpointed.step() }]
+        if let full16, let lora16, let lora16Checkpointed, let q8Lora16 {
+            sides += [{ _ = try full16.step() }, { _ = try lora16.step() }, { _ = try lora16Checkpointed.step() }, { _ = try q8Lora16.step() }]
         }
         let times = try BenchTiming.interleaved(sides, seconds: options.seconds * 40, minRounds: 3)
         let tokens = Double(batch * sequence)
@@ -63,15 +69,20 @@ enum TrainBench {
         // Gradient checkpointing runs each block's forward pass twice.
         out.report("train.lora_checkpointed_tps", tokens / times[3], digits: 1)
         out.report("train.lora_checkpointed_vs_lora", times[1] / times[3], digits: 2)
+        // LoRA over the same model with its frozen projections in Q8_0 blocks, widened per product.
+        out.report("train.q8_lora_tps", tokens / times[4], digits: 1)
+        out.report("train.q8_lora_vs_lora", times[1] / times[4], digits: 2)
         if bf16 {
-            let full16TPS = tokens / times[4], lora16TPS = tokens / times[5]
+            let full16TPS = tokens / times[5], lora16TPS = tokens / times[6]
             out.report("train.bf16_full_tps", full16TPS, digits: 1)
             out.report("train.bf16_lora_tps", lora16TPS, digits: 1)
             out.report("train.bf16_speedup", full16TPS / fullTPS, digits: 2)
             out.report("train.bf16_lora_speedup", lora16TPS / loraTPS, digits: 2)
             // Against float32 LoRA without checkpointing: what the memory costs in speed, with bf16 products.
-            out.report("train.bf16_lora_checkpointed_tps", tokens / times[6], digits: 1)
-            out.report("train.bf16_lora_checkpointed_vs_lora", times[1] / times[6], digits: 2)
+            out.report("train.bf16_lora_checkpointed_tps", tokens / times[7], digits: 1)
+            out.report("train.bf16_lora_checkpointed_vs_lora", times[1] / times[7], digits: 2)
+            out.report("train.bf16_q8_lora_tps", tokens / times[8], digits: 1)
+            out.report("train.bf16_q8_lora_vs_lora", times[1] / times[8], digits: 2)
         } else {
             print("train.bf16_*: not measured, this CPU has no AVX512_BF16")
         }
@@ -110,15 +121,37 @@ enum TrainBench {
         out.report("train.tiny_tps", tokens / tinyTime, digits: 0)
     }
 
-    /// Peak resident memory of two training steps, weights included (the second reuses the first's buffers).
-    static func memory(_ out: BenchReporter, lora: Bool, checkpointed: Bool) throws {
-        let (model, data) = try smolLM2()
-        if lora { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
+    /// Peak resident memory of two training steps, weights included (the second reuses the first's
+    /// buffers); with `base`, the model is loaded straight into those blocks, as `load_model(base:)` does.
+    static func memory(_ out: BenchReporter, lora: Bool, checkpointed: Bool, base: QuantFormat? = nil) throws {
+        let model = try base.map { _ in try q8LoRAModel() } ?? LanguageModel(gguf: ModelStore.resolve("smollm2-135m"))
+        let data = try smolLM2Data(model.tokenizer!)
+        if lora, base == nil { try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"]) }
         var options = trainOptions()
         options.gradientCheckpointing = checkpointed
         let trainer = try Trainer(model: model, data: data, options: options)
         for _ in 0..<2 { try trainer.step() }
-        out.report("train.\(lora ? "lora" : "full")\(checkpointed ? "_checkpointed" : "")_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
+        let name = (base.map { "\($0 == .q8_0 ? "q8" : "q4")_" } ?? "") + (lora ? "lora" : "full") + (checkpointed ? "_checkpointed" : "")
+        out.report("train.\(name)_peak_rss_mb", ProcessMemory.peakMegabytes, digits: 0)
+    }
+
+    /// SmolLM2 loaded with its projections straight into Q8_0 blocks, with the bench's LoRA (rank 8 on q and v).
+    static func q8LoRAModel() throws -> LanguageModel {
+        let model = try LanguageModel(gguf: ModelStore.resolve("smollm2-135m"), base: .q8_0)
+        try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
+        return model
+    }
+
+    /// LoRA steps on float32 weights and on Q8_0 blocks alone, alternated (`--part q8-steps`).
+    static func q8Steps(_ out: BenchReporter, seconds: Double) throws {
+        let (model, data) = try smolLM2()
+        try model.addLoRA(rank: 8, alpha: 16, targets: ["q", "v"])
+        let lora = try Trainer(model: model, data: data, options: trainOptions())
+        let q8Lora = try Trainer(model: q8LoRAModel(), data: data, options: trainOptions())
+        let times = try BenchTiming.interleaved([{ _ = try lora.step() }, { _ = try q8Lora.step() }], seconds: seconds * 20, minRounds: 3)
+        out.report("train.lora_tps", Double(batch * sequence) / times[0], digits: 1)
+        out.report("train.q8_lora_tps", Double(batch * sequence) / times[1], digits: 1)
+        out.report("train.q8_lora_vs_lora", times[0] / times[1], digits: 2)
     }
 
     /// Peak resident memory of LoRA over examples of every length from 16 to 256 tokens, as real

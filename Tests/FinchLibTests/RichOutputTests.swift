@@ -11,7 +11,7 @@ import Testing
         let bundle = RichOutput.bundle(params)
         #expect(bundle["text/plain"] == params.repr)
         let html = try #require(bundle["text/html"])
-        #expect(html.hasPrefix("<table>\n<thead><tr><th>name</th><th>shape</th><th>count</th><th>trainable</th></tr></thead>"))
+        #expect(html.hasPrefix("<table>\n<thead><tr><th>name</th><th>shape</th><th>count</th><th>trainable</th><th>format</th></tr></thead>"))
         #expect(html.contains("<td>[16, 8]</td>"))
         // 3 layers' parameters are more than the 20 rows shown: 10, the elision, 10, as in text.
         #expect(html.contains("more rows …</td></tr>") && html.components(separatedBy: "<tr>").count == 1 + 1 + 21)

@@ -98,6 +98,36 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("finetune: ") && $0.contains("; gradient checkpointing") }, "\(lines)")
     }
 
+    /// LoRA over a quantized base from the language: lora(base:), load_model(base:), finetune(base:),
+    /// the params table's format column, and the errors a person meets.
+    @Test func quantizedBaseFromTheLanguage() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("finch-lib-qbase-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (out, _) = try runFinch(Self.setup + """
+
+        m.lora(rank: 4, alpha: 8, base: "q8_0")
+        formats = m.params["format"]
+        print(len(formats.filter(fn(f) { f == "q8_0" })), len(formats))
+        run = train(m, ds, lr: 2e-2, steps: 6, batch: 4)
+        print(run.history["loss"][5] < run.history["loss"][0])
+        m.save("\(dir)")
+        m3 = load_model("\(dir)", base: "q4_1")
+        print(len(m3.params["format"].filter(fn(f) { f == "q4_1" })), m3.trainable)
+        train(m3, ds, steps: 1, batch: 2)
+        f = finetune(m3, ds, steps: 2, batch: 2, base: "q4_1")
+        """)
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains("14 20"), "two blocks of seven projections kept in blocks: \(lines)")
+        #expect(lines.contains("true"), "the loss falls: \(lines)")
+        #expect(out.contains("kept frozen in Q4_1 blocks and do not train: add LoRA adapters (m.lora)"), "\(out)")
+        #expect(lines.contains { $0.hasPrefix("14 ") && $0 != "14 20" }, "loaded straight into Q4_1, everything else trains: \(lines)")
+        #expect(lines.contains { $0.hasPrefix("finetune: LoRA rank 8, alpha 16, targets [\"q\", \"v\"], base in q4_1;") }, "\(lines)")
+        #expect(error("m.lora(base: \"int8\")").contains("base must be \"q8_0\", \"q4_1\" or \"f32\", got \"int8\""))
+        #expect(error("load_model(\"\(dir)\", base: \"q4\")").contains("base must be"))
+        #expect(error("m.lora(base: \"q8_0\")\nm.unfreeze()").contains("is kept in Q8_0 blocks (LoRA over a quantized base) and cannot train"))
+        #expect(error("finetune(m, ds, method: \"full\", base: \"q8_0\")").contains("full finetuning trains them all in float32"))
+    }
+
     @Test func badArgumentsAreErrorsBeforeAnyWork() {
         #expect(error("train(m, ds, lr: -1)").contains("lr must be a positive number"))
         #expect(error("train(m, ds, steps: 0)").contains("steps must be positive"))

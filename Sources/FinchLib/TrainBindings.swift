@@ -35,16 +35,20 @@ enum TrainBindings {
             Param("params", .oneOf([.number, .object("Model")]), doc: "a parameter count (134.5e6, 7e9), or a Model for its exact shape"),
             Param("method", .string, default: .string("full"), doc: "\"full\" (AdamW) or \"lora\" (rank 8 on q and v)"),
             Param("batch", .int, default: .number(4)), Param("seq", .int, default: .number(256), doc: "tokens per example"),
-        ], returns: "dict", doc: "The memory (weights, gradients, optimizer state, activations, in MB) and the work (GFLOP) one training step needs in float32, as Finch trains. For a parameter count the model's shape is guessed from llama's proportions; the bigger the model, the more the weights, gradients and optimizer dominate.",
+            Param("base", .string, default: .string("f32"), doc: "for LoRA, \"q8_0\" or \"q4_1\": the frozen projections kept in those blocks, as lora(base:) keeps them"),
+        ], returns: "dict", doc: "The memory (weights, gradients, optimizer state, activations, in MB) and the work (GFLOP) one training step needs in float32, as Finch trains. For a parameter count the model's shape is guessed from llama's proportions; the bigger the model, the more the weights, gradients and optimizer dominate. A Model's weights count as it holds them.",
         example: "estimate(params: 7e9, method: \"lora\", batch: 1, seq: 512)") { a in
             guard let method = TrainingEstimate.Method(rawValue: a.string("method")) else { throw a.error("method must be \"full\" or \"lora\", got \(Value.quote(a.string("method")))") }
             guard a.int("batch") > 0, a.int("seq") > 0 else { throw a.error("batch and seq must be positive") }
+            let base = try ModelBindings.weightFormat(a, "base").format
+            guard base == nil || method == .lora else { throw a.error("base keeps LoRA's frozen weights in blocks; full finetuning trains them all in float32") }
             let e: TrainingEstimate
             if let m = a.object("params", as: LanguageModel.self) {
+                guard base == nil else { throw a.error("a Model's weights count as it holds them: load it with base (load_model(base:)) or give a parameter count") }
                 e = .of(m, method: method, batch: a.int("batch"), seq: a.int("seq"))
             } else {
                 guard a.number("params") >= 1000, a.number("params") <= 1e15 else { throw a.error("params must be a parameter count from 1000 to 1e15, got \(Value.format(a.number("params")))") }
-                e = .of(parameters: Int(a.number("params")), method: method, batch: a.int("batch"), seq: a.int("seq"))
+                e = .of(parameters: Int(a.number("params")), method: method, batch: a.int("batch"), seq: a.int("seq"), base: base)
             }
             func mb(_ b: Double) -> Value { .number((b / 1e6).rounded()) }
             return .dict(try DictRef([(.string("weights_mb"), mb(e.weightsBytes)), (.string("gradients_mb"), mb(e.gradientBytes)),

@@ -1,4 +1,5 @@
 import FinchModel
+import FinchTensor
 import Foundation
 
 /// What one training step of a llama-family model needs: memory by kind and floating-point work.
@@ -22,8 +23,10 @@ public struct TrainingEstimate: Sendable, Equatable {
     /// logits. Full finetuning adds a gradient per weight and AdamW's two moments; LoRA (rank 8
     /// on q and v) trains a fraction of a percent and skips the frozen weights' gradients (a third
     /// of the backward work).
+    /// With `base`, LoRA's frozen projections are kept in those blocks (`lora(base:)`): 1.125 or
+    /// 0.625 bytes per weight instead of 4; the embedding and the norms stay float32.
     public static func of(parameters: Int, method: Method, batch: Int, seq: Int, layers: Int? = nil, dim: Int? = nil,
-                          ffn: Int? = nil, vocab: Int = 49152, kvDim: Int? = nil, loraRank: Int = 8) -> TrainingEstimate {
+                          ffn: Int? = nil, vocab: Int = 49152, kvDim: Int? = nil, loraRank: Int = 8, base: QuantFormat? = nil) -> TrainingEstimate {
         let p = Double(parameters)
         // Without a shape: the width llama-family models of that size have (about 1.6·∛parameters:
         // SmolLM2-135M 576, 1.7B 2048, Llama-7B 4096), depth from 12·dim² parameters per layer.
@@ -42,17 +45,22 @@ public struct TrainingEstimate: Sendable, Equatable {
                                     activationBytes: activations, flopsPerStep: 6 * p * tokens)
         case .lora:
             let adapters = l * Double(loraRank) * 2 * (d + d) + l * Double(loraRank) * 2 * (d + kv) / 2
-            return TrainingEstimate(weightsBytes: weights + 4 * adapters, gradientBytes: 4 * adapters, optimizerBytes: 8 * adapters,
+            // q and o d·d, k and v d·kv, the MLP's three d·ffn.
+            let projections = Swift.min(p, l * (2 * d * d + 2 * d * kv + 3 * d * f))
+            let frozen = base.map { projections * $0.bytesPerWeight + 4 * (p - projections) } ?? weights
+            return TrainingEstimate(weightsBytes: frozen + 4 * adapters, gradientBytes: 4 * adapters, optimizerBytes: 8 * adapters,
                                     activationBytes: activations, flopsPerStep: 4 * p * tokens)
         }
     }
 }
 
 extension TrainingEstimate {
-    /// The estimate for a model's own shape.
+    /// The estimate for a model's own shape, its weights counted as it holds them (a base kept in blocks at their bytes).
     public static func of(_ m: LanguageModel, method: Method, batch: Int, seq: Int, loraRank: Int = 8) -> TrainingEstimate {
         let c = m.config
-        return of(parameters: m.parameterCount, method: method, batch: batch, seq: seq, layers: c.layers, dim: c.dim, ffn: c.ffn,
-                  vocab: c.vocab, kvDim: c.kvHeads * c.headDim, loraRank: loraRank)
+        var e = of(parameters: m.parameterCount, method: method, batch: batch, seq: seq, layers: c.layers, dim: c.dim, ffn: c.ffn,
+                   vocab: c.vocab, kvDim: c.kvHeads * c.headDim, loraRank: loraRank)
+        e.weightsBytes += Double(m.weightBytes - 4 * m.parameterCount)
+        return e
     }
 }

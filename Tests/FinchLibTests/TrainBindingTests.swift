@@ -115,10 +115,12 @@ import Testing
         print(len(m3.params["format"].filter(fn(f) { f == "q4_1" })), m3.trainable)
         train(m3, ds, steps: 1, batch: 2)
         f = finetune(m3, ds, steps: 2, batch: 2, base: "q4_1")
+        print("estimate", estimate(params: 1.7e9, method: "lora", base: "q4_1")["weights_mb"] * 3 < estimate(params: 1.7e9, method: "lora")["weights_mb"])
         """)
         let lines = out.split(separator: "\n").map(String.init)
         #expect(lines.contains("14 20"), "two blocks of seven projections kept in blocks: \(lines)")
         #expect(lines.contains("true"), "the loss falls: \(lines)")
+        #expect(lines.contains("estimate true"), "a 1.7B model's frozen weights in Q4_1 blocks take under a third: \(lines)")
         #expect(out.contains("kept frozen in Q4_1 blocks and do not train: add LoRA adapters (m.lora)"), "\(out)")
         #expect(lines.contains { $0.hasPrefix("14 ") && $0 != "14 20" }, "loaded straight into Q4_1, everything else trains: \(lines)")
         #expect(lines.contains { $0.hasPrefix("finetune: LoRA rank 8, alpha 16, targets [\"q\", \"v\"], base in q4_1;") }, "\(lines)")
@@ -126,6 +128,9 @@ import Testing
         #expect(error("load_model(\"\(dir)\", base: \"q4\")").contains("base must be"))
         #expect(error("m.lora(base: \"q8_0\")\nm.unfreeze()").contains("is kept in Q8_0 blocks (LoRA over a quantized base) and cannot train"))
         #expect(error("finetune(m, ds, method: \"full\", base: \"q8_0\")").contains("full finetuning trains them all in float32"))
+        #expect(error("estimate(params: 1e9, base: \"q8_0\")").contains("full finetuning trains them all in float32"))
+        #expect(error("estimate(params: m, method: \"lora\", base: \"q8_0\")").contains("load it with base"))
+
     }
 
     @Test func badArgumentsAreErrorsBeforeAnyWork() {

@@ -1,5 +1,6 @@
 import FinchIO
 import FinchModel
+import FinchTensor
 import FinchTrain
 import Foundation
 import Testing
@@ -35,5 +36,25 @@ import Testing
         #expect(e.flopsPerStep == 6e9 * 1024)
         let lora = TrainingEstimate.of(parameters: 1_000_000_000, method: .lora, batch: 1, seq: 1024, layers: 16, dim: 2048, ffn: 8192, vocab: 32000, kvDim: 512)
         #expect(lora.gradientBytes < 1e-2 * e.gradientBytes && lora.flopsPerStep == 4e9 * 1024 && lora.activationBytes == e.activationBytes)
+        // A base kept in blocks: the projections (q, o 2048², k, v 2048·512, the MLP's 3·2048·8192 per layer) at the blocks' bytes.
+        let perLayer: Int = 2 * 2048 * 2048 + 2 * 2048 * 512 + 3 * 2048 * 8192
+        let projections = Double(16 * perLayer)
+        for format in QuantFormat.allCases {
+            let kept = TrainingEstimate.of(parameters: 1_000_000_000, method: .lora, batch: 1, seq: 1024, layers: 16, dim: 2048, ffn: 8192,
+                                           vocab: 32000, kvDim: 512, base: format)
+            #expect(lora.weightsBytes - kept.weightsBytes == projections * (4 - format.bytesPerWeight), "\(format)")
+            #expect(kept.activationBytes == lora.activationBytes && kept.optimizerBytes == lora.optimizerBytes)
+        }
+    }
+
+    /// A model's own estimate counts its weights as it holds them.
+    @Test func aModelsEstimateCountsItsBlocks() throws {
+        let m = try LanguageModel.random(ModelConfig(vocab: 50, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 96, context: 32))
+        try m.addLoRA(rank: 2)
+        let dense = TrainingEstimate.of(m, method: .lora, batch: 1, seq: 32)
+        try m.keepBase(in: .q8_0)
+        let kept = TrainingEstimate.of(m, method: .lora, batch: 1, seq: 32)
+        let projections: Int = 2 * (2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 96)
+        #expect(kept.weightsBytes == dense.weightsBytes - Double(projections) * (4 - 1.125))
     }
 }

@@ -254,6 +254,9 @@ enum TrainBindings {
                 return s
             }
             guard a.int("rank") > 0 else { throw a.error("rank must be positive, got \(a.int("rank"))") }
+            // Not while a server running in the background (serve()) decodes with the model.
+            m.inUse.lock()
+            defer { m.inUse.unlock() }
             try m.addLoRA(rank: a.int("rank"), alpha: Float(a.number("alpha")), targets: targets, dropout: Float(a.number("dropout")), seed: UInt64(truncatingIfNeeded: a.int("seed")))
             if let base { try m.keepBase(in: base.format) }
             return a["self"]
@@ -261,6 +264,8 @@ enum TrainBindings {
         method("merge", [], returns: "Model", "Folds every LoRA adapter into its weight (W + (alpha/rank)·BA); the model then runs as fast as the base.",
                "m.merge()") { m, a in
             guard !m.loraParameters.isEmpty else { throw a.error("the model has no LoRA adapters to merge") }
+            m.inUse.lock()
+            defer { m.inUse.unlock() }
             try m.mergeLoRA()
             return a["self"]
         }

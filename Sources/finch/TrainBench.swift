@@ -46,6 +46,8 @@ enum TrainBench {
         checkpointing16.gradientCheckpointing = true
         let lora16Checkpointed = bf16 ? try Trainer(model: loraModel, data: data, options: checkpointing16) : nil
         let q8Lora16 = bf16 ? try Trainer(model: q8Model, data: data, options: trainOptions(precision: .bfloat16)) : nil
+        // Everything that saves memory at once, with the bf16 products that pay for it.
+        let q8Lora16Checkpointed = bf16 ? try Trainer(model: q8Model, data: data, options: checkpointing16) : nil
         let a = try Tensor.randn([1024, 576]), w = try Tensor.randn([1536, 576]).transpose()
         var sides: [() throws -> Void] = [
             { _ = try full.step() },
@@ -54,8 +56,9 @@ enum TrainBench {
             { _ = try loraCheckpointed.step() },
             { _ = try q8Lora.step() },
         ]
-        if let full16, let lora16, let lora16Checkpointed, let q8Lora16 {
-            sides += [{ _ = try full16.step() }, { _ = try lora16.step() }, { _ = try lora16Checkpointed.step() }, { _ = try q8Lora16.step() }]
+        if let full16, let lora16, let lora16Checkpointed, let q8Lora16, let q8Lora16Checkpointed {
+            sides += [{ _ = try full16.step() }, { _ = try lora16.step() }, { _ = try lora16Checkpointed.step() }, { _ = try q8Lora16.step() },
+                      { _ = try q8Lora16Checkpointed.step() }]
         }
         let times = try BenchTiming.interleaved(sides, seconds: options.seconds * 40, minRounds: 3)
         let tokens = Double(batch * sequence)
@@ -83,6 +86,8 @@ enum TrainBench {
             out.report("train.bf16_lora_checkpointed_vs_lora", times[1] / times[7], digits: 2)
             out.report("train.bf16_q8_lora_tps", tokens / times[8], digits: 1)
             out.report("train.bf16_q8_lora_vs_lora", times[1] / times[8], digits: 2)
+            out.report("train.bf16_q8_lora_checkpointed_tps", tokens / times[9], digits: 1)
+            out.report("train.bf16_q8_lora_checkpointed_vs_lora", times[1] / times[9], digits: 2)
         } else {
             print("train.bf16_*: not measured, this CPU has no AVX512_BF16")
         }

@@ -14,13 +14,22 @@ public enum GGUFWriter {
     /// A tensor to write, with its GGUF name and the type it should be stored in.
     public struct Entry {
         public let name: String
-        public let tensor: Tensor
+        public let shape: [Int]
         public let type: GGUFType
+        /// The values, made only when they are written, so one tensor at a time is in memory
+        /// (a weight kept in blocks is widened then).
+        let values: () throws -> Tensor
+
         public init(name: String, tensor: Tensor, type: GGUFType) {
+            self.init(name: name, shape: tensor.shape, type: type) { tensor }
+        }
+
+        public init(name: String, shape: [Int], type: GGUFType, values: @escaping () throws -> Tensor) {
             self.name = name
-            self.tensor = tensor
-            let row = tensor.rank < 2 ? 0 : tensor.shape[tensor.rank - 1]
-            var type = tensor.rank < 2 ? .f32 : type
+            self.shape = shape
+            self.values = values
+            let row = shape.count < 2 ? 0 : shape[shape.count - 1]
+            var type = shape.count < 2 ? .f32 : type
             if type == .q4_K, row % 256 != 0 { type = .q4_0 }
             if [.q4_0, .q8_0].contains(type), row % 32 != 0 { type = .f32 }
             self.type = type
@@ -45,19 +54,23 @@ public enum GGUFWriter {
         var offsets: [Int] = []
         for e in tensors {
             header.appendString(e.name)
-            let dims = e.tensor.shape.reversed()
+            let dims = e.shape.reversed()
             header.append(UInt32(dims.count))
             for d in dims { header.append(UInt64(d)) }
             header.append(e.type.rawValue)
             header.append(UInt64(offset))
             offsets.append(offset)
-            offset += align(e.type.byteCount(elements: e.tensor.count))
+            offset += align(e.type.byteCount(elements: e.shape.reduce(1, *)))
         }
         header.bytes += [UInt8](repeating: 0, count: align(header.bytes.count) - header.bytes.count)
         try AtomicFile.write(to: path) { file in
             file.write(Data(header.bytes))
             for e in tensors {
-                var data = encode(e)
+                let t = try e.values()
+                guard t.shape == e.shape else {
+                    throw GGUFError(path: path, offset: 0, message: "\(e.name) came out \(t.shape), not the \(e.shape) its entry declared")
+                }
+                var data = encode(t.scalars, as: e.type)
                 data += [UInt8](repeating: 0, count: align(data.count) - data.count)
                 file.write(Data(data))
             }
@@ -66,14 +79,13 @@ public enum GGUFWriter {
 
     static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
-    /// The tensor's bytes in its GGUF type.
-    static func encode(_ e: Entry) -> [UInt8] {
-        let values = e.tensor.scalars
-        var out = [UInt8](repeating: 0, count: e.type.byteCount(elements: values.count))
+    /// The values' bytes in a GGUF type.
+    static func encode(_ values: [Float], as type: GGUFType) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: type.byteCount(elements: values.count))
         values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBytes { dst in
                 let base = dst.baseAddress!
-                switch e.type {
+                switch type {
                 case .f32:
                     for (i, v) in src.enumerated() { base.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
                 case .f16:
@@ -87,10 +99,10 @@ public enum GGUFWriter {
                         }
                     }
                 case .q4_0, .q4_K:
-                    let (n, bytes) = (e.type.blockElements, e.type.blockBytes)
+                    let (n, bytes) = (type.blockElements, type.blockBytes)
                     Parallel.forEachRange(src.count / n, grain: 64) { blocks in
                         for b in blocks {
-                            if e.type == .q4_0 { Quantize.q4_0(src.baseAddress! + b * n, base + b * bytes) }
+                            if type == .q4_0 { Quantize.q4_0(src.baseAddress! + b * n, base + b * bytes) }
                             else { Quantize.q4_K(src.baseAddress! + b * n, base + b * bytes) }
                         }
                     }

@@ -102,8 +102,10 @@ extension LanguageModel {
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
         try AtomicFile.makeDirectory(directory)
-        let tensors = try zip(specs, weights).map { spec, p in (p.name, try spec.hfLayout.toFile(p.weight.floats())) }
-        try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
+        let tensors = zip(specs, weights).map { spec, p in
+            (p.name, spec.hfLayout.fileShape(p.weight.shape), { try spec.hfLayout.toFile(p.weight.floats()) })
+        }
+        try SafetensorsFile.write(path: directory + "/model.safetensors", lazy: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
         try AtomicFile.write(try ModelConfig.jsonData(json), to: directory + "/config.json")
         try tokenizer?.save(directory: directory)
@@ -125,8 +127,8 @@ extension LanguageModel {
         ]
         meta += family.ggufMetadata(c)
         if let t = tokenizer { meta += try t.ggufMetadata() }
-        var entries = try zip(specs, weights).map { spec, p in
-            GGUFWriter.Entry(name: spec.gguf, tensor: try spec.ggufLayout.toFile(p.weight.floats()), type: type)
+        var entries = zip(specs, weights).map { spec, p in
+            GGUFWriter.Entry(name: spec.gguf, shape: spec.ggufLayout.fileShape(p.weight.shape), type: type) { try spec.ggufLayout.toFile(p.weight.floats()) }
         }
         if let scaling = c.ropeScaling {
             let (key, tensor) = try scaling.gguf(c)

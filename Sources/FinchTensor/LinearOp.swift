@@ -3,7 +3,8 @@ extension Tensor {
     ///   forward:  y  = x · Wᵀ (+ b)                 one GEMM over all rows
     ///   backward: dx = dy · W
     ///             dW += dyᵀ · x,  db += Σ_rows dy    written straight into the leaves' gradients
-    /// The saved state is x itself (no copy); W's gradient never exists as a separate tensor.
+    /// The saved state is x itself (no copy), kept only when W takes a gradient; W's gradient never
+    /// exists as a separate tensor.
     public func linear(_ weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
         guard rank >= 1, weight.rank == 2, shape[rank - 1] == weight.shape[1] else {
             throw TensorError.shapeMismatch(op: "linear", shape.shapeText, weight.shape.shapeText)
@@ -29,6 +30,10 @@ extension Tensor {
             inputs.append(bias)
         }
         let xShape = shape
+        // x is kept only for W's gradient: a frozen weight's layer (LoRA's base) lets it go, which
+        // frees the input of every un-adapted projection (the MLP's widest activation among them).
+        let saved: Tensor? = weight.node != nil || weight.requiresGrad ? x : nil
+        let hasBias = bias != nil
         return out.recorded("linear", inputs) { g, needs in
             let gc = try g.contiguousNoGrad()
             var dx: Tensor?
@@ -38,7 +43,7 @@ extension Tensor {
                 dx = d
             }
             var dw: Tensor?
-            if needs[1] {
+            if needs[1], let x = saved {
                 if w.isGradLeaf {
                     try w.accumulateGrad { dst, fresh in
                         RawGemm.run(transA: true, m: outF, n: inF, k: rows, gc.pointer, lda: outF, x.pointer, ldb: inF,
@@ -51,13 +56,13 @@ extension Tensor {
                 }
             }
             var db: Tensor?
-            if inputs.count == 3, needs[2] {
+            if hasBias, needs[2] {
                 let d = try Tensor.zeros([outF])
                 let pd = d.pointer, pg = gc.pointer
                 for i in 0..<rows { let row = pg + i &* outF; for j in 0..<outF { pd[j] += row[j] } }
                 db = d
             }
-            return inputs.count == 3 ? [dx, dw, db] : [dx, dw]
+            return hasBias ? [dx, dw, db] : [dx, dw]
         }
     }
 }

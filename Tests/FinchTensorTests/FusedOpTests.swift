@@ -109,6 +109,35 @@ import Testing
         try loss.backward()
         #expect(try #require(x.grad).scalars == [Float](repeating: 2, count: 16))
     }
+
+    /// A layer over a frozen weight (LoRA's base) needs only W for x's gradient: keeping x for a
+    /// weight gradient never taken held every un-adapted projection's input through a LoRA step.
+    @Test func linearKeepsItsInputOnlyForTheWeightsGradient() throws {
+        let x = try randomTensor([3, 5], seed: 33), bias = try randomTensor([4], seed: 35)
+        x.requiresGrad = true
+        for trains in [false, true] {
+            for b in [nil, bias] {
+                let w = try randomTensor([4, 5], seed: 34)
+                w.requiresGrad = trains
+                weak var weakInput: Tensor?
+                let y: Tensor
+                do {
+                    let input = try x.multiplying(.scalar(2))
+                    weakInput = input
+                    y = try input.linear(w, bias: b)
+                }
+                #expect((weakInput == nil) == !trains, "trains: \(trains), bias: \(b != nil)")
+                try y.sum().backward()
+                let dx = try #require(x.grad)
+                x.grad = nil
+                // dx = 2 · Σ_out W[out, :] for every row.
+                let ws = w.scalars
+                let expected = (0..<5).map { j in 2 * (0..<4).reduce(Float(0)) { $0 + ws[$1 * 5 + j] } }
+                expectClose(dx, (0..<3).flatMap { _ in expected }, atol: 1e-5, "dx")
+                if trains { #expect(w.grad != nil) }
+            }
+        }
+    }
 }
 
 /// The 16-lane exponential that softmax and cross-entropy use gives exp's bits lane by lane.

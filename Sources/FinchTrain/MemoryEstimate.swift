@@ -22,7 +22,8 @@ public struct TrainingEstimate: Sendable, Equatable {
     /// up and their product — about 8·dim + 3·ffn floats, plus a chunk of the output head's
     /// logits. Full finetuning adds a gradient per weight and AdamW's two moments; LoRA (rank 8
     /// on q and v) trains a fraction of a percent and skips the frozen weights' gradients (a third
-    /// of the backward work).
+    /// of the backward work), and a frozen layer without an adapter keeps no input: the MLP's
+    /// normalised input and the product down reads (dim + ffn floats) are not kept.
     /// With `base`, LoRA's frozen projections are kept in those blocks (`lora(base:)`): 1.125 or
     /// 0.625 bytes per weight instead of 4; the embedding and the norms stay float32.
     public static func of(parameters: Int, method: Method, batch: Int, seq: Int, layers: Int? = nil, dim: Int? = nil,
@@ -35,7 +36,7 @@ public struct TrainingEstimate: Sendable, Equatable {
         let f = Double(ffn ?? Int(d * 8 / 3))
         let kv = Double(kvDim ?? Int(d / 3))
         let tokens = Double(batch) * Double(seq)
-        let perTokenLayer = 8 * d + 2 * kv + 3 * f
+        let perTokenLayer = 8 * d + 2 * kv + 3 * f - (method == .lora ? d + f : 0)
         let headChunk = min(256, tokens) * Double(vocab)
         let activations = 4 * (tokens * l * perTokenLayer + headChunk + tokens * d * 4)
         let weights = 4 * p

@@ -14,20 +14,18 @@ public enum GGUFWriter {
     /// A tensor to write, with its GGUF name and the type it should be stored in.
     public struct Entry {
         public let name: String
-        public let shape: [Int]
+        public let tensor: DeferredTensor
         public let type: GGUFType
-        /// The values, made only when they are written, so one tensor at a time is in memory
-        /// (a weight kept in blocks is widened then).
-        let values: () throws -> Tensor
+        public var shape: [Int] { tensor.shape }
 
         public init(name: String, tensor: Tensor, type: GGUFType) {
-            self.init(name: name, shape: tensor.shape, type: type) { tensor }
+            self.init(name: name, tensor: DeferredTensor(tensor), type: type)
         }
 
-        public init(name: String, shape: [Int], type: GGUFType, values: @escaping () throws -> Tensor) {
+        public init(name: String, tensor: DeferredTensor, type: GGUFType) {
             self.name = name
-            self.shape = shape
-            self.values = values
+            self.tensor = tensor
+            let shape = tensor.shape
             let row = shape.count < 2 ? 0 : shape[shape.count - 1]
             var type = shape.count < 2 ? .f32 : type
             if type == .q4_K, row % 256 != 0 { type = .q4_0 }
@@ -60,16 +58,13 @@ public enum GGUFWriter {
             header.append(e.type.rawValue)
             header.append(UInt64(offset))
             offsets.append(offset)
-            offset += align(e.type.byteCount(elements: e.shape.reduce(1, *)))
+            offset += align(e.type.byteCount(elements: e.tensor.count))
         }
         header.bytes += [UInt8](repeating: 0, count: align(header.bytes.count) - header.bytes.count)
         try AtomicFile.write(to: path) { file in
             file.write(Data(header.bytes))
             for e in tensors {
-                let t = try e.values()
-                guard t.shape == e.shape else {
-                    throw GGUFError(path: path, offset: 0, message: "\(e.name) came out \(t.shape), not the \(e.shape) its entry declared")
-                }
+                let t = try e.tensor.made(e.name) { GGUFError(path: path, offset: 0, message: $0) }
                 var data = encode(t.scalars, as: e.type)
                 data += [UInt8](repeating: 0, count: align(data.count) - data.count)
                 file.write(Data(data))

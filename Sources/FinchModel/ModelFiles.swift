@@ -102,10 +102,8 @@ extension LanguageModel {
     /// and the tokenizer's files. Each file is written atomically.
     public func save(directory: String, dtype: String = "F32") throws {
         try AtomicFile.makeDirectory(directory)
-        let tensors = zip(specs, weights).map { spec, p in
-            (p.name, spec.hfLayout.fileShape(p.weight.shape), { try spec.hfLayout.toFile(p.weight.floats()) })
-        }
-        try SafetensorsFile.write(path: directory + "/model.safetensors", lazy: tensors, dtype: dtype)
+        let tensors = fileTensors(\.hfLayout).map { ($0.spec.name, $0.tensor) }
+        try SafetensorsFile.write(path: directory + "/model.safetensors", tensors: tensors, dtype: dtype)
         let json = config.huggingFaceJSON(bos: tokenizer?.bosId, eos: tokenizer?.eosId, pad: tokenizer?.padId)
         try AtomicFile.write(try ModelConfig.jsonData(json), to: directory + "/config.json")
         try tokenizer?.save(directory: directory)
@@ -127,15 +125,21 @@ extension LanguageModel {
         ]
         meta += family.ggufMetadata(c)
         if let t = tokenizer { meta += try t.ggufMetadata() }
-        var entries = zip(specs, weights).map { spec, p in
-            GGUFWriter.Entry(name: spec.gguf, shape: spec.ggufLayout.fileShape(p.weight.shape), type: type) { try spec.ggufLayout.toFile(p.weight.floats()) }
-        }
+        var entries = fileTensors(\.ggufLayout).map { GGUFWriter.Entry(name: $0.spec.gguf, tensor: $0.tensor, type: type) }
         if let scaling = c.ropeScaling {
             let (key, tensor) = try scaling.gguf(c)
             meta.append(key)
             entries.append(GGUFWriter.Entry(name: tensor.0, tensor: tensor.1, type: .f32))
         }
         try GGUFWriter.write(path: path, metadata: meta, tensors: entries)
+    }
+
+    /// Every weight in the file layout `layout` picks from its spec, widened and laid out only
+    /// when a writer reaches it.
+    private func fileTensors(_ layout: @escaping (TensorSpec) -> FileLayout) -> [(spec: TensorSpec, tensor: DeferredTensor)] {
+        zip(specs, weights).map { spec, p in
+            (spec, DeferredTensor(shape: layout(spec).fileShape(p.weight.shape)) { try layout(spec).toFile(p.weight.floats()) })
+        }
     }
 }
 

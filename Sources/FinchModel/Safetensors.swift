@@ -122,21 +122,19 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Writes tensors (in the given order) as F32 or F16, atomically.
     public static func write(path: String, tensors: [(name: String, tensor: Tensor)], dtype: String = "F32",
                              metadata: [String: String] = ["format": "pt"]) throws {
-        try write(path: path, lazy: tensors.map { t in (t.name, t.tensor.shape, { t.tensor }) }, dtype: dtype, metadata: metadata)
+        try write(path: path, tensors: tensors.map { ($0.name, DeferredTensor($0.tensor)) }, dtype: dtype, metadata: metadata)
     }
 
-    /// `write` with each tensor's values made only when they are written, so one tensor at a time
-    /// is in memory (a weight kept in blocks is widened then).
-    public static func write(path: String, lazy tensors: [(name: String, shape: [Int], values: () throws -> Tensor)], dtype: String = "F32",
+    /// `write` with each tensor made only when it is written, one at a time.
+    public static func write(path: String, tensors: [(name: String, tensor: DeferredTensor)], dtype: String = "F32",
                              metadata: [String: String] = ["format": "pt"]) throws {
         guard dtype == "F32" || dtype == "F16" else { throw SafetensorsError(path: path, message: "Finch writes F32 or F16, not \(dtype)") }
         let size = dtype == "F32" ? 4 : 2
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
-        for (name, shape, _) in tensors {
-            let count = shape.reduce(1, *)
-            header[name] = ["dtype": dtype, "shape": shape, "data_offsets": [offset, offset + count * size]]
-            offset += count * size
+        for (name, t) in tensors {
+            header[name] = ["dtype": dtype, "shape": t.shape, "data_offsets": [offset, offset + t.count * size]]
+            offset += t.count * size
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the format recommends.
@@ -145,10 +143,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             var length = UInt64(json.count).littleEndian
             file.write(Data(bytes: &length, count: 8))
             file.write(json)
-            for (name, shape, make) in tensors {
-                let t = try make()
-                guard t.shape == shape else { throw SafetensorsError(path: path, message: "\(name) came out \(t.shape), not the \(shape) its header declared") }
-                let values = t.scalars
+            for (name, deferred) in tensors {
+                let values = try deferred.made(name) { SafetensorsError(path: path, message: $0) }.scalars
                 if size == 4 {
                     values.withUnsafeBytes { file.write(Data($0)) }
                 } else {

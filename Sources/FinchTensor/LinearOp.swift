@@ -32,7 +32,7 @@ extension Tensor {
         let xShape = shape
         // x is kept only for W's gradient: a frozen weight's layer (LoRA's base) lets it go, which
         // frees the input of every un-adapted projection (the MLP's widest activation among them).
-        let saved: Tensor? = weight.node != nil || weight.requiresGrad ? x : nil
+        let saved: Tensor? = weight.requiresGrad ? x : nil
         let hasBias = bias != nil
         return out.recorded("linear", inputs) { g, needs in
             let gc = try g.contiguousNoGrad()
